@@ -1,0 +1,60 @@
+"""Shared fixtures: small grids and fields built in code, eager and dask-chunked."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+
+import dask
+import numpy as np
+import pytest
+import xarray as xr
+
+import xattrib  # noqa: F401  (registers the accessor)
+
+# Two xdist workers on two cores: keep torch from oversubscribing.
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+
+
+class _CountingScheduler:
+    """A dask scheduler that counts how often it is asked to compute (cf-xarray's idea)."""
+
+    def __init__(self, max_computes: int = 0) -> None:
+        self.total = 0
+        self.max_computes = max_computes
+
+    def __call__(self, dsk, keys, **kwargs):
+        self.total += 1
+        if self.total > self.max_computes:
+            raise RuntimeError(f"Too many dask computations were scheduled: {self.total}")
+        return dask.get(dsk, keys, **kwargs)
+
+
+@contextlib.contextmanager
+def raise_if_dask_computes(max_computes: int = 0):
+    """Fail if the code inside computes any dask graph (more than ``max_computes`` times)."""
+    scheduler = _CountingScheduler(max_computes)
+    with dask.config.set(scheduler=scheduler):
+        yield scheduler
+
+
+@pytest.fixture(scope="session")
+def grid10():
+    return xattrib.grid.make_grid(resolution=10.0, mask="ocean")
+
+
+@pytest.fixture(scope="session")
+def small_grid():
+    """A 20° regional ocean grid with land: small enough for quick networks."""
+    return xattrib.grid.make_grid(resolution=20.0, lat=(-60, 60), lon=(100, 300), mask="ocean")
+
+
+@pytest.fixture
+def field(small_grid):
+    rng = np.random.default_rng(0)
+    ny, nx = small_grid.sizes["lat"], small_grid.sizes["lon"]
+    da = xr.DataArray(
+        rng.standard_normal((12, ny, nx)), dims=("sample", "lat", "lon"),
+        coords={"lat": small_grid.lat, "lon": small_grid.lon}, name="x",
+    )
+    return da.where(small_grid["mask"])

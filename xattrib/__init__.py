@@ -1,0 +1,20 @@
+"""xattrib: test whether neural-network attribution methods tell the truth, on lat/lon grids.
+
+``import xattrib`` registers the ``.xattrib`` accessors on xarray objects. torch and captum
+are imported only by the functions that use them, so importing xattrib stays light.
+"""
+
+from __future__ import annotations
+
+import importlib.metadata as _md
+
+from . import accessor as _accessor  # noqa: F401  (registers .xattrib)
+from . import datasets, grid, io
+from .stacking import CellIndex
+
+try:
+    __version__ = _md.version("xattrib")
+except _md.PackageNotFoundError:  # pragma: no cover - running from a source tree
+    __version__ = "0+unknown"
+
+__all__ = ["CellIndex", "__version__", "datasets", "grid", "io"]

@@ -1,0 +1,43 @@
+"""``ds.xattrib`` / ``da.xattrib``: thin accessors over the public functions.
+
+Each method resolves its object and forwards ``*args, **kwargs`` unchanged to the public
+function of the same name (xskillscore's pattern): no logic lives here, and no signature is
+re-declared, so no keyword can be silently dropped.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import xarray as xr
+
+from . import io
+
+
+class _Accessor:
+    def __init__(self, obj: xr.Dataset | xr.DataArray) -> None:
+        self._obj = obj
+
+    def to_netcdf(self, path: Any, **kwargs: Any) -> Any:
+        """CF-1.8 netCDF, written atomically (see :func:`xattrib.io.to_netcdf`)."""
+        return io.to_netcdf(self._obj, path, **kwargs)
+
+    def to_zarr(self, path: Any, **kwargs: Any) -> Any:
+        """CF-attributed zarr, written atomically (see :func:`xattrib.io.to_zarr`)."""
+        return io.to_zarr(self._obj, path, **kwargs)
+
+    def area_weights(self, **kwargs: Any) -> xr.DataArray:
+        """Normalised cell-area weights (see :func:`xattrib.grid.area_weights`)."""
+        from .grid import area_weights
+
+        return area_weights(self._obj, **kwargs)
+
+
+@xr.register_dataset_accessor("xattrib")
+class DatasetAccessor(_Accessor):
+    """``ds.xattrib``: xattrib's functions with the Dataset as first argument."""
+
+
+@xr.register_dataarray_accessor("xattrib")
+class DataArrayAccessor(_Accessor):
+    """``da.xattrib``: xattrib's functions with the DataArray as first argument."""

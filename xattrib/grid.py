@@ -1,0 +1,302 @@
+"""Grids: find latitude/longitude, build regular grids, area weights, land masks.
+
+Coordinates are found by meaning through cf-xarray (``standard_name``, ``units``,
+``axis``), falling back to cf-xarray's name guessing (``lat``, ``latitude``, ``nav_lat``...),
+never from a hard-coded list of names here.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import xarray as xr
+
+import cf_xarray  # noqa: F401  (registers the .cf accessor)
+
+EARTH_RADIUS_M = 6_371_000.0
+
+__all__ = [
+    "EARTH_RADIUS_M",
+    "SpatialCoords",
+    "area_weights",
+    "cell_area",
+    "find_latlon",
+    "land_fraction",
+    "make_grid",
+    "valid_mask",
+]
+
+
+@dataclass(frozen=True)
+class SpatialCoords:
+    """Names of an object's latitude/longitude coordinates and its spatial dimensions.
+
+    For a regular grid ``dims == (lat, lon)``; for a curvilinear grid (2-D ``nav_lat``-style
+    coordinates) ``dims`` are the dimensions those coordinates span, e.g. ``("y", "x")``.
+    """
+
+    lat: str
+    lon: str
+    dims: tuple[str, ...]
+
+    @property
+    def regular(self) -> bool:
+        return self.dims == (self.lat, self.lon)
+
+
+def _one_coord(obj: xr.Dataset | xr.DataArray, key: str) -> str | None:
+    names = obj.cf.coordinates.get(key, [])
+    if len(names) > 1:
+        raise ValueError(
+            f"found several {key} coordinates {names}; keep one (e.g. obj.drop_vars({names[1:]!r}))"
+        )
+    return names[0] if names else None
+
+
+def find_latlon(obj: xr.Dataset | xr.DataArray) -> SpatialCoords:
+    """Find the latitude and longitude coordinates of ``obj``.
+
+    Looks them up through cf-xarray by their CF attributes first, then by cf-xarray's name
+    guessing, so ``lat``, ``latitude``, ``nav_lat`` and any name carrying
+    ``standard_name='latitude'`` or ``units='degrees_north'`` all work.
+
+    Examples
+    --------
+    >>> import xarray as xr, numpy as np
+    >>> da = xr.DataArray(np.zeros((2, 3)), dims=("latitude", "longitude"),
+    ...                   coords={"latitude": [0.0, 10.0], "longitude": [0.0, 10.0, 20.0]})
+    >>> find_latlon(da)
+    SpatialCoords(lat='latitude', lon='longitude', dims=('latitude', 'longitude'))
+    """
+    lat, lon = _one_coord(obj, "latitude"), _one_coord(obj, "longitude")
+    if lat is None or lon is None:
+        guessed = obj.cf.guess_coord_axis(verbose=False)
+        lat = lat or _one_coord(guessed, "latitude")
+        lon = lon or _one_coord(guessed, "longitude")
+    if lat is None or lon is None:
+        missing = "latitude" if lat is None else "longitude"
+        raise ValueError(
+            f"could not find a {missing} coordinate among {sorted(map(str, obj.coords))}; "
+            f"give it standard_name='{missing}' and units="
+            f"'{'degrees_north' if missing == 'latitude' else 'degrees_east'}'"
+        )
+    lat_dims, lon_dims = obj[lat].dims, obj[lon].dims
+    if lat_dims == (lat,) and lon_dims == (lon,):
+        dims: tuple[str, ...] = (lat, lon)
+    elif lat_dims == lon_dims and len(lat_dims) == 2:
+        dims = tuple(map(str, lat_dims))
+    else:
+        raise ValueError(
+            f"latitude {lat!r} spans {lat_dims} and longitude {lon!r} spans {lon_dims}; "
+            "expected 1-D dimension coordinates or two 2-D coordinates on the same dims"
+        )
+    return SpatialCoords(str(lat), str(lon), dims)
+
+
+def _edges_from_centres(c: np.ndarray) -> np.ndarray:
+    """Cell edges of a 1-D axis from its centres (midpoints, extrapolated at the ends)."""
+    c = np.asarray(c, dtype=float)
+    if c.size == 1:
+        raise ValueError("cannot infer cell bounds from a single coordinate value; add bounds")
+    mid = 0.5 * (c[1:] + c[:-1])
+    return np.concatenate([[c[0] - (mid[0] - c[0])], mid, [c[-1] + (c[-1] - mid[-1])]])
+
+
+def _bounds(obj: xr.Dataset | xr.DataArray, name: str) -> np.ndarray:
+    """(n, 2) bounds of a 1-D coordinate: its CF ``bounds`` variable if present, else inferred."""
+    bname = obj[name].attrs.get("bounds")
+    if isinstance(obj, xr.Dataset) and bname in obj.variables:
+        b = np.asarray(obj[bname].values, dtype=float)
+        if b.shape == (obj.sizes[name], 2):
+            return b
+    edges = _edges_from_centres(obj[name].values)
+    return np.stack([edges[:-1], edges[1:]], axis=1)
+
+
+def cell_area(obj: xr.Dataset | xr.DataArray, radius: float = EARTH_RADIUS_M) -> xr.DataArray:
+    """Area of every grid cell in m², from the coordinate bounds.
+
+    Uses the CF ``bounds`` variables when present and otherwise infers edges half-way between
+    centres (latitude edges clipped to ±90°). Works for ascending or descending latitude and
+    for 0–360 or −180–180 longitude. Curvilinear grids (2-D coordinates) fall back to
+    ``cos(lat)`` scaled so that the cells share the sphere's area equally per unit ``cos``.
+
+    Examples
+    --------
+    >>> g = make_grid(resolution=30.0, mask=None)
+    >>> float(cell_area(g).sum() / (4 * np.pi * EARTH_RADIUS_M**2))
+    1.0
+    """
+    sc = find_latlon(obj)
+    if not sc.regular:
+        coslat = np.cos(np.deg2rad(obj[sc.lat]))
+        area = coslat * (4 * np.pi * radius**2 / coslat.size)
+        return area.rename("cell_area").assign_attrs(
+            long_name="approximate cell area (cos latitude)", units="m2",
+            standard_name="cell_area",
+        )
+    lat_b = np.clip(_bounds(obj, sc.lat), -90.0, 90.0)
+    lon_b = _bounds(obj, sc.lon)
+    dsin = np.abs(np.sin(np.deg2rad(lat_b[:, 1])) - np.sin(np.deg2rad(lat_b[:, 0])))
+    dlon = np.abs(lon_b[:, 1] - lon_b[:, 0])
+    dlon = np.deg2rad(np.where(dlon > 360.0, dlon % 360.0, dlon))
+    values = radius**2 * np.outer(dsin, dlon)
+    return xr.DataArray(
+        values, dims=sc.dims, coords={sc.lat: obj[sc.lat], sc.lon: obj[sc.lon]},
+        name="cell_area", attrs={"standard_name": "cell_area", "units": "m2",
+                                 "long_name": "area of grid cell"},
+    )
+
+
+def area_weights(obj: xr.Dataset | xr.DataArray, mask: xr.DataArray | None = None) -> xr.DataArray:
+    """Cell-area weights normalised to sum to 1 over valid cells (0 on invalid cells).
+
+    ``mask`` is a boolean DataArray over the spatial dims (True = valid); by default the
+    ``mask`` variable of a Dataset, or all cells.
+    """
+    area = cell_area(obj)
+    if mask is None and isinstance(obj, xr.Dataset) and "mask" in obj:
+        mask = obj["mask"]
+    if mask is not None:
+        area = area.where(mask.astype(bool), 0.0)
+    w = area / area.sum()
+    return w.rename("area_weight").assign_attrs(
+        long_name="normalised cell-area weight", units="1"
+    )
+
+
+def _to_180(lon: np.ndarray) -> np.ndarray:
+    return ((np.asarray(lon, dtype=float) + 180.0) % 360.0) - 180.0
+
+
+def land_fraction(lat_bounds: np.ndarray, lon_bounds: np.ndarray, oversample: int = 6) -> np.ndarray:
+    """Fraction of each cell that is land, from ``global-land-mask`` (1 km, shipped offline).
+
+    Each cell is sampled on an ``oversample`` × ``oversample`` sub-grid of points.
+    """
+    from global_land_mask import globe  # light, offline; imported here to keep import cheap
+
+    t = (np.arange(oversample) + 0.5) / oversample
+    lats = lat_bounds[:, :1] + (lat_bounds[:, 1:] - lat_bounds[:, :1]) * t  # (nlat, o)
+    lons = lon_bounds[:, :1] + (lon_bounds[:, 1:] - lon_bounds[:, :1]) * t  # (nlon, o)
+    la = np.clip(lats, -89.999, 89.999)[:, None, :, None]
+    lo = _to_180(lons)[None, :, None, :]
+    la, lo = np.broadcast_arrays(la, lo)
+    land = globe.is_land(la.ravel(), lo.ravel()).reshape(la.shape)
+    return land.mean(axis=(2, 3))
+
+
+def make_grid(
+    resolution: float = 10.0,
+    lat: tuple[float, float] = (-90.0, 90.0),
+    lon: tuple[float, float] = (-180.0, 180.0),
+    mask: str | None = "ocean",
+    land_threshold: float = 0.5,
+) -> xr.Dataset:
+    """A regular lat/lon grid as a CF Dataset with bounds, cell areas and a validity mask.
+
+    Parameters
+    ----------
+    resolution : float
+        Cell size in degrees (both directions). Must divide the lat and lon spans.
+    lat, lon : (float, float)
+        South/north and west/east edges in degrees. Longitude may use −180…180 or 0…360;
+        the grid keeps the convention given.
+    mask : {"ocean", "land", None}
+        Which cells are valid: ocean cells (land fraction below ``land_threshold``), land
+        cells, or all cells.
+    land_threshold : float
+        Land fraction at or above which a cell counts as land.
+
+    Returns
+    -------
+    xarray.Dataset
+        Coordinates ``lat``, ``lon`` (cell centres, with ``lat_bnds``/``lon_bnds``) and
+        variables ``mask`` (bool, True = valid) and ``cell_area`` (m²).
+
+    Examples
+    --------
+    >>> g = make_grid(resolution=10.0, mask="ocean")
+    >>> dict(g.sizes)
+    {'lat': 18, 'lon': 36, 'nv': 2}
+    >>> 0.6 < float(g["mask"].mean()) < 0.8
+    True
+    """
+    if not np.isfinite(resolution) or resolution <= 0:
+        raise ValueError(f"resolution must be a positive number of degrees, got {resolution!r}")
+    south, north = map(float, lat)
+    west, east = map(float, lon)
+    if not -90.0 <= south < north <= 90.0:
+        raise ValueError(f"lat must be (south, north) with -90 <= south < north <= 90, got {lat!r}")
+    if not 0.0 < east - west <= 360.0:
+        raise ValueError(f"lon must be (west, east) with 0 < east - west <= 360, got {lon!r}")
+    if mask not in ("ocean", "land", None):
+        raise ValueError(f"mask must be 'ocean', 'land' or None, got {mask!r}")
+    nlat = (north - south) / resolution
+    nlon = (east - west) / resolution
+    if not (np.isclose(nlat, round(nlat)) and np.isclose(nlon, round(nlon))):
+        raise ValueError(
+            f"resolution {resolution} does not divide the domain lat={lat}, lon={lon}; "
+            "choose a resolution that divides both spans"
+        )
+    lat_e = np.linspace(south, north, round(nlat) + 1)
+    lon_e = np.linspace(west, east, round(nlon) + 1)
+    lat_b = np.stack([lat_e[:-1], lat_e[1:]], axis=1)
+    lon_b = np.stack([lon_e[:-1], lon_e[1:]], axis=1)
+    ds = xr.Dataset(
+        coords={
+            "lat": ("lat", lat_b.mean(1), {"standard_name": "latitude", "long_name": "latitude",
+                                            "units": "degrees_north", "axis": "Y",
+                                            "bounds": "lat_bnds"}),
+            "lon": ("lon", lon_b.mean(1), {"standard_name": "longitude", "long_name": "longitude",
+                                            "units": "degrees_east", "axis": "X",
+                                            "bounds": "lon_bnds"}),
+        }
+    )
+    ds["lat_bnds"] = (("lat", "nv"), lat_b)
+    ds["lon_bnds"] = (("lon", "nv"), lon_b)
+    ds = ds.set_coords(["lat_bnds", "lon_bnds"])
+    if mask is None:
+        valid = np.ones((lat_b.shape[0], lon_b.shape[0]), dtype=bool)
+        source = "all cells valid"
+    else:
+        frac = land_fraction(lat_b, lon_b)
+        valid = frac < land_threshold if mask == "ocean" else frac >= land_threshold
+        source = f"global-land-mask, land fraction threshold {land_threshold}"
+    ds["mask"] = (("lat", "lon"), valid, {
+        "long_name": f"valid ({mask or 'all'}) cells", "flag_values": np.array([0, 1], np.int8),
+        "flag_meanings": "invalid valid", "source": source,
+    })
+    ds["cell_area"] = cell_area(ds)
+    ds.attrs.update(title=f"xattrib {resolution} degree grid ({mask or 'all cells'})")
+    return ds
+
+
+def valid_mask(
+    da: xr.DataArray, sample_dim: str | None = None, spatial: SpatialCoords | None = None
+) -> xr.DataArray:
+    """Boolean mask over the spatial dims: True where ``da`` is finite in every sample.
+
+    A cell that is NaN in some samples but not all is refused (NaNs must mark fixed invalid
+    cells such as land, not missing observations) with an error saying how many cells and
+    what to do. Computes ``da``'s NaN pattern (one reduction over ``sample_dim``).
+    """
+    sc = spatial or find_latlon(da)
+    other = [d for d in da.dims if d not in sc.dims]
+    if sample_dim is not None:
+        other = [sample_dim]
+    isnan = da.isnull()
+    any_nan = isnan.any(other) if other else isnan
+    all_nan = isnan.all(other) if other else isnan
+    any_nan, all_nan = xr.align(*(a.compute() for a in (any_nan, all_nan)))
+    partial = int((any_nan & ~all_nan).sum())
+    if partial:
+        raise ValueError(
+            f"{partial} grid cells of {da.name or 'the input'!s} are NaN in some samples but not "
+            "in others; NaN must mark cells that are invalid in every sample (e.g. land). "
+            "Fill the gaps (e.g. da.fillna(0) for anomalies) or mask those cells everywhere "
+            "(da.where(da.notnull().all('sample')))"
+        )
+    valid = ~all_nan
+    return valid.rename("mask").assign_attrs(long_name="valid cells")

@@ -18,3 +18,8 @@ except _md.PackageNotFoundError:  # pragma: no cover - running from a source tre
     __version__ = "0+unknown"
 
 __all__ = ["CellIndex", "__version__", "datasets", "grid", "io"]
+
+from . import covariance, responses  # noqa: E402
+from .benchmark import benchmark, generator_from_dataset  # noqa: E402
+
+__all__ += ["benchmark", "covariance", "generator_from_dataset", "responses"]

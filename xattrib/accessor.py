@@ -26,6 +26,12 @@ class _Accessor:
         """CF-attributed zarr, written atomically (see :func:`xattrib.io.to_zarr`)."""
         return io.to_zarr(self._obj, path, **kwargs)
 
+    def benchmark(self, *args: Any, **kwargs: Any) -> xr.Dataset:
+        """A benchmark on this grid or from these anomalies (see :func:`xattrib.benchmark`)."""
+        from .benchmark import benchmark
+
+        return benchmark(self._obj, *args, **kwargs)
+
     def area_weights(self, **kwargs: Any) -> xr.DataArray:
         """Normalised cell-area weights (see :func:`xattrib.grid.area_weights`)."""
         from .grid import area_weights

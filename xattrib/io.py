@@ -106,6 +106,14 @@ def _attr_ok(v: Any) -> bool:
     return isinstance(v, str | int | float | np.number | np.ndarray | list | tuple)
 
 
+def _divisor_at_most(n: int, limit: int) -> int:
+    """The largest divisor of ``n`` not above ``limit`` (``n`` itself if that is tiny)."""
+    if n <= limit:
+        return n
+    best = max(d for d in range(1, limit + 1) if n % d == 0)
+    return best if best >= limit // 10 else n
+
+
 def _tmp_beside(path: Path, suffix: str) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=suffix, dir=path.parent)
@@ -148,6 +156,12 @@ def to_zarr(ds: xr.Dataset | xr.DataArray, path: str | os.PathLike, title: str |
         enc = out[name].encoding
         for k in ("zlib", "complevel", "shuffle", "chunksizes"):
             enc.pop(k, None)
+        var = out[name]
+        if "sample" in var.dims and var.chunks is not None:
+            # store chunks that divide the dask chunks: smaller compression buffers in flight
+            axis = var.dims.index("sample")
+            step = _divisor_at_most(var.chunks[axis][0], 10_000)
+            enc["chunks"] = tuple(step if i == axis else c[0] for i, c in enumerate(var.chunks))
     tmp = _tmp_beside(path, ".zarr")
     try:
         out.to_zarr(tmp, mode="w", **kwargs)

@@ -1,0 +1,344 @@
+"""``benchmark()``: turn a grid or an anomaly dataset into an attribution benchmark.
+
+Returns a lazy Dataset ``x(sample, lat, lon)``, ``y(sample)``, ``truth(sample, lat, lon)``
+with the response parameters and the covariance stored beside them, so that
+:func:`generator_from_dataset` rebuilds the exact generator (to evaluate F on new inputs or
+draw fresh samples) from the Dataset or from a file it was written to.
+"""
+
+from __future__ import annotations
+
+import functools
+from typing import Any
+
+import dask
+import dask.array as dsa
+import numpy as np
+import xarray as xr
+
+from . import covariance as cov_mod
+from .covariance import Covariance
+from .generator import BLOCK, STREAM_PARAMS, Generator, block_rng
+from .grid import find_latlon
+from .responses import RESPONSES, Response, response_from_params
+from .stacking import CellIndex, scatter_cells
+
+__all__ = ["benchmark", "generator_from_dataset", "BASELINES"]
+
+#: the string baselines understood by ``truth`` (and by attribution methods)
+BASELINES = ("zero", "expectation")
+
+
+def _as_covariance(source: xr.Dataset | xr.DataArray | None, covariance: Any,
+                   sample_dim: str | None) -> tuple[Covariance, xr.Dataset | xr.DataArray]:
+    if source is None:
+        from .datasets import pacific_sst
+
+        source = pacific_sst()
+    if isinstance(covariance, Covariance):
+        return covariance, source
+    is_data = isinstance(source, xr.DataArray) and source.dtype != bool and any(
+        d not in find_latlon(source).dims for d in source.dims)
+    if isinstance(covariance, np.ndarray):
+        cells = CellIndex.from_data(source, sample_dim) if is_data else _grid_cells(source)
+        return cov_mod.from_matrix(covariance, cells), source
+    kwargs = dict(covariance or {})
+    if not isinstance(kwargs, dict):
+        raise TypeError("covariance must be None, a Covariance, an ndarray or a dict of "
+                        f"keyword arguments, got {type(covariance).__name__}")
+    if is_data:
+        return cov_mod.from_data(source, dim=sample_dim, **kwargs), source
+    return cov_mod.parametric(_grid_cells(source), **kwargs), source
+
+
+def _grid_cells(grid: xr.Dataset | xr.DataArray) -> CellIndex:
+    if isinstance(grid, xr.Dataset):
+        if "mask" not in grid:
+            raise ValueError("a grid Dataset needs a boolean 'mask' variable (True = valid "
+                             "cell), as made by xattrib.grid.make_grid")
+        return CellIndex.from_mask(grid["mask"])
+    if grid.dtype == bool:
+        return CellIndex.from_mask(grid)
+    return CellIndex.from_data(grid)
+
+
+def _chunk_bounds(n: int, chunks: int) -> list[tuple[int, int]]:
+    return [(s, min(s + chunks, n)) for s in range(0, n, chunks)]
+
+
+@functools.cache
+def _blas_controller() -> Any:
+    from threadpoolctl import ThreadpoolController
+
+    return ThreadpoolController()
+
+
+def _block(gen: Generator, start: int, stop: int, base: np.ndarray | None,
+           per_sample: bool, flat: np.ndarray, shape: tuple[int, int]) -> tuple[np.ndarray, ...]:
+    """One chunk of the benchmark, gridded: (x, y, truth). Runs inside a dask task."""
+    if per_sample and base is not None:
+        base = gen.contributions(base.astype(gen.dtype))
+    n, cells = stop - start, shape[0] * shape[1]
+    x = np.empty((n, cells), gen.dtype)
+    truth = np.empty((n, cells), gen.dtype)
+
+    def emit(rows: slice, xb: np.ndarray, tb: np.ndarray) -> None:
+        scatter_cells(xb, flat, shape, out=x[rows])
+        scatter_cells(tb, flat, shape, out=truth[rows])
+
+    # dask runs one task per core: a multi-threaded BLAS inside each task oversubscribes the
+    # cores and nearly doubles generation time (benchmarks/generate.py), so use one BLAS thread.
+    with _blas_controller().limit(limits=1, user_api="blas"):
+        _, y, _ = gen.draw(start, stop, base, emit=emit)
+    return x.reshape(n, *shape), y, truth.reshape(n, *shape)
+
+
+def _baseline(baseline: Any, gen: Generator, cells: CellIndex, n: int,
+              chunks: int) -> tuple[str, np.ndarray | None, dsa.Array | None, dict[str, Any]]:
+    """Resolve the truth's baseline: (kind, constant scale·F(b), per-sample b, variables)."""
+    if isinstance(baseline, str):
+        if baseline == "zero":
+            return "zero", None, None, {}
+        if baseline == "expectation":
+            c = gen.expected_contributions()
+            return "expectation", c, None, {"baseline_response": c}
+        raise ValueError(f"baseline must be one of {BASELINES}, a number, a field DataArray "
+                         f"over (lat, lon) or a per-sample DataArray; got {baseline!r}")
+    if np.isscalar(baseline):
+        b = np.full(cells.n_cells, float(baseline))  # type: ignore[arg-type]
+        c = gen.contributions(b[None])[0]
+        return "value", c, None, {"baseline": b, "baseline_response": c}
+    if isinstance(baseline, xr.DataArray):
+        sdims = set(cells.spatial.dims)
+        extra = [d for d in baseline.dims if d not in sdims]
+        if not extra:
+            b = cells.stack(baseline).values.astype(float)
+            if np.isnan(b).any():
+                raise ValueError("baseline field is NaN on some valid cells; fill it there")
+            c = gen.contributions(b[None])[0]
+            return "field", c, None, {"baseline": b, "baseline_response": c}
+        if extra != ["sample"] or baseline.sizes["sample"] != n:
+            raise ValueError(f"a per-sample baseline must have dims (sample, lat, lon) with "
+                             f"{n} samples; got dims {baseline.dims} and sizes "
+                             f"{dict(baseline.sizes)}")
+        st = cells.stack(baseline.transpose("sample", *cells.spatial.dims)).data
+        st = dsa.asarray(st).rechunk((chunks, -1))
+        return "per-sample", None, st, {"baseline": st}
+    raise TypeError(f"baseline must be a string, a number or a DataArray, got {type(baseline)}")
+
+
+def benchmark(
+    source: xr.Dataset | xr.DataArray | None = None,
+    n_samples: int = 100_000,
+    seed: int = 0,
+    chunks: int = 50_000,
+    response: str | Response = "pwl",
+    baseline: Any = "zero",
+    covariance: Any = None,
+    scale: str | float = "1/d",
+    noise_snr: float | None = None,
+    dtype: Any = "float32",
+    sample_dim: str | None = None,
+    **response_kwargs: Any,
+) -> xr.Dataset:
+    """Generate a synthetic attribution benchmark whose correct attribution is known.
+
+    X ~ MVN(0, Σ) over the valid cells, y = scale · Σᵢ Fᵢ(xᵢ) (+ noise), and
+    truth = scale · (Fᵢ(xᵢ) − Fᵢ(bᵢ)) for the chosen baseline b. Lazy: nothing is drawn
+    until the arrays are computed, and the values do not depend on ``chunks``.
+
+    Parameters
+    ----------
+    source : DataArray or Dataset, optional
+        Anomalies ``(time, lat, lon)`` (Σ is their shrunk correlation), a grid Dataset with a
+        ``mask`` (Σ is a parametric kernel), or None for the bundled Pacific SST anomalies.
+    n_samples : int
+        Number of samples.
+    seed : int
+        Seeds the response parameters, the samples and the noise.
+    chunks : int
+        Samples per dask chunk.
+    response : {"pwl", "linear", "tanh"} or Response
+        The family of per-cell functions (``pwl``: Mamalakis et al. 2022). Extra keyword
+        arguments go to the family (``n_breakpoints=5`` for pwl, ``sharpness`` for tanh).
+    baseline : "zero", "expectation", number, DataArray
+        What the truth is relative to: x' = 0 (the original), E[F(X)] (for SHAP-style
+        backgrounds), a constant, a (lat, lon) field or a (sample, lat, lon) DataArray.
+    covariance : None, dict, ndarray or Covariance
+        None: estimated from ``source`` anomalies, or the default parametric kernel for a
+        grid; a dict passes keywords to :func:`xattrib.covariance.from_data` or
+        :func:`~xattrib.covariance.parametric`; an array is validated and used as Σ.
+    scale : "1/d" or float
+        Normalisation of y (the original divides by the number of cells d).
+    noise_snr : float, optional
+        Add Gaussian noise to y with var(signal) / var(noise) = ``noise_snr``. The truth
+        stays noise-free; ``y_signal`` holds the noise-free response.
+    dtype : str
+        Of ``x`` and ``truth`` (``y`` is float64).
+    sample_dim : str, optional
+        The sample dimension of ``source`` anomalies, if not obvious.
+
+    Returns
+    -------
+    xarray.Dataset
+
+    Examples
+    --------
+    >>> import xattrib
+    >>> bench = xattrib.benchmark(n_samples=2_000, seed=0, chunks=500)
+    >>> bench["x"].dims, bench["x"].chunks[0]
+    (('sample', 'lat', 'lon'), (500, 500, 500, 500))
+    >>> t = bench["truth"].sum(["lat", "lon"]) - bench["y"]  # baseline zero: complete
+    >>> float(abs(t).max()) < 1e-5
+    True
+    """
+    n_samples = int(n_samples)
+    chunks = int(chunks)
+    if n_samples < 1:
+        raise ValueError(f"n_samples must be at least 1, got {n_samples}")
+    if chunks < 1:
+        raise ValueError(f"chunks must be a positive number of samples, got {chunks}")
+    if noise_snr is not None and not noise_snr > 0:
+        raise ValueError(f"noise_snr must be positive (signal variance / noise variance), "
+                         f"got {noise_snr!r}")
+    cov, source = _as_covariance(source, covariance, sample_dim)
+    cells = cov.cells
+    d = cells.n_cells
+    if isinstance(scale, str):
+        if scale != "1/d":
+            raise ValueError(f"scale must be '1/d' or a number, got {scale!r}")
+        scale_value = 1.0 / d
+    else:
+        scale_value = float(scale)
+    if isinstance(response, str):
+        if response not in RESPONSES:
+            raise ValueError(f"unknown response {response!r}; choose from {sorted(RESPONSES)}")
+        rng = block_rng(seed, STREAM_PARAMS, 0)
+        corr_l = np.linalg.cholesky(cov.correlation + 1e-10 * np.eye(d))
+        response = RESPONSES[response].random(rng, corr_l, cov.std, **response_kwargs)
+    elif response_kwargs:
+        raise TypeError(f"response parameters {sorted(response_kwargs)} need a family name")
+    if response.n_cells != d:
+        raise ValueError(f"response has {response.n_cells} cells, the grid has {d}")
+    gen = Generator(cov, response, seed=int(seed), scale=scale_value, dtype=dtype)
+    if noise_snr is not None:
+        gen.noise_std = float(np.sqrt(gen.pilot_variance() / noise_snr))
+    kind, const, per_sample, base_vars = _baseline(baseline, gen, cells, n_samples, chunks)
+    return _assemble(gen, n_samples, chunks, kind, const, per_sample, base_vars, source,
+                     noise_snr)
+
+
+def _assemble(gen: Generator, n: int, chunks: int, kind: str, const: np.ndarray | None,
+              per_sample: dsa.Array | None, base_vars: dict[str, Any], source: Any,
+              noise_snr: float | None) -> xr.Dataset:
+    cells = gen.covariance.cells
+    ny, nx = cells.shape
+    sdims = list(cells.spatial.dims)
+    gen_d = dask.delayed(gen, pure=True)
+    xs, ys, ts = [], [], []
+    for s, e in _chunk_bounds(n, chunks):
+        base: Any = const if per_sample is None else per_sample[s:e]
+        part = dask.delayed(_block, pure=True, nout=3)(
+            gen_d, s, e, base, per_sample is not None, cells.flat, (ny, nx))
+        xs.append(dsa.from_delayed(part[0], (e - s, ny, nx), dtype=gen.dtype))
+        ys.append(dsa.from_delayed(part[1], (e - s,), dtype=np.float64))
+        ts.append(dsa.from_delayed(part[2], (e - s, ny, nx), dtype=gen.dtype))
+    coords = {c: cells.mask[c] for c in cells.mask.coords}
+    idx_dtype = np.int32 if n < 2**31 else np.float64  # CF-1.8 has no int64
+    coords["sample"] = ("sample", np.arange(n, dtype=idx_dtype),
+                        {"long_name": "sample index in the generator's stream", "units": "1"})
+    units_x = "1" if gen.covariance.attrs.get("covariance_kind", "correlation") == "correlation" \
+        else str(getattr(source, "attrs", {}).get("units", "1"))
+    ds = xr.Dataset(coords=coords)
+    ds["x"] = (("sample", *sdims), dsa.concatenate(xs), {
+        "long_name": "input field", "units": units_x,
+        "description": "X ~ MVN(0, covariance) on valid cells, NaN elsewhere"})
+    y_attrs = {"long_name": "response", "units": "1",
+               "description": "y = scale * sum_i F_i(x_i)" + (" + noise" if noise_snr else "")}
+    y = dsa.concatenate(ys)
+    if noise_snr:
+        ds["y_signal"] = ("sample", y, {**y_attrs, "long_name": "noise-free response",
+                                        "description": "scale * sum_i F_i(x_i)"})
+        y = y + _noise_array(gen, n, chunks)
+    ds["y"] = ("sample", y, y_attrs)
+    ds["truth"] = (("sample", *sdims), dsa.concatenate(ts), {
+        "long_name": "ground-truth attribution", "units": "1",
+        "baseline": kind,
+        "description": "scale * (F_i(x_i) - F_i(baseline_i)); sums to y - F(baseline)"})
+    ds["mask"] = cells.mask.assign_attrs(long_name="valid cells",
+                                         flag_meanings="invalid valid")
+    from .grid import cell_area
+
+    ds["cell_area"] = cell_area(source if isinstance(source, xr.Dataset) else ds)
+    for name, values in base_vars.items():
+        if isinstance(values, dsa.Array):
+            ds[name] = cells.unstack(xr.DataArray(values, dims=("sample", "cell")))
+        else:
+            ds[name] = cells.unstack(xr.DataArray(np.asarray(values), dims=("cell",)))
+    if "baseline" in ds:
+        ds["baseline"].attrs.update(long_name="baseline input of the truth", units=units_x)
+    if "baseline_response" in ds:
+        ds["baseline_response"].attrs.update(
+            long_name="scale * F_i(baseline) subtracted in the truth", units="1")
+    for pname, values in gen.response.params.items():
+        pdims = gen.response.param_dims[pname]
+        arr = xr.DataArray(np.asarray(values), dims=("cell", *pdims))
+        ds[f"response_{pname}"] = cells.unstack(arr).transpose(*pdims, *sdims).assign_attrs(
+            long_name=f"{gen.response.name} response parameter {pname}", units="1")
+    if gen.covariance.attrs.get("covariance_source") != "parametric":
+        ds["covariance"] = (("cell", "cell_t"), gen.covariance.matrix, {
+            "long_name": "covariance of x over valid cells (row-major lat, lon order)",
+            "units": "1"})
+    ds.attrs.update({
+        "title": f"xattrib attribution benchmark ({gen.response.name}, {cells.n_cells} cells)",
+        "xattrib_seed": int(gen.seed), "xattrib_scale": float(gen.scale),
+        "xattrib_noise_std": float(gen.noise_std), "xattrib_sampling_block": BLOCK,
+        "xattrib_dtype": str(gen.dtype), "xattrib_baseline": kind,
+        **({"xattrib_noise_snr": float(noise_snr)} if noise_snr else {}),
+        **{f"xattrib_{k}": v for k, v in gen.response.describe().items()},
+        **{f"xattrib_{k}": v for k, v in gen.covariance.attrs.items()},
+    })
+    from . import __version__
+
+    ds.attrs["xattrib_version"] = __version__
+    return ds
+
+
+def _noise_array(gen: Generator, n: int, chunks: int) -> dsa.Array:
+    parts = [dsa.from_delayed(dask.delayed(gen.noise, pure=True)(s, e), (e - s,), np.float64)
+             for s, e in _chunk_bounds(n, chunks)]
+    return dsa.concatenate(parts)
+
+
+def generator_from_dataset(ds: xr.Dataset) -> Generator:
+    """Rebuild the exact :class:`~xattrib.generator.Generator` of a benchmark Dataset.
+
+    Works on the Dataset ``benchmark`` returned and on one read back from netCDF or zarr.
+    """
+    need = ("mask", "xattrib_seed", "xattrib_response_family")
+    missing = [k for k in need if k not in ds and k not in ds.attrs]
+    if missing:
+        raise ValueError(f"not an xattrib benchmark Dataset: missing {missing}")
+    cells = CellIndex.from_mask(ds["mask"].astype(bool))
+    a = ds.attrs
+    if "covariance" in ds:
+        cov = Covariance(ds["covariance"].values, cells,
+                         {k[len("xattrib_"):]: v for k, v in a.items()
+                          if k.startswith("xattrib_covariance_")})
+    else:
+        kw = {"kernel": a["xattrib_covariance_kernel"],
+              "length_scale_km": a["xattrib_covariance_length_scale_km"],
+              "variance": a["xattrib_covariance_variance"]}
+        if "xattrib_covariance_nu" in a:
+            kw["nu"] = a["xattrib_covariance_nu"]
+        cov = cov_mod.parametric(cells, **kw)
+    family = a["xattrib_response_family"]
+    cls = RESPONSES[family]
+    params = {}
+    for pname, pdims in cls.param_dims.items():
+        v = ds[f"response_{pname}"].transpose(*cells.spatial.dims, *pdims)
+        params[pname] = cells.stack(v.transpose(*pdims, *cells.spatial.dims)).transpose(
+            "cell", *pdims).values
+    return Generator(cov, response_from_params(family, params), seed=int(a["xattrib_seed"]),
+                     scale=float(a["xattrib_scale"]), noise_std=float(a["xattrib_noise_std"]),
+                     dtype=a.get("xattrib_dtype", "float32"))

@@ -23,3 +23,18 @@ from . import covariance, responses  # noqa: E402
 from .benchmark import benchmark, generator_from_dataset  # noqa: E402
 
 __all__ += ["benchmark", "covariance", "generator_from_dataset", "responses"]
+
+
+def __getattr__(name: str):  # torch-backed names load on first use, keeping import light
+    if name == "Model":
+        from .model import Model
+
+        return Model
+    if name == "fit":
+        from .fit import fit
+
+        return fit
+    raise AttributeError(f"module 'xattrib' has no attribute {name!r}")
+
+
+__all__ += ["Model", "fit"]

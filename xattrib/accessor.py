@@ -32,6 +32,12 @@ class _Accessor:
 
         return benchmark(self._obj, *args, **kwargs)
 
+    def fit(self, *args: Any, **kwargs: Any) -> Any:
+        """Train a network on this benchmark (see :func:`xattrib.fit`)."""
+        from .fit import fit
+
+        return fit(self._obj, *args, **kwargs)
+
     def area_weights(self, **kwargs: Any) -> xr.DataArray:
         """Normalised cell-area weights (see :func:`xattrib.grid.area_weights`)."""
         from .grid import area_weights

@@ -1,0 +1,184 @@
+import dask
+import numpy as np
+import pytest
+import torch
+import xarray as xr
+
+import xattrib
+from xattrib.model import Model
+from xattrib.models import CNN, MLP, fold_normalisation
+
+from .conftest import raise_if_dask_computes
+
+torch.set_num_threads(1)
+
+
+@pytest.fixture(scope="module")
+def linear_bench(small_grid):
+    return small_grid.xattrib.benchmark(n_samples=6000, seed=0, chunks=1500, response="linear")
+
+
+@pytest.fixture(scope="module")
+def pwl_model(small_grid):
+    b = small_grid.xattrib.benchmark(n_samples=3000, seed=0, chunks=1000)
+    return b, b.xattrib.fit(epochs=2, hidden=(32, 16), progress=False, seed=0)
+
+
+def test_linear_data_near_perfect(linear_bench):
+    m = linear_bench.xattrib.fit(epochs=6, hidden=(64,), lr=3e-3, progress=False)
+    assert m.r2 > 0.99
+    assert m.linear_r2 > 0.999  # the reference: a linear model is exact here
+    assert len(m.history) == 6 and {"val_r2", "train_loss", "seconds"} <= set(m.history[0])
+
+
+def test_same_seed_same_weights(pwl_model, small_grid):
+    b, m = pwl_model
+    again = b.xattrib.fit(epochs=2, hidden=(32, 16), progress=False, seed=0)
+    other = b.xattrib.fit(epochs=2, hidden=(32, 16), progress=False, seed=1)
+    for (k, v), w, o in zip(m.module.state_dict().items(), again.module.state_dict().values(),
+                            other.module.state_dict().values(), strict=True):
+        assert torch.equal(v, w), k
+    assert not all(torch.equal(v, o) for v, o in zip(
+        m.module.state_dict().values(), other.module.state_dict().values(), strict=True))
+
+
+def test_save_load_roundtrip(tmp_path, pwl_model):
+    b, m = pwl_model
+    p = m.save(tmp_path / "model.nc")
+    back = Model.load(p)
+    np.testing.assert_array_equal(back.predict(b).values, m.predict(b).values)
+    assert back.r2 == m.r2 and back.history == m.history and back.arch == "mlp"
+    assert xattrib.io.check_cf(p) == []
+    # a plain netCDF file of arrays: nothing to unpickle
+    with xr.open_dataset(p) as raw:
+        assert all(np.asarray(raw[v]).dtype.kind in "fiub" for v in raw.data_vars)
+
+
+def test_other_grid_is_refused(pwl_model):
+    b, m = pwl_model
+    moved = b.assign_coords(lon=b.lon + 10)
+    with pytest.raises(ValueError, match="not on the expected grid.*lon differs"):
+        m.predict(moved)
+
+
+def test_predict_is_lazy_and_matches_eager(pwl_model):
+    b, m = pwl_model
+    with raise_if_dask_computes():
+        p = m.predict(b)
+    assert p.chunks is not None
+    np.testing.assert_allclose(p.values, m.predict(b.compute()).values, rtol=1e-6)
+
+
+def test_folded_network_equals_normalised_module(pwl_model):
+    b, m = pwl_model
+    x = torch.randn(7, m.cells.n_cells)
+    raw = m.network()(x).squeeze(1)
+    xs = (x - torch.as_tensor(m.x_mean)) / torch.as_tensor(m.x_std)
+    ref = m.module(xs).squeeze(1) * m.y_std + m.y_mean
+    torch.testing.assert_close(raw, ref, rtol=1e-5, atol=1e-6)
+    # still a plain Linear/ReLU stack that captum's LRP accepts
+    assert isinstance(m.network(), MLP)
+
+
+class _SizeCountingScheduler:
+    def __init__(self):
+        self.sizes = []
+
+    def __call__(self, dsk, keys, **kw):
+        out = dask.get(dsk, keys, **kw)
+        nbytes = sum(getattr(a, "nbytes", 0) for a in dask.core.flatten(out)
+                     if isinstance(a, np.ndarray))
+        self.sizes.append(nbytes)
+        return out
+
+
+def test_training_never_computes_dataset_whole(small_grid):
+    b = small_grid.xattrib.benchmark(n_samples=4000, seed=0, chunks=500)
+    sched = _SizeCountingScheduler()
+    with dask.config.set(scheduler=sched):
+        b.xattrib.fit(epochs=1, hidden=(8,), progress=False)
+    whole = 4000 * (small_grid["mask"].sum().item() * 4 + 8)
+    assert len(sched.sizes) >= 8  # chunk by chunk
+    assert max(sched.sizes) < whole / 4
+
+
+def test_land_never_reaches_the_model(pwl_model):
+    b, m = pwl_model
+    seen = []
+    hook = m.network().register_forward_pre_hook(lambda mod, args: seen.append(args[0].clone()))
+    try:
+        m.predict(b.isel(sample=slice(0, 50)).compute())
+    finally:
+        hook.remove()
+    x = torch.cat(seen)
+    assert x.shape[1] == int(b["mask"].sum()) and torch.isfinite(x).all()
+
+
+def test_nan_on_valid_cell_refused(small_grid):
+    b = small_grid.xattrib.benchmark(n_samples=600, seed=0, chunks=300).compute()
+    cell = np.argwhere(small_grid["mask"].values)[0]
+    b["x"][5, cell[0], cell[1]] = np.nan
+    with pytest.raises(ValueError, match="NaN"):
+        b.xattrib.fit(epochs=1, hidden=(4,), progress=False)
+
+
+def test_fresh_samples_each_epoch(small_grid, monkeypatch):
+    from xattrib.generator import Generator
+
+    drawn = []
+    orig = Generator.draw_x
+    monkeypatch.setattr(Generator, "draw_x",
+                        lambda self, s, e: drawn.append((s, e)) or orig(self, s, e))
+    b = small_grid.xattrib.benchmark(n_samples=1000, seed=0, chunks=500, response="linear")
+    m = b.xattrib.fit(epochs=3, fresh=True, samples_per_epoch=4000, hidden=(32,), lr=3e-3,
+                      progress=False, patience=None)
+    assert [h["samples"] for h in m.history] == [4000] * 3
+    assert m.provenance["fit_fresh_samples"] == 1
+    # every training draw is new: beyond the Dataset, and no range repeats across epochs
+    assert min(s for s, _ in drawn) >= 1000 and sum(e - s for s, e in drawn) == 12_000
+    assert len(set(drawn)) == len(drawn)
+    assert m.r2 > 0.8
+
+
+def test_cnn_trains_and_saves(tmp_path, small_grid):
+    b = small_grid.xattrib.benchmark(n_samples=1200, seed=0, chunks=600, response="linear")
+    m = b.xattrib.fit(arch="cnn", epochs=2, channels=(4,), hidden=8, periodic_lon=True,
+                      progress=False)
+    assert np.isfinite(m.r2)
+    back = Model.load(m.save(tmp_path / "cnn.nc"))
+    np.testing.assert_allclose(back.predict(b).values, m.predict(b).values, rtol=1e-6)
+    acts = [mod for mod in m.module.modules() if isinstance(mod, torch.nn.ReLU)]
+    assert len({id(a) for a in acts}) == len(acts) == 2
+
+
+def test_cnn_periodic_padding_wraps_longitude():
+    net = CNN(flat=np.arange(12), shape=(3, 4), channels=(1,), kernel_size=3, hidden=1,
+              periodic_lon=True)
+    pad = [m for m in net if isinstance(m, torch.nn.CircularPad2d)][0]
+    x = torch.arange(12.0).view(1, 1, 3, 4)
+    out = pad(x)
+    assert torch.equal(out[0, 0, :, 0], x[0, 0, :, -1]) and torch.equal(out[0, 0, :, -1], x[0, 0, :, 0])
+
+
+def test_mlp_default_is_the_original():
+    net = MLP(458)
+    widths = [m.out_features for m in net if isinstance(m, torch.nn.Linear)]
+    assert widths == [512, 256, 128, 64, 32, 16, 1]
+
+
+def test_fold_normalisation_for_cnn_is_affine_wrapper():
+    net = CNN(flat=np.arange(6), shape=(2, 3), channels=(2,), hidden=4)
+    f = fold_normalisation(net, np.zeros(6), np.full(6, 2.0), 1.0, 3.0)
+    x = torch.randn(3, 6)
+    torch.testing.assert_close(f(x), net(x / 2) * 3 + 1)
+
+
+@pytest.mark.parametrize("kw,match", [
+    ({"arch": "rnn"}, "unknown architecture"), ({"epochs": 0}, "epochs"),
+    ({"x": "sst"}, "no variable 'sst'"), ({"n_inputs": 3}, "come from the data's grid"),
+    ({"activation": "swishy"}, "unknown activation"), ({"val_fraction": 1.5}, "val_fraction"),
+])
+def test_bad_input(pwl_model, kw, match):
+    b, _ = pwl_model
+    with pytest.raises(ValueError, match=match):
+        b.xattrib.fit(progress=False, **{"epochs": 1, **kw})

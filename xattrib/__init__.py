@@ -34,7 +34,15 @@ def __getattr__(name: str):  # torch-backed names load on first use, keeping imp
         from .fit import fit
 
         return fit
+    if name == "attribute":
+        from .attribute import attribute
+
+        return attribute
+    if name == "methods":
+        import importlib
+
+        return importlib.import_module(".methods", __name__)
     raise AttributeError(f"module 'xattrib' has no attribute {name!r}")
 
 
-__all__ += ["Model", "fit"]
+__all__ += ["Model", "attribute", "fit", "methods"]

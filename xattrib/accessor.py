@@ -38,6 +38,12 @@ class _Accessor:
 
         return fit(self._obj, *args, **kwargs)
 
+    def attribute(self, *args: Any, **kwargs: Any) -> xr.Dataset:
+        """Attribution heatmaps of a model on these inputs (see :func:`xattrib.attribute`)."""
+        from .attribute import attribute
+
+        return attribute(self._obj, *args, **kwargs)
+
     def area_weights(self, **kwargs: Any) -> xr.DataArray:
         """Normalised cell-area weights (see :func:`xattrib.grid.area_weights`)."""
         from .grid import area_weights

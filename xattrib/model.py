@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -89,15 +90,25 @@ class Model:
                    np.asarray(x_std, np.float32), float(y_mean), float(y_std))
 
     # -- the network users explain -----------------------------------------------------------
-    def network(self, device: Any = None) -> torch.nn.Module:
+    def network(self, device: Any = None, private: bool = False) -> torch.nn.Module:
         """The network from raw inputs (stacked valid cells) to raw ``y``, in eval mode.
 
         Normalisation is folded into the weights (see
         :func:`xattrib.models.fold_normalisation`); this is what attribution methods see.
+        ``private=True`` gives this thread its own copy: DeepLIFT and LRP attach hooks and
+        rules to modules, which must not be shared by concurrent dask threads.
         """
         from .models import fold_normalisation
 
         dev = resolve_device(device)
+        if private:
+            import copy
+
+            local = self.__dict__.setdefault("_local", threading.local())
+            cached = getattr(local, "net", None)
+            if cached is None or next(cached.parameters()).device != dev:
+                local.net = copy.deepcopy(self.network(device))
+            return local.net
         if self._network is None or next(self._network.parameters()).device != dev:
             net = fold_normalisation(self.module.cpu(), self.x_mean, self.x_std, self.y_mean,
                                      self.y_std)
@@ -111,6 +122,7 @@ class Model:
     def __getstate__(self) -> dict[str, Any]:  # travel light to dask workers
         state = self.__dict__.copy()
         state["_network"] = None
+        state.pop("_local", None)
         return state
 
     def _predict_numpy(self, x: np.ndarray, device: Any = None) -> np.ndarray:

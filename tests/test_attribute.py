@@ -1,0 +1,206 @@
+import numpy as np
+import pytest
+import torch
+import xarray as xr
+
+import xattrib
+from xattrib.methods import METHODS, Method, get_method, register_method
+from xattrib.model import Model
+
+from .conftest import raise_if_dask_computes
+
+torch.set_num_threads(1)
+FAST = {"smoothgrad": {"n_samples": 4}, "gradientshap": {"n_samples": 4},
+        "shapley_sampling": {"n_samples": 2, "patch": 1}}
+
+
+@pytest.fixture(scope="module")
+def bench(small_grid):
+    return small_grid.xattrib.benchmark(n_samples=2000, seed=0, chunks=500)
+
+
+@pytest.fixture(scope="module")
+def linear_model(bench):
+    """A network that is exactly f(x) = w·x + c, so every complete method must give w(x − b)."""
+    cells = xattrib.CellIndex.from_mask(bench["mask"])
+    d = cells.n_cells
+    m = Model.build("mlp", cells, {"hidden": []}, np.zeros(d), np.ones(d), 0.0, 1.0)
+    rng = np.random.default_rng(0)
+    with torch.no_grad():
+        m.module[0].weight.copy_(torch.as_tensor(rng.standard_normal((1, d)), dtype=torch.float32))
+        m.module[0].bias.fill_(0.3)
+    m.invalidate()
+    return m
+
+
+@pytest.fixture(scope="module")
+def relu_model(bench):
+    return bench.xattrib.fit(epochs=1, hidden=(24, 12), progress=False, seed=0)
+
+
+def _sub(bench, n=16):
+    return bench.isel(sample=slice(0, n)).compute()
+
+
+@pytest.mark.parametrize("method,baseline", [
+    ("input_x_gradient", "zero"), ("lrp_z", "zero"), ("integrated_gradients", "zero"),
+    ("integrated_gradients", "field"), ("deeplift", "field"), ("occlusion", "field"),
+    ("occlusion", "mean"), ("shapley_sampling", "field"), ("deepshap", "field"),
+])
+def test_linear_model_exact(bench, linear_model, method, baseline):
+    sub = _sub(bench)
+    cells = linear_model.cells
+    w = linear_model.module[0].weight.detach().numpy()[0].astype(np.float64)
+    if baseline == "field":
+        base = xr.full_like(bench["mask"], 0.4, dtype=float).where(bench["mask"])
+        b = cells.stack(base).values
+    elif baseline == "mean":
+        base, b = "mean", linear_model.x_mean
+    else:
+        base, b = "zero", np.zeros(cells.n_cells)
+    heat = sub.xattrib.attribute(linear_model, methods=[method], baseline=base, progress=False,
+                                 **({method: FAST[method]} if method in FAST else {}))
+    got = cells.stack(heat["attribution"].sel({"method": method})).values
+    expected = w * (cells.stack(sub["x"]).values - b)
+    np.testing.assert_allclose(got, expected, rtol=1e-4, atol=1e-5)
+
+
+def test_lrp_z_equals_input_x_gradient_on_relu_mlp(bench, relu_model):
+    heat = _sub(bench).xattrib.attribute(relu_model, methods=["lrp_z", "input_x_gradient"],
+                                         progress=False)
+    a = heat["attribution"]
+    xr.testing.assert_allclose(a.sel({"method": "lrp_z"}, drop=True),
+                               a.sel({"method": "input_x_gradient"}, drop=True), rtol=1e-3, atol=1e-6)
+
+
+def test_ig_completeness_converges(bench, relu_model):
+    sub = _sub(bench)
+    errs = []
+    for steps in (2, 8, 64):
+        h = sub.xattrib.attribute(relu_model, methods=["integrated_gradients"], progress=False,
+                                  n_steps=steps, method="riemann_trapezoid")
+        errs.append(float(abs(h["completeness_error"]).mean()))
+    assert errs[2] < errs[1] < errs[0] and errs[2] < 0.1 * errs[0]
+
+
+def test_dask_equals_eager_and_stays_lazy(bench, relu_model):
+    methods = ["gradient", "integrated_gradients", "deeplift", "occlusion", "lrp_epsilon"]
+    lazy_in = bench.isel(sample=slice(0, 40)).chunk({"sample": 15})
+    with raise_if_dask_computes():
+        lazy = lazy_in.xattrib.attribute(relu_model, methods=methods, progress=False)
+    assert lazy["attribution"].chunks is not None
+    eager = lazy_in.compute().xattrib.attribute(relu_model, methods=methods, progress=False)
+    xr.testing.assert_allclose(lazy.compute(), eager, rtol=1e-5, atol=1e-7)
+
+
+def test_distributed_local_cluster(bench, relu_model):
+    distributed = pytest.importorskip("distributed")
+    sub = bench.isel(sample=slice(0, 30))
+    methods = ["integrated_gradients", "deeplift", "lrp_z"]
+    local = sub.xattrib.attribute(relu_model, methods=methods, progress=False).compute(
+        scheduler="synchronous")
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+                                  dashboard_address=None) as cluster, \
+            distributed.Client(cluster) as client:
+        heat = sub.xattrib.attribute(relu_model, methods=methods, progress=False)
+        # the model is one key of the graph, shipped to each worker once
+        graph = dict(heat["attribution"].data.__dask_graph__())
+        assert sum(isinstance(getattr(v, "value", v), Model) for v in graph.values()) == 1
+        remote = client.compute(heat).result()
+    xr.testing.assert_allclose(remote, local, rtol=1e-5, atol=1e-7)
+
+
+def test_land_stays_nan(bench, relu_model):
+    heat = _sub(bench).xattrib.attribute(relu_model, methods=["gradient", "occlusion"],
+                                         progress=False)
+    land = ~bench["mask"]
+    a = heat["attribution"]
+    assert bool(a.where(land).isnull().all()) and bool((a.notnull() == ~land).all())
+
+
+def test_unknown_method_lists_valid_and_closest(bench, relu_model):
+    with pytest.raises(ValueError, match=r"Did you mean 'integrated_gradients'.*Valid methods: "
+                                         r"deeplift, deepshap"):
+        _sub(bench).xattrib.attribute(relu_model, methods=["integrated_gradient"])
+
+
+@pytest.mark.parametrize("kw,err,match", [
+    ({"methods": ["integrated_gradients"], "baseline": "expectation"}, ValueError,
+     "one baseline input"),
+    ({"methods": ["gradient"], "n_stepz": 3}, TypeError, "no chosen method has a parameter"),
+    ({"methods": ["gradient"], "integrated_gradients": {"n_steps": 3}}, ValueError,
+     "not in methods"),
+    ({"methods": ["integrated_gradients"], "integrated_gradients": {"steps": 3}}, TypeError,
+     "has no parameter"),
+    ({"methods": []}, ValueError, "empty"),
+    ({"methods": ["gradient"], "baseline": "median"}, ValueError, "baseline must be"),
+])
+def test_bad_input(bench, relu_model, kw, err, match):
+    with pytest.raises(err, match=match):
+        _sub(bench).xattrib.attribute(relu_model, progress=False, **kw)
+
+
+def test_expectation_background_for_shap(bench, relu_model):
+    heat = _sub(bench).xattrib.attribute(relu_model, methods=["deepshap", "gradientshap"],
+                                         baseline="expectation", progress=False,
+                                         n_background=20, gradientshap={"n_samples": 8})
+    assert heat.attrs["xattrib_baseline"] == "expectation"
+    assert heat.attrs["xattrib_truth_baseline"] == "zero"  # the benchmark's truth
+    assert float(abs(heat["completeness_error"].sel({"method": "deepshap"})).max()) < 1e-4
+
+
+def test_per_sample_baseline(bench, linear_model):
+    sub = _sub(bench)
+    base = sub["x"] * 0.5
+    heat = sub.xattrib.attribute(linear_model, methods=["integrated_gradients"], baseline=base,
+                                 progress=False)
+    w = linear_model.module[0].weight.detach().numpy()[0]
+    cells = linear_model.cells
+    np.testing.assert_allclose(cells.stack(heat["attribution"][0]).values,
+                               w * cells.stack(sub["x"] * 0.5).values, rtol=1e-4, atol=1e-6)
+
+
+def test_patch_shapley_is_complete(bench, relu_model):
+    heat = _sub(bench, 4).xattrib.attribute(relu_model, methods=["shapley_sampling"],
+                                            progress=False, n_samples=3, patch=2)
+    assert float(abs(heat["completeness_error"]).max()) < 1e-4
+
+
+def test_lrp_rules_removed_after_call(bench, relu_model):
+    _sub(bench, 4).xattrib.attribute(relu_model, methods=["lrp_composite"], progress=False)
+    net = relu_model.network()
+    assert not any(hasattr(m, "rule") for m in net.modules())
+
+
+def test_all_registry_methods_run_and_heat_file_is_cf(tmp_path, bench, relu_model):
+    sub = _sub(bench, 6)
+    names = [n for n in METHODS if METHODS[n].baseline != "distribution"]
+    heat = sub.xattrib.attribute(relu_model, methods=names, progress=False,
+                                 **{k: v for k, v in FAST.items() if k in names})
+    assert list(heat["method"].values) == names
+    assert np.isfinite(heat["attribution"].where(bench["mask"], 0)).all()
+    # positive-only: each map has one sign (no cell opposes the rest)
+    a = heat["attribution"].sel({"method": "lrp_alpha1beta0"}).fillna(0)
+    one_sign = (a.min(["lat", "lon"]) >= -1e-7) | (a.max(["lat", "lon"]) <= 1e-7)
+    assert bool(one_sign.all())
+    p = heat.xattrib.to_netcdf(tmp_path / "heat.nc")
+    assert xattrib.io.check_cf(p) == []
+
+
+def test_register_custom_method(bench, relu_model):
+    def doubled_gradient(net, x, baseline, background, factor):
+        from captum.attr import Saliency
+
+        return factor * Saliency(net).attribute(x, abs=False)
+
+    register_method(Method("doubled", doubled_gradient, {"factor": 2.0}, baseline=None),
+                    overwrite=True)
+    try:
+        heat = _sub(bench, 4).xattrib.attribute(relu_model, methods=["doubled", "gradient"],
+                                                progress=False)
+        a = heat["attribution"]
+        xr.testing.assert_allclose(a.sel({"method": "doubled"}, drop=True),
+                                   2 * a.sel({"method": "gradient"}, drop=True))
+        assert get_method("doubled").defaults == {"factor": 2.0}
+    finally:
+        METHODS.pop("doubled")

@@ -1,0 +1,335 @@
+"""``attribute()``: heatmaps of a trained model for every sample, as a CF Dataset.
+
+The xarray/dask side lives here once for all methods: stack valid cells (land never reaches
+captum), resolve the baseline, batch samples under a memory bound (captum batches only
+inside a call, and GradientShap/DeepLiftShap not at all), run lazily per dask chunk with the
+model as one graph key (it travels to each distributed worker once), unstack with NaN on
+invalid cells, and attach CF attributes and the completeness error.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import dask
+import dask.array as dsa
+import numpy as np
+import xarray as xr
+
+from .methods import METHODS, Method, get_method
+from .model import Model, resolve_device
+from .stacking import CellIndex
+
+__all__ = ["attribute", "resolve_baseline"]
+
+_MAX_ROWS = 65_536      # forward rows per captum call (memory bound)
+_MAX_BATCH = 2_048      # samples per captum call
+_BACKGROUND_START = 2**31  # generator indices of 'expectation' backgrounds: never data
+
+
+class Baseline:
+    """A resolved baseline: one reference per sample, a fixed reference, or a background."""
+
+    def __init__(self, kind: str, fixed: np.ndarray | None = None,
+                 per_sample: Any = None, background: np.ndarray | None = None) -> None:
+        self.kind, self.fixed, self.per_sample, self.background = kind, fixed, per_sample, background
+
+    def for_method(self, m: Method) -> str | None:
+        """Why ``m`` cannot use this baseline (None when it can)."""
+        if m.baseline == "single" and self.background is not None:
+            return (f"method {m.name!r} compares with one baseline input, but baseline "
+                    f"{self.kind!r} is a background distribution; use baseline='zero', "
+                    "'mean', a field or per-sample DataArray, or drop the method")
+        if m.baseline == "distribution" and self.per_sample is not None:
+            return (f"method {m.name!r} needs a background distribution, not per-sample "
+                    "baselines; pass baseline='expectation' or a background DataArray")
+        return None
+
+
+def resolve_baseline(baseline: Any, ds: xr.Dataset, model: Model, n_background: int = 100,
+                     seed: int = 0) -> Baseline:
+    """Turn the baseline vocabulary into arrays over the model's valid cells.
+
+    ``"zero"``; ``"mean"`` (the model's training mean); a number; a field DataArray over
+    (lat, lon); a per-sample DataArray over (sample, lat, lon); a background DataArray over
+    (background, lat, lon); or ``"expectation"``: a background of ``n_background`` draws
+    from the benchmark's own generator (the distribution behind the truth's E[F(X)]).
+    """
+    cells, d = model.cells, model.cells.n_cells
+    if isinstance(baseline, str):
+        if baseline == "zero":
+            return Baseline("zero", fixed=np.zeros(d, np.float32))
+        if baseline == "mean":
+            return Baseline("mean", fixed=np.asarray(model.x_mean, np.float32))
+        if baseline == "expectation":
+            if "xattrib_seed" not in ds.attrs:
+                raise ValueError("baseline='expectation' draws its background from a benchmark "
+                                 "Dataset's generator; for other data pass a background "
+                                 "DataArray with dims (background, lat, lon)")
+            from .benchmark import generator_from_dataset
+
+            gen = generator_from_dataset(ds)
+            start = _BACKGROUND_START + seed * n_background
+            return Baseline("expectation", background=gen.draw_x(start, start + n_background))
+        raise ValueError(f"baseline must be 'zero', 'mean', 'expectation', a number or a "
+                         f"DataArray, got {baseline!r}")
+    if np.isscalar(baseline):
+        return Baseline(f"value {float(baseline):g}",  # type: ignore[arg-type]
+                        fixed=np.full(d, float(baseline), np.float32))  # type: ignore[arg-type]
+    if not isinstance(baseline, xr.DataArray):
+        raise TypeError(f"baseline must be a string, number or DataArray, got {type(baseline)}")
+    extra = [dim for dim in baseline.dims if dim not in cells.spatial.dims]
+    stacked = cells.stack(baseline.transpose(*extra, *cells.spatial.dims))
+    if not extra:
+        arr = np.asarray(stacked.values, np.float32)
+        if np.isnan(arr).any():
+            raise ValueError("the baseline field is NaN on valid cells; fill it there")
+        return Baseline("field", fixed=arr)
+    if extra == ["background"]:
+        return Baseline("background", background=np.asarray(stacked.values, np.float32))
+    if extra == ["sample"]:
+        if baseline.sizes["sample"] != ds.sizes["sample"]:
+            raise ValueError(f"per-sample baseline has {baseline.sizes['sample']} samples, the "
+                             f"data {ds.sizes['sample']}")
+        return Baseline("per-sample", per_sample=stacked)
+    raise ValueError(f"a baseline DataArray may add one dim, 'sample' or 'background', to "
+                     f"the spatial dims; got {baseline.dims}")
+
+
+def _patch_groups(cells: CellIndex, patch: int) -> np.ndarray | None:
+    """Group ids of patch × patch blocks of grid cells, over valid cells only."""
+    if int(patch) < 1:
+        raise ValueError(f"patch must be a positive number of cells, got {patch!r}")
+    if int(patch) == 1:
+        return None
+    ny, nx = cells.shape
+    iy, ix = np.divmod(cells.flat, nx)
+    raw = (iy // patch) * ((nx + patch - 1) // patch) + ix // patch
+    return np.unique(raw, return_inverse=True)[1].astype(np.int64)
+
+
+def _kernel(x: np.ndarray, base: np.ndarray | None, model: Model, method: str,
+            params: dict[str, Any], fixed: np.ndarray | None, background: np.ndarray | None,
+            device: Any, batch: int, progress: bool = False) -> np.ndarray:
+    """numpy (n, d) → (n, d + 1): attributions and, last, the completeness error."""
+    import torch
+    from tqdm.auto import tqdm
+
+    m = METHODS[method]
+    net = model.network(device, private=True)
+    dev = next(net.parameters()).device
+    run_params = {k: v for k, v in params.items() if k != "n_background"}
+    mask = None
+    if "patch" in params:
+        groups = _patch_groups(model.cells, params["patch"])
+        mask = None if groups is None else torch.as_tensor(groups, device=dev)[None]
+        run_params["feature_mask"] = mask
+    bg = None if background is None else torch.as_tensor(background, device=dev)
+    if m.baseline == "distribution" and bg is None:
+        bg = torch.as_tensor(fixed, device=dev)[None]  # one reference point
+    out = np.empty((x.shape[0], x.shape[1] + 1), np.float32)
+    starts = range(0, x.shape[0], batch)
+    for s in tqdm(starts, desc=method, disable=not progress, unit="batch", leave=False):
+        xb = torch.as_tensor(np.ascontiguousarray(x[s:s + batch], np.float32), device=dev)
+        if base is not None:
+            bb = torch.as_tensor(np.ascontiguousarray(base[s:s + batch], np.float32), device=dev)
+        elif fixed is not None:
+            bb = torch.as_tensor(fixed, device=dev).expand_as(xb)
+        else:
+            bb = None
+        a = m.run(net, xb.clone().requires_grad_(), bb if m.baseline == "single" else None,
+                  bg, **run_params)
+        a = a.detach()
+        out[s:s + xb.shape[0], :-1] = a.cpu().numpy()
+        if m.complete:
+            with torch.no_grad():
+                fx = net(xb).squeeze(1)
+                fb = net(bg).mean() if m.baseline == "distribution" else net(bb).squeeze(1)
+                err = a.sum(1) - (fx - fb)
+            out[s:s + xb.shape[0], -1] = err.cpu().numpy()
+        else:
+            out[s:s + xb.shape[0], -1] = np.nan
+    return out
+
+
+def _split_params(methods: list[Method], params: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """``integrated_gradients={...}`` goes to that method; a plain ``n_steps=`` to every
+    method that has such a parameter (an error if none has)."""
+    per: dict[str, dict[str, Any]] = {m.name: {} for m in methods}
+    for key, value in params.items():
+        if key in METHODS:
+            if key not in per:
+                raise ValueError(f"parameters given for {key!r}, which is not in methods")
+            per[key].update(value)
+            continue
+        takers = [m.name for m in methods if key in m.defaults]
+        if not takers:
+            raise TypeError(f"no chosen method has a parameter {key!r}; parameters: "
+                            + "; ".join(f"{m.name}: {sorted(m.defaults) or 'none'}"
+                                        for m in methods))
+        for name in takers:
+            per[name][key] = value
+    return {m.name: m.params(per[m.name]) for m in methods}
+
+
+def attribute(
+    ds: xr.Dataset,
+    model: Model,
+    methods: list[str] | tuple[str, ...] | str = ("integrated_gradients", "gradient"),
+    baseline: Any = "zero",
+    x: str = "x",
+    batch_size: int | None = None,
+    device: Any = None,
+    progress: bool = True,
+    seed: int = 0,
+    **params: Any,
+) -> xr.Dataset:
+    """Attribution heatmaps of ``model`` for every sample of ``ds``, one per method.
+
+    Parameters
+    ----------
+    ds : Dataset
+        With ``x(sample, lat, lon)`` on the model's grid (numpy or dask; lazy stays lazy).
+    model : Model
+        A trained :class:`xattrib.Model`; attributions explain its raw-unit output.
+    methods : list of str
+        Registry names (``xattrib.methods.METHODS``): gradient, smoothgrad,
+        input_x_gradient, integrated_gradients, deeplift, deepshap, gradientshap, lrp_z,
+        lrp_epsilon, lrp_alpha1beta0, lrp_composite, occlusion, shapley_sampling.
+    baseline : see :func:`resolve_baseline`
+        The same vocabulary as the benchmark's ``truth``: ``"zero"`` answers the same
+        question as a zero-baseline truth, ``"expectation"`` as an expectation truth.
+    batch_size : int, optional
+        Samples per captum call; default bounded by memory (≤ 65 536 forward rows).
+    device : str, optional
+        Default CUDA when available.
+    progress : bool
+        Progress bars for eager (numpy-backed) input.
+    seed : int
+        Seeds random parts (the 'expectation' background; torch's noise in
+        smoothgrad/gradientshap/shapley_sampling for eager runs).
+    **params
+        Method parameters: ``n_steps=128`` (to every method that has it) or
+        ``integrated_gradients={"n_steps": 128}`` (to one).
+
+    Returns
+    -------
+    Dataset
+        ``attribution(method, sample, lat, lon)`` (NaN on invalid cells),
+        ``completeness_error(method, sample)`` = Σ attribution − (f(x) − f(baseline)) for
+        complete methods (NaN otherwise), ``prediction(sample)``.
+
+    Examples
+    --------
+    >>> import xattrib
+    >>> bench = xattrib.benchmark(n_samples=2000, response="linear", chunks=1000)
+    >>> model = xattrib.fit(bench, epochs=2, hidden=(16,), progress=False)
+    >>> heat = xattrib.attribute(bench.isel(sample=slice(0, 10)), model,
+    ...                          methods=["gradient", "integrated_gradients"], progress=False)
+    >>> heat["attribution"].dims
+    ('method', 'sample', 'lat', 'lon')
+    >>> float(abs(heat["completeness_error"].sel({"method": "integrated_gradients"})).max()) < 1e-4
+    True
+    """
+    import torch
+
+    if isinstance(methods, str):
+        methods = [methods]
+    if not methods:
+        raise ValueError("methods is empty; name at least one (see xattrib.methods.METHODS)")
+    if len(set(methods)) != len(methods):
+        raise ValueError(f"methods has duplicates: {list(methods)}")
+    chosen = [get_method(name) for name in methods]
+    per_params = _split_params(chosen, params)
+    if x not in ds:
+        raise ValueError(f"the Dataset has no variable {x!r}; pass x= to name the inputs")
+    stacked = model._stack(ds, x)
+    n_bg = max([p.get("n_background", 100) for p in per_params.values()], default=100)
+    base = resolve_baseline(baseline, ds, model, n_background=n_bg, seed=seed)
+    for m in chosen:
+        why = base.for_method(m)
+        if why:
+            raise ValueError(why)
+    dev = resolve_device(device)
+    torch.manual_seed(seed)
+    lazy = stacked.chunks is not None
+    model_key = dask.delayed(model, pure=False) if lazy else model
+    outs = []
+    for m in chosen:
+        p = per_params[m.name]
+        bg = base.background
+        if bg is not None and m.baseline == "distribution":
+            bg = bg[: int(p.get("n_background", bg.shape[0]))]
+        batch = int(batch_size or max(1, min(_MAX_BATCH, _MAX_ROWS // max(1, m.expansion(p)))))
+        kw = {"method": m.name, "params": p, "fixed": base.fixed, "background": bg,
+              "device": dev, "batch": batch}
+        ps = base.per_sample if m.baseline == "single" else None
+        if lazy:
+            xs = stacked.data
+            args: list[Any] = [xs, "ij"]
+            if ps is not None:
+                args += [dsa.asarray(ps.data).rechunk(xs.chunks), "ij"]
+            else:
+                args += [None, None]
+            args += [model_key, None]
+            outs.append(dsa.blockwise(
+                _kernel, "ij", *args, adjust_chunks={"j": stacked.sizes["cell"] + 1},
+                dtype=np.float32, meta=np.empty((0, 0), np.float32), **kw))
+        else:
+            outs.append(_kernel(stacked.values, None if ps is None else np.asarray(ps.values),
+                                model, progress=progress, **kw))
+    packed = dsa.stack(outs) if lazy else np.stack(outs)
+    d = stacked.sizes["cell"]
+    return _assemble(ds, model, chosen, per_params, base, stacked, packed[..., :d],
+                     packed[..., d], x)
+
+
+def _units(ds: xr.Dataset, x: str, m: Method) -> str:
+    yu = str(ds["y"].attrs.get("units", "1")) if "y" in ds else "1"
+    xu = str(ds[x].attrs.get("units", "1"))
+    if not m.gradient_units or xu == "1":
+        return yu
+    return f"{yu} ({xu})-1" if yu != "1" else f"({xu})-1"
+
+
+def _assemble(ds: xr.Dataset, model: Model, chosen: list[Method],
+              per_params: dict[str, dict[str, Any]], base: Baseline, stacked: xr.DataArray,
+              attr: Any, completeness: Any, x: str) -> xr.Dataset:
+    names = [m.name for m in chosen]
+    cells = model.cells
+    a = xr.DataArray(attr, dims=("method", "sample", "cell"),
+                     coords={"method": names, "sample": stacked["sample"]})
+    out = xr.Dataset(coords={"method": ("method", names, {"long_name": "attribution method"})})
+    heat = cells.unstack(a).transpose("method", "sample", *cells.spatial.dims)
+    units = {m.name: _units(ds, x, m) for m in chosen}
+    common = set(units.values())
+    heat.attrs = {
+        "long_name": "attribution of the network prediction to each grid cell",
+        "units": common.pop() if len(common) == 1 else "1",
+        "baseline": base.kind,
+        "ancillary_variables": "completeness_error",
+        "model_arch": model.arch, "model_r2": float(model.r2),
+        "model_linear_r2": float(model.linear_r2),
+        **{f"parameters_{m.name}": ", ".join(f"{k}={v}" for k, v in per_params[m.name].items())
+           or "none" for m in chosen},
+        **{f"units_{k}": v for k, v in units.items()},
+    }
+    out["attribution"] = heat
+    out["completeness_error"] = xr.DataArray(
+        completeness, dims=("method", "sample"), coords={"sample": stacked["sample"]},
+        attrs={"long_name": "sum of attributions minus (f(x) - f(baseline))",
+               "units": heat.attrs["units"]})
+    out.coords["complete"] = ("method", [m.complete for m in chosen],
+                              {"long_name": "method is complete"})
+    out.coords["positive_only"] = ("method", [m.positive_only for m in chosen],
+                                   {"long_name": "method returns non-negative relevance"})
+    out["prediction"] = model.predict(ds, x)
+    out["mask"] = cells.mask
+    if "cell_area" in ds:
+        out["cell_area"] = ds["cell_area"]
+    bench_attrs = {k: v for k, v in ds.attrs.items() if k.startswith("xattrib_")}
+    truth_baseline = bench_attrs.pop("xattrib_baseline", None)
+    out.attrs.update({"title": "xattrib attribution heatmaps", **bench_attrs,
+                      "xattrib_baseline": base.kind, "xattrib_model_r2": float(model.r2),
+                      **({"xattrib_truth_baseline": truth_baseline} if truth_baseline else {})})
+    return out

@@ -1,0 +1,275 @@
+"""The attribution-method registry: a name → a captum method with documented defaults.
+
+Each :class:`Method` knows what it needs (one baseline, a background distribution or none),
+whether its maps are positive-only, whether they are complete (sum to f(x) − f(baseline)),
+its units, and how to run on one batch of stacked inputs. Batching, devices, dask and
+xarray are handled once in :mod:`xattrib.attribute`, not per method.
+
+Users add their own with :func:`register_method`.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import torch
+from torch import nn
+
+__all__ = ["METHODS", "Method", "get_method", "register_method"]
+
+
+@dataclass(frozen=True)
+class Method:
+    """An attribution method.
+
+    Attributes
+    ----------
+    name : str
+        snake_case name used in ``methods=[...]``.
+    run : callable
+        ``run(net, x, baseline, background, **params) -> attributions`` on a batch:
+        ``x`` (b, d); ``baseline`` (b, d) or None; ``background`` (m, d) or None.
+    defaults : dict
+        Default parameters (documented; any can be overridden per call).
+    baseline : {"single", "distribution", None}
+        What the method compares against: one reference input, a background sample, or
+        nothing (gradients; Input×Gradient has an implicit zero baseline).
+    complete : bool
+        Attributions sum to f(x) − f(baseline) (or − E f(background)).
+    positive_only : bool
+        Each map has a single sign (no cell opposes the others), so it can only be compared
+        with one signed part of the truth (g⁺, sign-flipped for negative predictions, or
+        |g|, as in Mamalakis et al. 2022).
+    gradient_units : bool
+        Units are output/input (gradients) rather than output units.
+    expansion : callable
+        Forward rows per input sample for given params (to bound memory per call).
+    description : str
+    """
+
+    name: str
+    run: Callable[..., torch.Tensor]
+    defaults: dict[str, Any] = field(default_factory=dict)
+    baseline: str | None = "single"
+    complete: bool = False
+    positive_only: bool = False
+    gradient_units: bool = False
+    expansion: Callable[[dict[str, Any]], int] = lambda p: 1
+    description: str = ""
+
+    def params(self, overrides: dict[str, Any]) -> dict[str, Any]:
+        unknown = set(overrides) - set(self.defaults)
+        if unknown:
+            raise TypeError(f"method {self.name!r} has no parameter(s) {sorted(unknown)}; "
+                            f"its parameters are {sorted(self.defaults) or 'none'}")
+        return {**self.defaults, **overrides}
+
+
+METHODS: dict[str, Method] = {}
+
+
+def register_method(method: Method, overwrite: bool = False) -> Method:
+    """Add a method to the registry (so ``attribute(..., methods=[name])`` finds it)."""
+    if method.name in METHODS and not overwrite:
+        raise ValueError(f"a method named {method.name!r} is registered; pass overwrite=True")
+    METHODS[method.name] = method
+    return method
+
+
+def get_method(name: str) -> Method:
+    """The registered method ``name``; unknown names get the valid ones and the closest."""
+    if name not in METHODS:
+        close = difflib.get_close_matches(name, METHODS, n=1)
+        hint = f" Did you mean {close[0]!r}?" if close else ""
+        raise ValueError(f"unknown attribution method {name!r}.{hint} "
+                         f"Valid methods: {', '.join(sorted(METHODS))}")
+    return METHODS[name]
+
+
+# -- the built-in methods --------------------------------------------------------------------
+
+def _gradient(net: nn.Module, x: torch.Tensor, baseline: Any, background: Any) -> torch.Tensor:
+    from captum.attr import Saliency
+
+    return Saliency(net).attribute(x, abs=False)
+
+
+def _smoothgrad(net: nn.Module, x: torch.Tensor, baseline: Any, background: Any,
+                n_samples: int, sigma: float) -> torch.Tensor:
+    from captum.attr import NoiseTunnel, Saliency
+
+    # sigma is relative to the batch's input range, as in Smilkov et al. (2017)
+    std = float(sigma) * float((x.max() - x.min()).item() or 1.0)
+    return NoiseTunnel(Saliency(net)).attribute(
+        x, nt_type="smoothgrad", nt_samples=int(n_samples), stdevs=std, abs=False)
+
+
+def _input_x_gradient(net: nn.Module, x: torch.Tensor, baseline: Any, background: Any
+                      ) -> torch.Tensor:
+    from captum.attr import InputXGradient
+
+    return InputXGradient(net).attribute(x)
+
+
+def _integrated_gradients(net: nn.Module, x: torch.Tensor, baseline: torch.Tensor,
+                          background: Any, n_steps: int, method: str) -> torch.Tensor:
+    from captum.attr import IntegratedGradients
+
+    return IntegratedGradients(net).attribute(x, baselines=baseline, n_steps=int(n_steps),
+                                              method=method)
+
+
+def _deeplift(net: nn.Module, x: torch.Tensor, baseline: torch.Tensor, background: Any
+              ) -> torch.Tensor:
+    from captum.attr import DeepLift
+
+    return DeepLift(net).attribute(x, baselines=baseline)
+
+
+def _deepshap(net: nn.Module, x: torch.Tensor, baseline: Any, background: torch.Tensor
+              ) -> torch.Tensor:
+    from captum.attr import DeepLift, DeepLiftShap
+
+    if background.shape[0] == 1:  # one reference: DeepLiftShap needs two, and equals DeepLift
+        return DeepLift(net).attribute(x, baselines=background.expand_as(x))
+    return DeepLiftShap(net).attribute(x, baselines=background)
+
+
+def _gradientshap(net: nn.Module, x: torch.Tensor, baseline: Any, background: torch.Tensor,
+                  n_samples: int, stdevs: float) -> torch.Tensor:
+    from captum.attr import GradientShap
+
+    return GradientShap(net).attribute(x, baselines=background, n_samples=int(n_samples),
+                                       stdevs=float(stdevs))
+
+
+def _lrp(rules: Callable[[list[nn.Module]], dict[int, Any]]) -> Callable[..., torch.Tensor]:
+    """An LRP method with per-layer rules, set on the layers for one call and then removed."""
+
+    def run(net: nn.Module, x: torch.Tensor, baseline: Any, background: Any, **params: Any
+            ) -> torch.Tensor:
+        from captum.attr import LRP
+
+        layers = [m for m in net.modules() if isinstance(m, nn.Linear | nn.Conv2d)]
+        chosen = rules(layers, **params)
+        try:
+            for i, layer in enumerate(layers):
+                layer.rule = chosen[i]
+            return LRP(net).attribute(x)
+        finally:  # captum reads .rule from the layers: never leave them behind
+            for layer in layers:
+                if hasattr(layer, "rule"):
+                    del layer.rule
+    return run
+
+
+def _rules_all(rule_factory: Callable[..., Any]) -> Callable[..., dict[int, Any]]:
+    def rules(layers: list[nn.Module], **params: Any) -> dict[int, Any]:
+        return {i: rule_factory(**params) for i in range(len(layers))}
+    return rules
+
+
+def _rules_composite(layers: list[nn.Module], epsilon: float, lower: str) -> dict[int, Any]:
+    """α1β0 (or z⁺) on the lower third, ε in the middle, LRP-0 on the top layer."""
+    from captum.attr._utils.lrp_rules import Alpha1_Beta0_Rule, EpsilonRule
+
+    n = len(layers)
+    n_lower = max(1, n // 3)
+    out = {}
+    for i in range(n):
+        if i < n_lower:
+            if lower not in ("alpha1beta0", "zplus"):
+                raise ValueError(f"lower must be 'alpha1beta0' or 'zplus', got {lower!r}")
+            out[i] = Alpha1_Beta0_Rule()  # z⁺ and α1β0 coincide for these layers
+        elif i == n - 1:
+            out[i] = EpsilonRule(epsilon=1e-9)
+        else:
+            out[i] = EpsilonRule(epsilon=float(epsilon))
+    return out
+
+
+def _ablation(net: nn.Module, x: torch.Tensor, baseline: torch.Tensor, background: Any,
+              patch: Any, perturbations_per_eval: int, feature_mask: torch.Tensor | None = None
+              ) -> torch.Tensor:
+    from captum.attr import FeatureAblation
+
+    a = FeatureAblation(net).attribute(
+        x, baselines=baseline, feature_mask=feature_mask,
+        perturbations_per_eval=int(perturbations_per_eval))
+    # captum 0.9 returns (b, 1, d) here; the values are per input feature
+    return _share(a.reshape(x.shape), feature_mask)
+
+
+def _share(a: torch.Tensor, feature_mask: torch.Tensor | None) -> torch.Tensor:
+    """captum gives every cell of a group the group's whole value; give each an equal share,
+    so the map sums to the total effect and compares with a per-cell truth."""
+    if feature_mask is None:
+        return a
+    counts = torch.bincount(feature_mask.reshape(-1)).to(a.dtype)
+    return a / counts[feature_mask.reshape(-1)]
+
+
+def _shapley(net: nn.Module, x: torch.Tensor, baseline: torch.Tensor, background: Any,
+             patch: Any, n_samples: int, perturbations_per_eval: int,
+             feature_mask: torch.Tensor | None = None) -> torch.Tensor:
+    from captum.attr import ShapleyValueSampling
+
+    a = ShapleyValueSampling(net).attribute(
+        x, baselines=baseline, feature_mask=feature_mask, n_samples=int(n_samples),
+        perturbations_per_eval=int(perturbations_per_eval))
+    # captum 0.9 returns (b, 1, d) here; the values are per input feature
+    return _share(a.reshape(x.shape), feature_mask)
+
+
+def _register_builtins() -> None:
+    from captum.attr._utils.lrp_rules import Alpha1_Beta0_Rule, EpsilonRule
+
+    for m in (
+        Method("gradient", _gradient, baseline=None, gradient_units=True,
+               description="signed gradient ∂f/∂x (saliency without the absolute value)"),
+        Method("smoothgrad", _smoothgrad, {"n_samples": 32, "sigma": 0.15}, baseline=None,
+               gradient_units=True, expansion=lambda p: int(p["n_samples"]),
+               description="gradient averaged over Gaussian noise; sigma × the input range"),
+        Method("input_x_gradient", _input_x_gradient, baseline=None,
+               description="x · ∂f/∂x (implicit zero baseline)"),
+        Method("integrated_gradients", _integrated_gradients,
+               {"n_steps": 64, "method": "gausslegendre"}, complete=True,
+               expansion=lambda p: int(p["n_steps"]),
+               description="path integral of gradients from the baseline to x"),
+        Method("deeplift", _deeplift, complete=True, expansion=lambda p: 2,
+               description="DeepLIFT (rescale rule) relative to the baseline"),
+        Method("deepshap", _deepshap, {"n_background": 100}, baseline="distribution",
+               complete=True, expansion=lambda p: 2 * int(p["n_background"]),
+               description="DeepLIFT averaged over a background sample (DeepLiftShap)"),
+        Method("gradientshap", _gradientshap, {"n_background": 100, "n_samples": 32,
+                                               "stdevs": 0.0},
+               baseline="distribution", expansion=lambda p: int(p["n_samples"]),
+               description="expected gradients over random background points and "
+                           "interpolation points (complete only in expectation)"),
+        Method("lrp_z", _lrp(_rules_all(lambda: EpsilonRule(epsilon=1e-9))), baseline=None,
+               description="LRP-0 (z rule) on every layer; equals input×gradient for ReLU nets"),
+        Method("lrp_epsilon", _lrp(_rules_all(lambda epsilon: EpsilonRule(epsilon=epsilon))),
+               {"epsilon": 0.01}, baseline=None, description="LRP-ε on every layer"),
+        Method("lrp_alpha1beta0", _lrp(_rules_all(lambda: Alpha1_Beta0_Rule())),
+               baseline=None, positive_only=True,
+               description="LRP-α1β0 on every layer (one-signed relevance)"),
+        Method("lrp_composite", _lrp(_rules_composite), {"epsilon": 0.25,
+                                                         "lower": "alpha1beta0"},
+               baseline=None, description="α1β0 lower layers, ε middle, LRP-0 top"),
+        Method("occlusion", _ablation, {"patch": 1, "perturbations_per_eval": 64},
+               expansion=lambda p: int(p["perturbations_per_eval"]),
+               description="f(x) − f(x with a cell (or patch×patch cells) set to the "
+                           "baseline); patch > 1 shares a patch's effect equally"),
+        Method("shapley_sampling", _shapley, {"patch": 2, "n_samples": 10,
+                                              "perturbations_per_eval": 64},
+               complete=True, expansion=lambda p: int(p["perturbations_per_eval"]),
+               description="Shapley value sampling over groups of patch×patch cells "
+                           "(feature_mask); a group's value is shared equally by its cells"),
+    ):
+        register_method(m, overwrite=True)
+
+
+_register_builtins()

@@ -40,9 +40,10 @@ class Method:
     complete : bool
         Attributions sum to f(x) − f(baseline) (or − E f(background)).
     positive_only : bool
-        Each map has a single sign (no cell opposes the others), so it can only be compared
-        with one signed part of the truth (g⁺, sign-flipped for negative predictions, or
-        |g|, as in Mamalakis et al. 2022).
+        The method is designed to return relevance of one sign, so scores compare it with
+        one signed part of the truth (g⁺, sign-flipped for negative predictions, or |g|, as
+        in Mamalakis et al. 2022). Note: captum's α1β0 clamps weights, not inputs, so on
+        signed inputs (anomalies) its input-layer relevance can still take both signs.
     gradient_units : bool
         Units are output/input (gradients) rather than output units.
     expansion : callable

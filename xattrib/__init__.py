@@ -19,10 +19,12 @@ except _md.PackageNotFoundError:  # pragma: no cover - running from a source tre
 
 __all__ = ["CellIndex", "__version__", "datasets", "grid", "io"]
 
-from . import covariance, responses  # noqa: E402
+from . import covariance, metrics, responses, summary  # noqa: E402
+from .metrics import score  # noqa: E402
 from .benchmark import benchmark, generator_from_dataset  # noqa: E402
 
-__all__ += ["benchmark", "covariance", "generator_from_dataset", "responses"]
+__all__ += ["benchmark", "covariance", "generator_from_dataset", "metrics", "responses",
+            "score", "summary"]
 
 
 def __getattr__(name: str):  # torch-backed names load on first use, keeping import light

@@ -44,6 +44,12 @@ class _Accessor:
 
         return attribute(self._obj, *args, **kwargs)
 
+    def score(self, *args: Any, **kwargs: Any) -> xr.Dataset:
+        """Score these heatmaps against a truth (see :func:`xattrib.score`)."""
+        from .metrics import score
+
+        return score(self._obj, *args, **kwargs)
+
     def area_weights(self, **kwargs: Any) -> xr.DataArray:
         """Normalised cell-area weights (see :func:`xattrib.grid.area_weights`)."""
         from .grid import area_weights

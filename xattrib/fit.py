@@ -213,8 +213,11 @@ def fit(
     pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="xattrib-load")
     rng = np.random.default_rng(seed)
 
-    # Normalisation from the first training chunks (up to 100k samples): one small read.
-    head = [src.load(s, e) for s, e in src._ranges(0, min(src.n_train, 100_000))]
+    # Normalisation (and the linear reference) from the first training samples, up to 100k:
+    # one small read. With fresh samples: the first epoch's draws.
+    first = src.train_ranges(0, np.random.default_rng(seed))[0][0] if fresh else 0
+    n_head = min(src.per_epoch if fresh else src.n_train, 100_000)
+    head = [src.load(s, e) for s, e in src._ranges(first, first + n_head)]
     hx, hy = np.concatenate([h[0] for h in head]), np.concatenate([h[1] for h in head])
     x_mean, x_std = hx.mean(0), hx.std(0)
     x_std = np.where(x_std > 0, x_std, 1.0).astype(np.float32)
@@ -312,12 +315,12 @@ class _Validation:
         return sse / y.size / model.y_std**2, 1.0 - sse / sst
 
     def linear_r2(self, hx: np.ndarray, hy: np.ndarray) -> float:
-        """R² of a least-squares linear model (fit on ≤ 100k training samples)."""
+        """R² of a linear model (ridge, penalty by cross-validation; ≤ 100k training samples)."""
         if self.src.n_val == 0:
             return float("nan")
-        from sklearn.linear_model import LinearRegression
+        from sklearn.linear_model import RidgeCV
 
-        lin = LinearRegression().fit(hx, hy)
+        lin = RidgeCV(alphas=np.logspace(-3, 3, 7)).fit(hx, hy)
         sse = sst = 0.0
         ys = [y for _, y in self.chunks()]
         ymean = float(np.concatenate(ys).mean())

@@ -1,0 +1,69 @@
+import subprocess
+import sys
+
+import pytest
+
+import xattrib
+from xattrib.cli import main
+
+TINY = ["--samples", "400", "--test-samples", "40", "--epochs", "1", "--samples-per-epoch",
+        "2000", "--methods", "gradient,integrated_gradients,lrp_z,occlusion,deepshap", "--quiet"]
+
+
+@pytest.fixture(scope="module")
+def run_dir(tmp_path_factory):
+    out = tmp_path_factory.mktemp("job")
+    assert main(["benchmark", "--out", str(out), *TINY]) == 0
+    return out
+
+
+def test_writes_every_file(run_dir):
+    names = {p.name for p in run_dir.iterdir()}
+    assert {"benchmark.nc", "attributions.nc", "scores.nc", "model.nc", "maps.png",
+            "histograms.png", "skill.png", "report.md"} <= names
+    assert not [n for n in names if n.startswith(".")]  # no temporary left behind
+
+
+@pytest.mark.parametrize("name", ["benchmark.nc", "attributions.nc", "scores.nc", "model.nc"])
+def test_outputs_pass_cf_checker(run_dir, name):
+    assert xattrib.io.check_cf(run_dir / name) == []
+
+
+def test_report_has_table_r2_seed_versions(run_dir):
+    text = (run_dir / "report.md").read_text()
+    assert "validation R² of the network" in text and "| integrated_gradients |" in text
+    assert "| null_random |" in text and "seed 0" in text and "captum" in text
+
+
+def test_outputs_read_back(run_dir):
+    heat = xattrib.io.open_dataset(run_dir / "attributions.nc")
+    assert heat["attribution"].dims == ("method", "sample", "lat", "lon")
+    model = xattrib.Model.load(run_dir / "model.nc")
+    assert model.cells.n_cells == 450
+
+
+def test_config_file_and_flags(tmp_path):
+    from xattrib.cli import _parser, config_from_args
+
+    cfg_file = tmp_path / "job.toml"
+    cfg_file.write_text('samples = 800\nmethods = ["gradient"]\nepochs = 3\n')
+    args = _parser().parse_args(["benchmark", "--out", "x", "--config", str(cfg_file),
+                                 "--epochs", "5"])
+    cfg = config_from_args(args)
+    assert (cfg.samples, cfg.methods, cfg.epochs) == (800, ["gradient"], 5)
+    cfg_file.write_text("sampels = 3\n")
+    with pytest.raises(SystemExit, match="unknown key"):
+        config_from_args(_parser().parse_args(["benchmark", "--out", "x", "--config",
+                                               str(cfg_file)]))
+
+
+def test_bad_method_is_a_clear_error(tmp_path, capsys):
+    assert main(["benchmark", "--out", str(tmp_path), "--methods", "integrated_gradient"]) == 2
+    assert "Did you mean 'integrated_gradients'" in capsys.readouterr().err
+    assert not list(tmp_path.iterdir())
+
+
+def test_python_dash_m_help():
+    out = subprocess.run([sys.executable, "-m", "xattrib", "benchmark", "--help"],
+                         capture_output=True, text=True, check=True)
+    assert "--scheduler" in out.stdout

@@ -134,9 +134,9 @@ def test_fresh_samples_each_epoch(small_grid, monkeypatch):
                       progress=False, patience=None)
     assert [h["samples"] for h in m.history] == [4000] * 3
     assert m.provenance["fit_fresh_samples"] == 1
-    # every training draw is new: beyond the Dataset, and no range repeats across epochs
-    assert min(s for s, _ in drawn) >= 1000 and sum(e - s for s, e in drawn) == 12_000
-    assert len(set(drawn)) == len(drawn)
+    # every draw is new: beyond the Dataset; epochs never repeat a range (the normalisation
+    # head re-reads the first epoch's range, which is why we count distinct ranges)
+    assert min(s for s, _ in drawn) >= 1000 and sum(e - s for s, e in set(drawn)) == 12_000
     assert m.r2 > 0.8
 
 

@@ -21,7 +21,7 @@ __all__ = ["CellIndex", "__version__", "datasets", "grid", "io"]
 
 from . import covariance, metrics, responses, summary  # noqa: E402
 from .metrics import score  # noqa: E402
-from .benchmark import benchmark, generator_from_dataset  # noqa: E402
+from .synthetic import benchmark, generator_from_dataset  # noqa: E402
 
 __all__ += ["benchmark", "covariance", "generator_from_dataset", "metrics", "responses",
             "score", "summary"]
@@ -33,11 +33,11 @@ def __getattr__(name: str):  # torch-backed names load on first use, keeping imp
 
         return Model
     if name == "fit":
-        from .fit import fit
+        from .training import fit
 
         return fit
     if name == "attribute":
-        from .attribute import attribute
+        from .attribution import attribute
 
         return attribute
     if name == "methods":

@@ -28,19 +28,19 @@ class _Accessor:
 
     def benchmark(self, *args: Any, **kwargs: Any) -> xr.Dataset:
         """A benchmark on this grid or from these anomalies (see :func:`xattrib.benchmark`)."""
-        from .benchmark import benchmark
+        from .synthetic import benchmark
 
         return benchmark(self._obj, *args, **kwargs)
 
     def fit(self, *args: Any, **kwargs: Any) -> Any:
         """Train a network on this benchmark (see :func:`xattrib.fit`)."""
-        from .fit import fit
+        from .training import fit
 
         return fit(self._obj, *args, **kwargs)
 
     def attribute(self, *args: Any, **kwargs: Any) -> xr.Dataset:
         """Attribution heatmaps of a model on these inputs (see :func:`xattrib.attribute`)."""
-        from .attribute import attribute
+        from .attribution import attribute
 
         return attribute(self._obj, *args, **kwargs)
 

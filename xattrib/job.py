@@ -116,9 +116,9 @@ def run_benchmark(out: str | Path, config: JobConfig | None = None, quiet: bool 
     import torch
 
     from . import io, plots
-    from .attribute import attribute
-    from .benchmark import benchmark
-    from .fit import fit
+    from .attribution import attribute
+    from .synthetic import benchmark
+    from .training import fit
     from .methods import get_method
     from .metrics import score
     from .summary import null_attributions, skill_map, summarize

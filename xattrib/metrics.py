@@ -30,8 +30,6 @@ from .stacking import CellIndex
 
 __all__ = ["METRICS", "score"]
 
-_EPS = 1e-30
-
 
 def _center(a: np.ndarray, w: np.ndarray) -> np.ndarray:
     return a - (a * w).sum(-1, keepdims=True)
@@ -41,7 +39,7 @@ def _spread(v: np.ndarray, vc: np.ndarray, w: np.ndarray) -> tuple[np.ndarray, n
     """Weighted variance, and whether it is real: a constant map leaves rounding residue
     after centring, which must read as zero variance (correlation undefined), not noise."""
     var = (w * vc * vc).sum(-1)
-    return var, var > 1e-12 * (w * v * v).sum(-1) + _EPS
+    return var, var > 1e-12 * (w * v * v).sum(-1)
 
 
 def pearson(a: np.ndarray, g: np.ndarray, w: np.ndarray, **_: Any) -> np.ndarray:
@@ -65,9 +63,9 @@ def spearman(a: np.ndarray, g: np.ndarray, w: np.ndarray, **_: Any) -> np.ndarra
 
 def cosine(a: np.ndarray, g: np.ndarray, w: np.ndarray, **_: Any) -> np.ndarray:
     num = (w * a * g).sum(-1)
-    den = np.sqrt((w * a * a).sum(-1) * (w * g * g).sum(-1))
+    den = np.sqrt((w * a * a).sum(-1)) * np.sqrt((w * g * g).sum(-1))  # no underflow
     with np.errstate(invalid="ignore", divide="ignore"):
-        return np.where(den > _EPS, num / np.where(den > _EPS, den, 1.0), np.nan)
+        return np.where(den > 0, num / np.where(den > 0, den, 1.0), np.nan)
 
 
 def sign_agreement(a: np.ndarray, g: np.ndarray, w: np.ndarray, sign_threshold: float = 0.05,
@@ -120,8 +118,7 @@ def rank_accuracy(a: np.ndarray, g: np.ndarray, w: np.ndarray, k: float = 0.1, *
 def nmae(a: np.ndarray, g: np.ndarray, w: np.ndarray, **_: Any) -> np.ndarray:
     den = (w * np.abs(g)).sum(-1)
     with np.errstate(invalid="ignore", divide="ignore"):
-        return np.where(den > _EPS, (w * np.abs(a - g)).sum(-1) / np.where(den > _EPS, den, 1),
-                        np.nan)
+        return np.where(den > 0, (w * np.abs(a - g)).sum(-1) / np.where(den > 0, den, 1), np.nan)
 
 
 def completeness(a: np.ndarray, g: np.ndarray, w: np.ndarray, **_: Any) -> np.ndarray:

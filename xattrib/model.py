@@ -60,7 +60,8 @@ class Model:
     linear_r2 : float
         Validation R² of a linear regression on the same data (how nonlinear y is).
     history : list of dict
-        Per epoch: train_loss, val_loss, val_r2, lr, samples, seconds.
+        Per epoch: train_loss, val_loss, val_r2, lr, samples, train_seconds (training only)
+        and seconds (with validation).
     """
 
     module: Any

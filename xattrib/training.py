@@ -50,7 +50,7 @@ class _Source:
         self.fresh = fresh
         self.gen = None
         if fresh:
-            from .benchmark import generator_from_dataset
+            from .synthetic import generator_from_dataset
 
             self.gen = generator_from_dataset(ds)
             self.first_fresh = int(np.asarray(ds["sample"].values).max()) + 1
@@ -252,11 +252,12 @@ def fit(
             sched.step()
             total += float(loss.detach()) * bx.shape[0]
             seen += bx.shape[0]
+        train_seconds = time.perf_counter() - t0
         model.invalidate()  # weights changed: re-fold normalisation before evaluating
         vloss, vr2 = val.evaluate(model, dev)
         rec = {"epoch": epoch + 1, "train_loss": total / max(seen, 1), "val_loss": vloss,
                "val_r2": vr2, "lr": sched.get_last_lr()[0], "samples": seen,
-               "seconds": time.perf_counter() - t0}
+               "train_seconds": train_seconds, "seconds": time.perf_counter() - t0}
         model.history.append(rec)
         bar.set_postfix(loss=f"{rec['train_loss']:.4f}", val_r2=f"{vr2:.4f}")
         if vloss < best - 1e-12:

@@ -66,7 +66,7 @@ def resolve_baseline(baseline: Any, ds: xr.Dataset, model: Model, n_background: 
                 raise ValueError("baseline='expectation' draws its background from a benchmark "
                                  "Dataset's generator; for other data pass a background "
                                  "DataArray with dims (background, lat, lon)")
-            from .benchmark import generator_from_dataset
+            from .synthetic import generator_from_dataset
 
             gen = generator_from_dataset(ds)
             start = _BACKGROUND_START + seed * n_background
@@ -228,7 +228,8 @@ def attribute(
     ...                          methods=["gradient", "integrated_gradients"], progress=False)
     >>> heat["attribution"].dims
     ('method', 'sample', 'lat', 'lon')
-    >>> float(abs(heat["completeness_error"].sel({"method": "integrated_gradients"})).max()) < 1e-4
+    >>> err = abs(heat["completeness_error"].sel({"method": "integrated_gradients"})).max()
+    >>> bool(err < 1e-2 * abs(heat["prediction"]).max())  # IG sums to f(x) - f(baseline)
     True
     """
     import torch

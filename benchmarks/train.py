@@ -62,9 +62,9 @@ def main() -> None:
     y = mem["y"].values[:n_train]
     print(f"{a.samples:,} samples x {x.shape[1]} cells, original MLP, batch {a.batch}, "
           f"{torch.get_num_threads()} torch threads")
-    bare = bare_loop(x, y, a.batch, epochs=2)
+    bare = bare_loop(x, y, a.batch, epochs=3)
     print(f"bare torch loop (in-memory tensors)     {bare:6.2f} s/epoch")
-    m = xattrib.fit(mem, epochs=2, batch_size=a.batch, val_fraction=0.05, progress=False,
+    m = xattrib.fit(mem, epochs=3, batch_size=a.batch, val_fraction=0.05, progress=False,
                     patience=None)
     ours = min(h["train_seconds"] for h in m.history)
     print(f"xattrib.fit (in-memory Dataset)         {ours:6.2f} s/epoch   ratio {ours / bare:.2f}x")

@@ -106,7 +106,19 @@ class Generator:
         return f
 
     def respond(self, x: np.ndarray, start: int | None = None) -> tuple[np.ndarray, np.ndarray]:
-        """(y, contributions) for inputs ``x``; noise is added when ``start`` is given."""
+        """(y, contributions) for inputs ``x``; noise is added when ``start`` is given.
+
+        Rows are processed in blocks of :data:`BLOCK` so each stays in cache: on a whole
+        200k × 450 array at once, F took five times longer.
+        """
+        if x.shape[0] > BLOCK:
+            c = np.empty(x.shape, dtype=np.result_type(x.dtype, np.float32))
+            y = np.empty(x.shape[0])
+            for s in range(0, x.shape[0], BLOCK):
+                y[s:s + BLOCK], c[s:s + BLOCK] = self.respond(x[s:s + BLOCK])
+            if start is not None and self.noise_std:
+                y += self.noise(start, start + x.shape[0])
+            return y, c
         c = self.contributions(x)
         y = c.sum(1, dtype=np.float64)
         if start is not None and self.noise_std:

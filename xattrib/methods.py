@@ -256,7 +256,8 @@ def _register_builtins() -> None:
                {"epsilon": 0.01}, baseline=None, description="LRP-ε on every layer"),
         Method("lrp_alpha1beta0", _lrp(_rules_all(lambda: Alpha1_Beta0_Rule())),
                baseline=None, positive_only=True,
-               description="LRP-α1β0 on every layer (one-signed relevance)"),
+               description="LRP-α1β0 on every layer (designed for positive relevance; on "
+                           "signed inputs captum's version can return both signs)"),
         Method("lrp_composite", _lrp(_rules_composite), {"epsilon": 0.25,
                                                          "lower": "alpha1beta0"},
                baseline=None, description="α1β0 lower layers, ε middle, LRP-0 top"),

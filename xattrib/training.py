@@ -8,6 +8,7 @@ batches. The next chunk is loaded in a background thread while the network train
 from __future__ import annotations
 
 import math
+import os
 import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -37,7 +38,8 @@ class _Source:
     """Where samples come from: ranges of a (lazy) Dataset, or the endless generator."""
 
     def __init__(self, ds: xr.Dataset, cells: CellIndex, xname: str, yname: str,
-                 val_fraction: float, fresh: bool, samples_per_epoch: int | None) -> None:
+                 val_fraction: float, fresh: bool, samples_per_epoch: int | None,
+                 fresh_every: int = 1) -> None:
         self.x = cells.stack(ds[xname].transpose("sample", *cells.spatial.dims)).data
         self.y = ds[yname].data
         n = self.x.shape[0]
@@ -48,6 +50,7 @@ class _Source:
                              "use more samples or another val_fraction")
         self.n_total = n
         self.fresh = fresh
+        self.fresh_every = int(fresh_every)
         self.gen = None
         if fresh:
             from .synthetic import generator_from_dataset
@@ -66,14 +69,18 @@ class _Source:
         if self.gen is not None and s >= self.first_fresh:
             x = self.gen.draw_x(s, e)
             y, _ = self.gen.respond(x, start=s)
-        else:
-            x = np.asarray(self.x[s:e])  # computes this chunk only (dask) or views (numpy)
-            y = np.asarray(self.y[s:e], dtype=np.float64)
+        elif isinstance(self.x, np.ndarray):
+            x, y = self.x[s:e], np.asarray(self.y[s:e], dtype=np.float64)
+        else:  # one compute for both: x and y of a benchmark come from the same tasks
+            import dask
+
+            x, y = dask.compute(self.x[s:e], self.y[s:e])
+            y = np.asarray(y, dtype=np.float64)
         return _check_finite(np.ascontiguousarray(x, dtype=np.float32), s), y
 
     def train_ranges(self, epoch: int, rng: np.random.Generator) -> list[tuple[int, int]]:
         if self.fresh:
-            lo = self.first_fresh + epoch * self.per_epoch
+            lo = self.first_fresh + (epoch // self.fresh_every) * self.per_epoch
             return self._ranges(lo, lo + self.per_epoch)
         ranges = self._ranges(0, self.n_train)
         return [ranges[i] for i in rng.permutation(len(ranges))]
@@ -95,29 +102,91 @@ def _stream(source: _Source, ranges: list[tuple[int, int]], pool: ThreadPoolExec
         yield cur
 
 
-def _batches(chunks: Iterator[tuple[np.ndarray, np.ndarray]], batch: int,
-             rng: np.random.Generator) -> Iterator[tuple[np.ndarray, np.ndarray]]:
-    """Fill a buffer of several chunks, shuffle it, cut it into batches."""
-    bx: list[np.ndarray] = []
-    by: list[np.ndarray] = []
+def _groups(ranges: list[tuple[int, int]], size: int) -> list[list[tuple[int, int]]]:
+    """Consecutive ranges grouped into shuffle buffers of at least ``size`` samples."""
+    out: list[list[tuple[int, int]]] = [[]]
     held = 0
-    for x, y in chunks:
-        bx.append(x)
-        by.append(y)
-        held += x.shape[0]
-        if held >= _SHUFFLE_SAMPLES:
-            yield from _cut(np.concatenate(bx), np.concatenate(by), batch, rng)
-            bx, by, held = [], [], 0
-    if bx:
-        yield from _cut(np.concatenate(bx), np.concatenate(by), batch, rng)
+    for r in ranges:
+        if held >= size:
+            out.append([])
+            held = 0
+        out[-1].append(r)
+        held += r[1] - r[0]
+    return [g for g in out if g]
 
 
-def _cut(x: np.ndarray, y: np.ndarray, batch: int, rng: np.random.Generator
-         ) -> Iterator[tuple[np.ndarray, np.ndarray]]:
-    order = rng.permutation(x.shape[0])
-    x, y = x[order], y[order]
-    for s in range(0, x.shape[0], batch):
-        yield x[s:s + batch], y[s:s + batch]
+class _Buffers:
+    """Training data as ready-to-slice buffers, each prepared in the loader thread.
+
+    A buffer is several chunks (≥ 200k samples) loaded, normalised, shuffled and turned into
+    float32 tensors; the training thread only takes contiguous slices (views) of it. All the
+    per-sample work a bare in-memory loop avoids happens off the training thread.
+    """
+
+    def __init__(self, src: _Source, x_mean: np.ndarray, x_std: np.ndarray, y_mean: float,
+                 y_std: float) -> None:
+        self.src, self.x_mean, self.x_std = src, x_mean, x_std
+        self.y_mean, self.y_std = y_mean, y_std
+        self._resident: tuple[Any, Any] | None = None
+        self._resident_key: Any = None
+
+    @property
+    def resident(self) -> bool:
+        """Keep one normalised tensor and gather shuffled batches by index (as a bare loop
+        does): for numpy-backed data, and for fresh pools reused for several epochs."""
+        if self.src.fresh:
+            return self.src.fresh_every > 1
+        return isinstance(self.src.x, np.ndarray)
+
+    def _prepare(self, group: list[tuple[int, int]], seed: Any, workers: int = 1
+                 ) -> tuple[Any, Any]:
+        import torch
+
+        from .synthetic import _blas_controller
+
+        # one BLAS thread per loading thread: torch or the other loaders use the other cores
+        # (multi-threaded BLAS here doubled the epoch time through oversubscription)
+        with _blas_controller().limit(limits=1, user_api="blas"):
+            if workers > 1 and len(group) > 1:
+                with ThreadPoolExecutor(workers, thread_name_prefix="xattrib-draw") as ex:
+                    parts = list(ex.map(lambda r: self.src.load(*r), group))
+            else:
+                parts = [self.src.load(s, e) for s, e in group]
+        x = np.concatenate([p[0] for p in parts]) if len(parts) > 1 else parts[0][0]
+        y = np.concatenate([p[1] for p in parts]) if len(parts) > 1 else parts[0][1]
+        if seed is not None:
+            order = np.random.default_rng(seed).permutation(x.shape[0])
+            x, y = x[order], y[order]
+        x = (x - self.x_mean) / self.x_std
+        y = ((y - self.y_mean) / self.y_std).astype(np.float32)
+        return torch.from_numpy(np.ascontiguousarray(x, np.float32)), torch.from_numpy(y)
+
+    def epoch(self, ranges: list[tuple[int, int]], pool: ThreadPoolExecutor, seed: int,
+              epoch: int) -> Iterator[tuple[Any, Any, Any]]:
+        """Yield ``(x, y, order)``: batches are ``x[order[s:s+b]]`` (``order`` None: slices)."""
+        import torch
+
+        if self.resident:
+            key = epoch // self.src.fresh_every if self.src.fresh else 0
+            if self._resident_key != key:  # a new pool: drawn on every core, training waits
+                self._resident = None
+                self._resident = self._prepare(ranges, None, workers=os.cpu_count() or 1)
+                self._resident_key = key
+            assert self._resident is not None
+            n = int(self._resident[0].shape[0])
+            g = torch.Generator().manual_seed(int(np.random.SeedSequence([seed, epoch])
+                                                  .generate_state(1)[0]))
+            yield (*self._resident, torch.randperm(n, generator=g))
+            return
+        groups = _groups(ranges, _SHUFFLE_SAMPLES)
+        if not groups:
+            return
+        nxt = pool.submit(self._prepare, groups[0], [seed, epoch, 0])
+        for i in range(len(groups)):
+            cur = nxt.result()
+            if i + 1 < len(groups):
+                nxt = pool.submit(self._prepare, groups[i + 1], [seed, epoch, i + 1])
+            yield (*cur, None)
 
 
 def _lr_lambda(total: int, warmup_frac: float = 0.02, floor: float = 0.01) -> Any:
@@ -142,6 +211,7 @@ def fit(
     val_fraction: float = 0.1,
     fresh: bool = False,
     samples_per_epoch: int | None = None,
+    fresh_every: int = 1,
     patience: int | None = 5,
     seed: int = 0,
     device: str | None = None,
@@ -168,6 +238,12 @@ def fit(
         Train on new samples drawn from the benchmark's generator every epoch (infinite
         data, no over-fitting); ``samples_per_epoch`` sets how many (default: the training
         split's size). Validation stays on the Dataset's held-out samples.
+    fresh_every : int
+        With ``fresh=True``: draw a new pool every ``fresh_every`` epochs and keep it in
+        memory in between (drawn on every core; batches gathered by index). Fresh every
+        epoch streams draws in a background thread, which on a small CPU competes with
+        training; reusing each pool for a few epochs learns more per second
+        (benchmarks/train.py).
     patience : int or None
         Stop when validation loss has not improved for this many epochs; the best weights
         are kept. None trains all epochs.
@@ -209,7 +285,9 @@ def fit(
             raise ValueError(f"the Dataset has no variable {name!r}; pass x=/y= to name them")
     dev = resolve_device(device)
     cells = CellIndex.from_mask(ds["mask"]) if "mask" in ds else CellIndex.from_data(ds[x])
-    src = _Source(ds, cells, x, y, val_fraction, fresh, samples_per_epoch)
+    if int(fresh_every) < 1:
+        raise ValueError(f"fresh_every must be a positive number of epochs, got {fresh_every!r}")
+    src = _Source(ds, cells, x, y, val_fraction, fresh, samples_per_epoch, fresh_every)
     pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="xattrib-load")
     rng = np.random.default_rng(seed)
 
@@ -230,8 +308,7 @@ def fit(
     opt = opt_cls(net.parameters(), lr=lr, weight_decay=weight_decay)
     steps = epochs * math.ceil((src.per_epoch if fresh else src.n_train) / batch_size)
     sched = torch.optim.lr_scheduler.LambdaLR(opt, _lr_lambda(steps))
-    xm = torch.as_tensor(x_mean, device=dev)
-    xs = torch.as_tensor(x_std, device=dev)
+    buffers = _Buffers(src, x_mean, x_std, y_mean, y_std)
 
     val = _Validation(src, pool, hx, hy)
     best, best_state, stale = math.inf, None, 0
@@ -241,17 +318,21 @@ def fit(
         net.train()
         total, seen = 0.0, 0
         erng = np.random.default_rng([seed, epoch])
-        for bx, by in _batches(_stream(src, src.train_ranges(epoch, erng), pool),
-                               batch_size, erng):
-            xb = (torch.from_numpy(bx).to(dev, non_blocking=True) - xm) / xs
-            yb = torch.from_numpy(((by - y_mean) / y_std).astype(np.float32)).to(dev)
-            opt.zero_grad(set_to_none=True)
-            loss = torch.nn.functional.mse_loss(net(xb).squeeze(1), yb)
-            loss.backward()
-            opt.step()
-            sched.step()
-            total += float(loss.detach()) * bx.shape[0]
-            seen += bx.shape[0]
+        for bufx, bufy, order in buffers.epoch(src.train_ranges(epoch, erng), pool, seed, epoch):
+            bufx, bufy = bufx.to(dev, non_blocking=True), bufy.to(dev, non_blocking=True)
+            for s in range(0, bufx.shape[0], batch_size):
+                if order is None:
+                    xb, yb = bufx[s:s + batch_size], bufy[s:s + batch_size]
+                else:
+                    idx = order[s:s + batch_size].to(dev)
+                    xb, yb = bufx[idx], bufy[idx]
+                opt.zero_grad(set_to_none=True)
+                loss = torch.nn.functional.mse_loss(net(xb).squeeze(1), yb)
+                loss.backward()
+                opt.step()
+                sched.step()
+                total += float(loss.detach()) * xb.shape[0]
+                seen += xb.shape[0]
         train_seconds = time.perf_counter() - t0
         model.invalidate()  # weights changed: re-fold normalisation before evaluating
         vloss, vr2 = val.evaluate(model, dev)
@@ -278,7 +359,8 @@ def fit(
     model.provenance.update(
         {"fit_seed": int(seed), "fit_epochs_run": len(model.history), "fit_batch_size":
          int(batch_size), "fit_lr": float(lr), "fit_optimizer": optimizer,
-         "fit_fresh_samples": int(bool(fresh)), "fit_n_train": int(src.n_train),
+         "fit_fresh_samples": int(bool(fresh)), "fit_fresh_every": int(fresh_every),
+         "fit_n_train": int(src.n_train),
          "fit_n_val": int(src.n_val),
          **{f"benchmark_{k[len('xattrib_'):]}": v for k, v in ds.attrs.items()
             if k.startswith("xattrib_") and isinstance(v, int | float | str)}})

@@ -22,8 +22,11 @@ from .stacking import CellIndex
 
 __all__ = ["attribute", "resolve_baseline"]
 
-_MAX_ROWS = 65_536      # forward rows per captum call (memory bound)
-_MAX_BATCH = 2_048      # samples per captum call
+_MAX_ROWS = 2_048       # forward rows per captum call: bounds memory, and on CPU larger
+                        # calls were slower (IG on 2000 samples: 5.9 s at 65 536 rows,
+                        # 3.4 s at 8192; best at 2048 in benchmarks/attribute.py)
+_MAX_BATCH = 16_384     # samples per captum call (methods that do not expand the batch:
+                        # for gradients one large call beat 2048-sample calls)
 _BACKGROUND_START = 2**31  # generator indices of 'expectation' backgrounds: never data
 
 
@@ -137,7 +140,9 @@ def _kernel(x: np.ndarray, base: np.ndarray | None, model: Model, method: str,
             bb = torch.as_tensor(fixed, device=dev).expand_as(xb)
         else:
             bb = None
-        a = m.run(net, xb.clone().requires_grad_(), bb if m.baseline == "single" else None,
+        # xb is this batch's own tensor (a view of the stacked input): captum reads it, never
+        # writes it, so no defensive copy
+        a = m.run(net, xb.requires_grad_(), bb if m.baseline == "single" else None,
                   bg, **run_params)
         a = a.detach()
         out[s:s + xb.shape[0], :-1] = a.cpu().numpy()
@@ -182,6 +187,7 @@ def attribute(
     device: Any = None,
     progress: bool = True,
     seed: int = 0,
+    prediction: bool = True,
     **params: Any,
 ) -> xr.Dataset:
     """Attribution heatmaps of ``model`` for every sample of ``ds``, one per method.
@@ -200,7 +206,7 @@ def attribute(
         The same vocabulary as the benchmark's ``truth``: ``"zero"`` answers the same
         question as a zero-baseline truth, ``"expectation"`` as an expectation truth.
     batch_size : int, optional
-        Samples per captum call; default bounded by memory (≤ 65 536 forward rows).
+        Samples per captum call; default bounded so each call runs ≤ 2048 forward rows.
     device : str, optional
         Default CUDA when available.
     progress : bool
@@ -208,6 +214,9 @@ def attribute(
     seed : int
         Seeds random parts (the 'expectation' background; torch's noise in
         smoothgrad/gradientshap/shapley_sampling for eager runs).
+    prediction : bool
+        Also return the model's ``prediction`` (one forward pass; scoring one-signed methods
+        needs it). ``False`` saves that pass when only heatmaps are wanted.
     **params
         Method parameters: ``n_steps=128`` (to every method that has it) or
         ``integrated_gradients={"n_steps": 128}`` (to one).
@@ -217,7 +226,8 @@ def attribute(
     Dataset
         ``attribution(method, sample, lat, lon)`` (NaN on invalid cells),
         ``completeness_error(method, sample)`` = Σ attribution − (f(x) − f(baseline)) for
-        complete methods (NaN otherwise), ``prediction(sample)``.
+        complete methods (NaN otherwise), ``prediction(sample)`` (unless
+        ``prediction=False``).
 
     Examples
     --------
@@ -261,7 +271,10 @@ def attribute(
         bg = base.background
         if bg is not None and m.baseline == "distribution":
             bg = bg[: int(p.get("n_background", bg.shape[0]))]
-        batch = int(batch_size or max(1, min(_MAX_BATCH, _MAX_ROWS // max(1, m.expansion(p)))))
+        rows = m.expansion(p)
+        budget = _MAX_ROWS * (4 if m.forward_only else 1)  # no activations kept for backward
+        batch = int(batch_size or (_MAX_BATCH if rows <= 1 else
+                                   max(1, min(_MAX_BATCH, budget // rows))))
         kw = {"method": m.name, "params": p, "fixed": base.fixed, "background": bg,
               "device": dev, "batch": batch}
         ps = base.per_sample if m.baseline == "single" else None
@@ -279,10 +292,13 @@ def attribute(
         else:
             outs.append(_kernel(stacked.values, None if ps is None else np.asarray(ps.values),
                                 model, progress=progress, **kw))
-    packed = dsa.stack(outs) if lazy else np.stack(outs)
+    if lazy:
+        packed = dsa.stack(outs)
+    else:
+        packed = outs[0][None] if len(outs) == 1 else np.stack(outs)
     d = stacked.sizes["cell"]
     return _assemble(ds, model, chosen, per_params, base, stacked, packed[..., :d],
-                     packed[..., d], x)
+                     packed[..., d], x, prediction)
 
 
 def _units(ds: xr.Dataset, x: str, m: Method) -> str:
@@ -295,7 +311,7 @@ def _units(ds: xr.Dataset, x: str, m: Method) -> str:
 
 def _assemble(ds: xr.Dataset, model: Model, chosen: list[Method],
               per_params: dict[str, dict[str, Any]], base: Baseline, stacked: xr.DataArray,
-              attr: Any, completeness: Any, x: str) -> xr.Dataset:
+              attr: Any, completeness: Any, x: str, prediction: bool) -> xr.Dataset:
     names = [m.name for m in chosen]
     cells = model.cells
     a = xr.DataArray(attr, dims=("method", "sample", "cell"),
@@ -324,7 +340,8 @@ def _assemble(ds: xr.Dataset, model: Model, chosen: list[Method],
                               {"long_name": "method is complete"})
     out.coords["positive_only"] = ("method", [m.positive_only for m in chosen],
                                    {"long_name": "method returns non-negative relevance"})
-    out["prediction"] = model.predict(ds, x)
+    if prediction:
+        out["prediction"] = model.predict(ds, x)
     out["mask"] = cells.mask
     if "cell_area" in ds:
         out["cell_area"] = ds["cell_area"]

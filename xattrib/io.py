@@ -106,14 +106,6 @@ def _attr_ok(v: Any) -> bool:
     return isinstance(v, str | int | float | np.number | np.ndarray | list | tuple)
 
 
-def _divisor_at_most(n: int, limit: int) -> int:
-    """The largest divisor of ``n`` not above ``limit`` (``n`` itself if that is tiny)."""
-    if n <= limit:
-        return n
-    best = max(d for d in range(1, limit + 1) if n % d == 0)
-    return best if best >= limit // 10 else n
-
-
 def _tmp_beside(path: Path, suffix: str) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=suffix, dir=path.parent)
@@ -156,15 +148,9 @@ def to_zarr(ds: xr.Dataset | xr.DataArray, path: str | os.PathLike, title: str |
         enc = out[name].encoding
         for k in ("zlib", "complevel", "shuffle", "chunksizes"):
             enc.pop(k, None)
-        var = out[name]
-        if "sample" in var.dims and var.chunks is not None:
-            # store chunks that divide the dask chunks: smaller compression buffers in flight
-            axis = var.dims.index("sample")
-            step = _divisor_at_most(var.chunks[axis][0], 10_000)
-            enc["chunks"] = tuple(step if i == axis else c[0] for i, c in enumerate(var.chunks))
     tmp = _tmp_beside(path, ".zarr")
     try:
-        _write_zarr_streaming(out, tmp, **kwargs)
+        out.to_zarr(tmp, mode="w", **kwargs)
         if path.exists():
             old = _tmp_beside(path, ".old")
             os.replace(path, old)
@@ -176,30 +162,6 @@ def to_zarr(ds: xr.Dataset | xr.DataArray, path: str | os.PathLike, title: str |
         shutil.rmtree(tmp, ignore_errors=True)
         raise
     return path
-
-
-def _write_zarr_streaming(ds: xr.Dataset, target: Path, **kwargs: Any) -> None:
-    """Write ``ds`` to zarr with lazy sample-dim variables computed a few chunks at a time.
-
-    Variables that share a generating task (x and truth of a benchmark) are computed
-    together per region, so memory is bounded by the chunks in flight; a single
-    ``to_zarr`` call lets dask run ahead on x while holding every chunk of truth
-    (4.4 GB peak for 10⁶ samples in benchmarks/generate.py).
-    """
-    import dask
-
-    lazy = [n for n in ds.data_vars if "sample" in ds[n].dims and ds[n].chunks is not None]
-    if not lazy:
-        ds.to_zarr(target, mode="w", **kwargs)
-        return
-    ds.to_zarr(target, mode="w", compute=False, **kwargs)  # metadata + in-memory arrays
-    bounds = np.cumsum((0, *ds[lazy[0]].chunksizes["sample"]))
-    per_group = max(1, dask.config.get("num_workers", None) or os.cpu_count() or 1)
-    part = ds[lazy]
-    part = part.drop_vars([v for v in part.variables if "sample" not in part[v].dims])
-    for g in range(0, len(bounds) - 1, per_group):
-        region = slice(int(bounds[g]), int(bounds[min(g + per_group, len(bounds) - 1)]))
-        part.isel(sample=region).to_zarr(target, region={"sample": region})
 
 
 def open_dataset(path: str | os.PathLike, **kwargs: Any) -> xr.Dataset:

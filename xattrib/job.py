@@ -37,8 +37,9 @@ class JobConfig:
     grid: str | None = None        # None: the bundled Pacific SST; "global": parametric
     resolution: float = 10.0
     length_scale_km: float | None = None
-    epochs: int = 24
-    samples_per_epoch: int = 500_000
+    epochs: int = 16              # 16 × 1M fresh samples, a new pool every 4 epochs:
+    samples_per_epoch: int = 1_000_000  # R² ≥ 0.99 with the job inside 10 min on 2 cores
+    fresh_every: int = 4
     batch_size: int = 1024
     lr: float = 2e-3
     hidden: list[int] | None = None
@@ -142,7 +143,8 @@ def run_benchmark(out: str | Path, config: JobConfig | None = None, quiet: bool 
         with log.step("fit network"):
             kw = {"hidden": tuple(cfg.hidden)} if cfg.hidden else {}
             model = fit(bench, epochs=cfg.epochs, batch_size=cfg.batch_size, lr=cfg.lr,
-                        fresh=True, samples_per_epoch=cfg.samples_per_epoch, val_fraction=0.5,
+                        fresh=True, samples_per_epoch=cfg.samples_per_epoch,
+                        fresh_every=cfg.fresh_every, val_fraction=0.5,
                         seed=cfg.seed, device=cfg.device, progress=not quiet, patience=None,
                         **kw)
             log(f"validation R2 {model.r2:.4f} (linear regression {model.linear_r2:.4f})")
@@ -170,8 +172,9 @@ def run_benchmark(out: str | Path, config: JobConfig | None = None, quiet: bool 
                                                  title="xattrib attribution heatmaps")
             sc = scores.copy()
             sc["skill"] = skill
+            # outer join: summaries also cover the null explanations (no per-sample scores)
             sc = xr.merge([sc, table.rename({v: f"summary_{v}" for v in table.data_vars})],
-                          combine_attrs="override")
+                          combine_attrs="override", join="outer")
             paths["scores"] = io.to_netcdf(sc, out / "scores.nc", title="xattrib scores")
             paths["model"] = model.save(out / "model.nc")
             plots.plot_maps(heat, test["truth"], path=out / "maps.png")
@@ -231,7 +234,10 @@ def _report(cfg: JobConfig, model: Any, table: xr.Dataset, log: _Log, command: s
         f"- validation R² of a linear regression (how nonlinear the benchmark is): "
         f"{model.linear_r2:.4f}",
         f"- trained on {model.provenance.get('fit_epochs_run')} epochs × "
-        f"{cfg.samples_per_epoch:,} fresh samples, batch {cfg.batch_size}, lr {cfg.lr}", "",
+        f"{cfg.samples_per_epoch:,} fresh samples (a new pool every {cfg.fresh_every} "
+        f"epochs), batch {cfg.batch_size}, lr {cfg.lr}",
+        "- validation R² by epoch: " + ", ".join(
+            f"{h['epoch']}: {h['val_r2']:.4f}" for h in model.history), "",
         "## Scores on held-out test samples", "",
         f"{cfg.test_samples} test samples; baseline `{cfg.baseline}` for the truth and the "
         f"methods; weights: {a.get('weights')}; positive-only convention: "

@@ -48,6 +48,9 @@ class Method:
         Units are output/input (gradients) rather than output units.
     expansion : callable
         Forward rows per input sample for given params (to bound memory per call).
+    forward_only : bool
+        No backward pass (perturbation methods): no activations kept for gradients, so
+        calls can be larger.
     description : str
     """
 
@@ -59,6 +62,7 @@ class Method:
     positive_only: bool = False
     gradient_units: bool = False
     expansion: Callable[[dict[str, Any]], int] = lambda p: 1
+    forward_only: bool = False
     description: str = ""
 
     def params(self, overrides: dict[str, Any]) -> dict[str, Any]:
@@ -262,13 +266,13 @@ def _register_builtins() -> None:
                                                          "lower": "alpha1beta0"},
                baseline=None, description="α1β0 lower layers, ε middle, LRP-0 top"),
         Method("occlusion", _ablation, {"patch": 1, "perturbations_per_eval": 64},
-               expansion=lambda p: int(p["perturbations_per_eval"]),
+               expansion=lambda p: int(p["perturbations_per_eval"]), forward_only=True,
                description="f(x) − f(x with a cell (or patch×patch cells) set to the "
                            "baseline); patch > 1 shares a patch's effect equally"),
         Method("shapley_sampling", _shapley, {"patch": 2, "n_samples": 10,
                                               "perturbations_per_eval": 64},
                complete=True, expansion=lambda p: int(p["perturbations_per_eval"]),
-               description="Shapley value sampling over groups of patch×patch cells "
+               forward_only=True, description="Shapley value sampling over groups of patch×patch cells "
                            "(feature_mask); a group's value is shared equally by its cells"),
     ):
         register_method(m, overwrite=True)

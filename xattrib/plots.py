@@ -91,9 +91,13 @@ def plot_histograms(scores: xr.Dataset, metric: str = "pearson",
     for ax, m in zip(axes.ravel(), methods, strict=False):
         v = s.sel({"method": m}).values
         v = v[np.isfinite(v)]
+        if v.size == 0:  # e.g. a constant map: its correlation is undefined
+            ax.text(0.5, 0.5, f"undefined {metric}", ha="center", transform=ax.transAxes)
+            ax.set_title(m, fontsize=8)
+            continue
         ax.hist(v, bins=bins, color="tab:blue", alpha=0.8)
-        ax.axvline(np.mean(v) if v.size else np.nan, color="k", lw=1)
-        ax.set_title(f"{m}  (mean {np.mean(v) if v.size else np.nan:.2f})", fontsize=8)
+        ax.axvline(np.mean(v), color="k", lw=1)
+        ax.set_title(f"{m}  (mean {np.mean(v):.2f})", fontsize=8)
     for ax in axes.ravel()[len(methods):]:
         ax.set_visible(False)
     fig.supxlabel(f"per-sample {metric} with the truth")

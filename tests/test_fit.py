@@ -35,7 +35,7 @@ def test_same_seed_same_weights(pwl_model, small_grid):
     b, m = pwl_model
     again = b.xattrib.fit(epochs=2, hidden=(32, 16), progress=False, seed=0)
     other = b.xattrib.fit(epochs=2, hidden=(32, 16), progress=False, seed=1)
-    for (k, v), w, o in zip(m.module.state_dict().items(), again.module.state_dict().values(),
+    for (k, v), w, _o in zip(m.module.state_dict().items(), again.module.state_dict().values(),
                             other.module.state_dict().values(), strict=True):
         assert torch.equal(v, w), k
     assert not all(torch.equal(v, o) for v, o in zip(

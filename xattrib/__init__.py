@@ -9,22 +9,21 @@ from __future__ import annotations
 import importlib.metadata as _md
 
 from . import accessor as _accessor  # noqa: F401  (registers .xattrib)
-from . import datasets, grid, io
+from . import covariance, datasets, grid, io, metrics, responses, summary
+from .metrics import score
 from .stacking import CellIndex
+from .synthetic import benchmark, generator_from_dataset
 
 try:
     __version__ = _md.version("xattrib")
 except _md.PackageNotFoundError:  # pragma: no cover - running from a source tree
     __version__ = "0+unknown"
 
-__all__ = ["CellIndex", "__version__", "datasets", "grid", "io"]
-
-from . import covariance, metrics, responses, summary  # noqa: E402
-from .metrics import score  # noqa: E402
-from .synthetic import benchmark, generator_from_dataset  # noqa: E402
-
-__all__ += ["benchmark", "covariance", "generator_from_dataset", "metrics", "responses",
-            "score", "summary"]
+__all__ = [
+    "CellIndex", "Model", "__version__", "attribute", "benchmark", "covariance", "datasets",
+    "fit", "generator_from_dataset", "grid", "io", "methods", "metrics", "responses", "score",
+    "summary",
+]
 
 
 def __getattr__(name: str):  # torch-backed names load on first use, keeping import light
@@ -45,6 +44,3 @@ def __getattr__(name: str):  # torch-backed names load on first use, keeping imp
 
         return importlib.import_module(".methods", __name__)
     raise AttributeError(f"module 'xattrib' has no attribute {name!r}")
-
-
-__all__ += ["Model", "attribute", "fit", "methods"]

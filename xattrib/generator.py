@@ -10,8 +10,8 @@ draws (what ``fit`` uses for infinite training data).
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from collections.abc import Iterator
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np

@@ -9,10 +9,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import cf_xarray  # noqa: F401  (registers the .cf accessor)
 import numpy as np
 import xarray as xr
-
-import cf_xarray  # noqa: F401  (registers the .cf accessor)
 
 EARTH_RADIUS_M = 6_371_000.0
 

@@ -118,11 +118,11 @@ def run_benchmark(out: str | Path, config: JobConfig | None = None, quiet: bool 
 
     from . import io, plots
     from .attribution import attribute
-    from .synthetic import benchmark
-    from .training import fit
     from .methods import get_method
     from .metrics import score
     from .summary import null_attributions, skill_map, summarize
+    from .synthetic import benchmark
+    from .training import fit
 
     cfg = config or JobConfig()
     cfg.validate()

@@ -289,7 +289,6 @@ def fit(
         raise ValueError(f"fresh_every must be a positive number of epochs, got {fresh_every!r}")
     src = _Source(ds, cells, x, y, val_fraction, fresh, samples_per_epoch, fresh_every)
     pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="xattrib-load")
-    rng = np.random.default_rng(seed)
 
     # Normalisation (and the linear reference) from the first training samples, up to 100k:
     # one small read. With fresh samples: the first epoch's draws.

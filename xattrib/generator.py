@@ -10,6 +10,7 @@ draws (what ``fit`` uses for infinite training data).
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -24,6 +25,23 @@ __all__ = ["BLOCK", "Generator", "STREAM_NOISE", "STREAM_PARAMS", "STREAM_SAMPLE
 #: rows per seeded block; part of the definition of the stream (recorded in provenance)
 BLOCK = 1000
 STREAM_PARAMS, STREAM_SAMPLES, STREAM_NOISE, STREAM_PILOT = 0, 1, 2, 3
+
+
+@functools.cache
+def _blas() -> Any:
+    from threadpoolctl import ThreadpoolController
+
+    return ThreadpoolController()
+
+
+def single_blas_thread() -> Any:
+    """Context manager: numpy's BLAS uses one thread inside it.
+
+    For draws that run beside other parallel work (dask's task threads, torch training):
+    a multi-threaded BLAS there oversubscribes the cores and nearly doubled generation time
+    (benchmarks/generate.py). Eager single-threaded callers are better off without it.
+    """
+    return _blas().limit(limits=1, user_api="blas")
 
 
 def block_rng(seed: int, stream: int, block: int) -> np.random.Generator:

@@ -8,7 +8,6 @@ draw fresh samples) from the Dataset or from a file it was written to.
 
 from __future__ import annotations
 
-import functools
 from typing import Any
 
 import dask
@@ -18,7 +17,7 @@ import xarray as xr
 
 from . import covariance as cov_mod
 from .covariance import Covariance
-from .generator import BLOCK, STREAM_PARAMS, Generator, block_rng
+from .generator import BLOCK, STREAM_PARAMS, Generator, block_rng, single_blas_thread
 from .grid import find_latlon
 from .responses import RESPONSES, Response, response_from_params
 from .stacking import CellIndex, scatter_cells
@@ -66,13 +65,6 @@ def _chunk_bounds(n: int, chunks: int) -> list[tuple[int, int]]:
     return [(s, min(s + chunks, n)) for s in range(0, n, chunks)]
 
 
-@functools.cache
-def _blas_controller() -> Any:
-    from threadpoolctl import ThreadpoolController
-
-    return ThreadpoolController()
-
-
 def _block(gen: Generator, start: int, stop: int, base: np.ndarray | None,
            per_sample: bool, flat: np.ndarray, shape: tuple[int, int]) -> tuple[np.ndarray, ...]:
     """One chunk of the benchmark, gridded: (x, y, truth). Runs inside a dask task."""
@@ -86,9 +78,7 @@ def _block(gen: Generator, start: int, stop: int, base: np.ndarray | None,
         scatter_cells(xb, flat, shape, out=x[rows])
         scatter_cells(tb, flat, shape, out=truth[rows])
 
-    # dask runs one task per core: a multi-threaded BLAS inside each task oversubscribes the
-    # cores and nearly doubles generation time (benchmarks/generate.py), so use one BLAS thread.
-    with _blas_controller().limit(limits=1, user_api="blas"):
+    with single_blas_thread():  # dask already runs one task per core
         _, y, _ = gen.draw(start, stop, base, emit=emit)
     return x.reshape(n, *shape), y, truth.reshape(n, *shape)
 

@@ -201,3 +201,74 @@ def test_register_custom_method(bench, relu_model):
         assert get_method("doubled").defaults == {"factor": 2.0}
     finally:
         METHODS.pop("doubled")
+
+
+@pytest.mark.parametrize("methods", [["gradient"], ["integrated_gradients"], ["occlusion"],
+                                     ["occlusion", "input_x_gradient"]])
+def test_prediction_equals_model_predict(bench, relu_model, methods):
+    sub = bench.isel(sample=slice(0, 30))
+    want = relu_model.predict(sub).values
+    for data in (sub.compute(), sub.chunk({"sample": 12})):
+        heat = data.xattrib.attribute(relu_model, methods=methods, progress=False)
+        assert heat["prediction"].dtype == np.float64
+        np.testing.assert_allclose(heat["prediction"].values, want, rtol=1e-5, atol=1e-6)
+    assert "prediction" not in sub.xattrib.attribute(relu_model, methods=methods,
+                                                      progress=False, prediction=False)
+
+
+def test_gradient_prediction_reuses_its_forward_pass(bench, relu_model, monkeypatch):
+    """The prediction comes from the gradient's own forward pass: one pass per batch."""
+    net = relu_model.network()
+    calls = []
+    net.register_forward_hook(lambda mod, args, out: calls.append(args[0].shape[0]))
+    monkeypatch.setattr(relu_model, "network", lambda *a, **k: net)
+    sub = _sub(bench, 25)
+    heat = sub.xattrib.attribute(relu_model, methods=["gradient"], batch_size=10,
+                                 progress=False)
+    assert calls == [10, 10, 5]
+    monkeypatch.undo()
+    np.testing.assert_allclose(heat["prediction"].values, relu_model.predict(sub).values,
+                               rtol=1e-5, atol=1e-6)
+
+
+def test_any_sample_dim_name(bench, relu_model):
+    sub = _sub(bench, 6)
+    ref = sub.xattrib.attribute(relu_model, methods=["gradient", "deeplift"], progress=False)
+    renamed = sub.rename(sample="time")
+    heat = renamed.xattrib.attribute(relu_model, methods=["gradient", "deeplift"],
+                                     baseline=renamed["x"] * 0.0, progress=False)
+    assert heat["attribution"].dims == ("method", "time", "lat", "lon")
+    np.testing.assert_allclose(heat["attribution"].values, ref["attribution"].values,
+                               rtol=1e-5, atol=1e-7)
+    with pytest.raises(ValueError, match="one sample dimension besides"):
+        sub.expand_dims(member=2).xattrib.attribute(relu_model, methods=["gradient"])
+
+
+def test_per_sample_baseline_lazy_equals_eager(bench, linear_model):
+    sub = bench.isel(sample=slice(0, 30))
+    eager = sub.compute()
+    ref = eager.xattrib.attribute(linear_model, methods=["integrated_gradients", "occlusion"],
+                                  baseline=eager["x"] * 0.5, progress=False)
+    lazy_in = sub.chunk({"sample": 7})
+    with raise_if_dask_computes():
+        lazy = lazy_in.xattrib.attribute(linear_model,
+                                         methods=["integrated_gradients", "occlusion"],
+                                         baseline=lazy_in["x"] * 0.5, progress=False)
+    # occlusion differences f(x) - f(x') round differently in other batch sizes: float32 atol
+    xr.testing.assert_allclose(lazy.compute(), ref, rtol=1e-5, atol=1e-6)
+
+
+def test_read_only_and_float64_inputs(bench, relu_model):
+    import warnings
+
+    sub = _sub(bench, 12)
+    ref = sub.xattrib.attribute(relu_model, methods=["gradient", "deeplift"], progress=False)
+    ro = sub.copy(deep=True)
+    ro["x"].values.flags.writeable = False  # e.g. memory-mapped or shared chunks
+    f64 = sub.assign(x=sub["x"].astype(np.float64))
+    for data in (ro, f64):
+        with warnings.catch_warnings():
+            warnings.filterwarnings("error", message=".*NumPy array is not writable")
+            heat = data.xattrib.attribute(relu_model, methods=["gradient", "deeplift"],
+                                          progress=False)
+        xr.testing.assert_allclose(heat, ref, rtol=1e-6, atol=1e-7)

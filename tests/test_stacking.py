@@ -62,3 +62,24 @@ def test_gather_scatter_inverse(ny, nx, n, seed):
     full = scatter_cells(vals, flat, (ny, nx))
     assert np.isnan(full[..., ~mask]).all()
     np.testing.assert_array_equal(gather_cells(full, flat), vals)
+
+
+@settings(max_examples=40, deadline=None)
+@given(nx=st.integers(4, 40), ny=st.integers(1, 5), runs=st.lists(
+    st.tuples(st.integers(0, 200), st.integers(1, 40)), min_size=1, max_size=4))
+def test_scatter_runs_into_strided_out(nx, ny, runs):
+    """Long runs of valid cells take the slice path; every value of a dirty, strided
+    output is written: data on valid cells, NaN on the rest."""
+    size = ny * nx
+    mask = np.zeros(size, bool)
+    for start, length in runs:
+        mask[start % size:start % size + length] = True
+    flat = np.flatnonzero(mask)
+    vals = np.arange(3 * flat.size, dtype=np.float32).reshape(3, flat.size)
+    buf = np.full((3, size + 2), 7.0, np.float32)  # rows longer than the grid: strided
+    full = scatter_cells(vals, flat, (ny, nx), out=buf[:, :size])
+    assert full.shape == (3, ny, nx)
+    assert np.shares_memory(full, buf)
+    assert np.isnan(buf[:, :size][:, ~mask]).all()
+    np.testing.assert_array_equal(buf[:, :size][:, mask], vals)
+    np.testing.assert_array_equal(buf[:, size:], 7.0)  # nothing written past the grid

@@ -51,6 +51,10 @@ class Method:
     forward_only : bool
         No backward pass (perturbation methods): no activations kept for gradients, so
         calls can be larger.
+    forward_is_prediction : bool
+        The method evaluates the unmodified network on ``x`` itself (gradients): that
+        output is the prediction, so ``attribute`` reads it instead of running another
+        forward pass.
     description : str
     """
 
@@ -63,6 +67,7 @@ class Method:
     gradient_units: bool = False
     expansion: Callable[[dict[str, Any]], int] = lambda p: 1
     forward_only: bool = False
+    forward_is_prediction: bool = False
     description: str = ""
 
     def params(self, overrides: dict[str, Any]) -> dict[str, Any]:
@@ -234,11 +239,13 @@ def _register_builtins() -> None:
 
     for m in (
         Method("gradient", _gradient, baseline=None, gradient_units=True,
+               forward_is_prediction=True,
                description="signed gradient ∂f/∂x (saliency without the absolute value)"),
         Method("smoothgrad", _smoothgrad, {"n_samples": 32, "sigma": 0.15}, baseline=None,
                gradient_units=True, expansion=lambda p: int(p["n_samples"]),
                description="gradient averaged over Gaussian noise; sigma × the input range"),
         Method("input_x_gradient", _input_x_gradient, baseline=None,
+               forward_is_prediction=True,
                description="x · ∂f/∂x (implicit zero baseline)"),
         Method("integrated_gradients", _integrated_gradients,
                {"n_steps": 64, "method": "gausslegendre"}, complete=True,

@@ -8,11 +8,12 @@ Usage::
 For gradient, integrated gradients (64 steps) and occlusion (single cell), on the original
 MLP over the 450 SST cells, in one run:
 
-- xattrib: ``attribute`` on a numpy-backed Dataset (stacking, batching, unstacking to
-  (sample, lat, lon), completeness error, the model's prediction, CF attributes included;
-  for gradient also without the prediction, a forward pass that is a third of its cost);
-- captum directly on the same network and stacked tensor, at its best batch size among the
-  two fastest found in earlier runs (the alternative a careful user writes by hand);
+- xattrib: ``attribute`` on a numpy-backed Dataset with its default batching (gathering
+  valid cells, scattering back to (sample, lat, lon) with NaN on land, completeness error,
+  the model's prediction, CF attributes included; for gradient also ``prediction=False``);
+- captum directly on the same network and an already stacked tensor, at its best batch size
+  among those that were fastest in earlier runs (the alternative a careful user writes by
+  hand, minus the stacking and unstacking it would also need);
 - the original's approach, one sample per call (IG and occlusion), timed on a subset and
   scaled to the full count.
 """
@@ -20,11 +21,17 @@ MLP over the 450 SST cells, in one run:
 from __future__ import annotations
 
 import argparse
+import random
+import statistics
 import time
+from collections.abc import Callable
+from typing import Any
 
 import torch
 
 import xattrib
+
+_METHODS = ("gradient", "integrated_gradients", "occlusion")
 
 
 def _captum(net: torch.nn.Module, name: str, x: torch.Tensor, batch: int) -> float:
@@ -48,7 +55,10 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     ap.add_argument("--samples", type=int, default=10_000)
     ap.add_argument("--single", type=int, default=50, help="samples for the one-at-a-time runs")
-    ap.add_argument("--repeats", type=int, default=2, help="timings per variant (best kept)")
+    ap.add_argument("--repeats", type=int, default=2,
+                    help="timings per variant (20 times as many for gradient)")
+    ap.add_argument("--verbose", action="store_true", help="every variant's best and median")
+    ap.add_argument("--methods", nargs="+", default=list(_METHODS), choices=_METHODS)
     a = ap.parse_args()
     torch.set_num_threads(2)
     bench = xattrib.benchmark(n_samples=a.samples, seed=0, chunks=a.samples).compute()
@@ -64,30 +74,47 @@ def main() -> None:
     for name in ("gradient", "integrated_gradients", "occlusion"):
         _captum(net, name, x[:20], 20)
     print(f"{'method':22s} {'xattrib':>9s} {'captum best':>12s} {'(batch)':>8s} {'overhead':>9s} "
-          f"{'one-at-a-time':>14s} {'speed-up':>9s}")
-    for name in ("gradient", "integrated_gradients", "occlusion"):
-        batches = {"gradient": (1024, 10_000), "integrated_gradients": (32, 64),
+          f"{'(median)':>9s} {'one-at-a-time':>14s} {'speed-up':>9s}")
+    for name in a.methods:
+        batches = {"gradient": (1024, 2048, 10_000), "integrated_gradients": (32, 64),
                    "occlusion": (64, 512)}[name]
-        ours, bare, best, best_b = [], [], float("inf"), 0
-        for _ in range(a.repeats):  # interleaved, best of repeats: this VM's timings drift
-            t = time.perf_counter()
-            xattrib.attribute(bench, model, methods=[name], progress=False)
-            ours.append(time.perf_counter() - t)
-            if name == "gradient":  # a forward pass is a third of a gradient: show it apart
+        runs: dict[str, Callable[[], Any]] = {
+            "ours": lambda name=name: xattrib.attribute(bench, model, methods=[name],
+                                                        progress=False)}
+        if name == "gradient":  # the prediction comes from the gradient's own forward pass,
+            # so it should cost nothing: time the call without it beside
+            runs["ours, prediction=False"] = lambda: xattrib.attribute(
+                bench, model, methods=["gradient"], progress=False, prediction=False)
+        for b in batches:
+            runs[f"captum {b}"] = lambda name=name, b=b: _captum(net, name, x, b)
+        times: dict[str, list[float]] = {k: [] for k in runs}
+        repeats = a.repeats * (20 if name == "gradient" else 1)  # gradients take 0.2 s
+        order = random.Random(0)
+        for _ in range(repeats):
+            # interleaved, in a new random order each time (what runs just before matters
+            # on this VM: allocator and cache state), best of repeats: timings drift by
+            # tens of percent between runs
+            for k in order.sample(list(runs), len(runs)):
                 t = time.perf_counter()
-                xattrib.attribute(bench, model, methods=[name], progress=False, prediction=False)
-                bare.append(time.perf_counter() - t)
-            for b in batches:
-                c = _captum(net, name, x, b)
-                if c < best:
-                    best, best_b = c, b
-        line = f"{name:22s} {min(ours):8.2f}s {best:11.2f}s {best_b:8d} {min(ours) / best:8.2f}x"
-        if bare:
-            line += f"   (prediction=False: {min(bare):.2f}s, {min(bare) / best:.2f}x)"
+                runs[k]()
+                times[k].append(time.perf_counter() - t)
+        if a.verbose:
+            for k, v in times.items():
+                print(f"  {k:24s} best {min(v):.3f}s  median {statistics.median(v):.3f}s")
+        ours = min(times["ours"])
+        best_b = min(batches, key=lambda b: min(times[f"captum {b}"]))
+        best = min(times[f"captum {best_b}"])
+        med = statistics.median(times["ours"]) / statistics.median(times[f"captum {best_b}"])
+        line = (f"{name:22s} {ours:8.2f}s {best:11.2f}s {best_b:8d} {ours / best:8.2f}x "
+                f"{med:8.2f}x")
+        if name == "gradient":
+            bare = min(times["ours, prediction=False"])
+            line += f"   (prediction=False: {bare:.2f}s, {bare / best:.2f}x)"
         else:
             one = _captum(net, name, x[: a.single], 1) * a.samples / a.single
-            line += f" {one:13.1f}s {one / min(ours):8.0f}x"
+            line += f" {one:13.1f}s {one / ours:8.0f}x"
         print(line, flush=True)
+
 
 if __name__ == "__main__":
     main()

@@ -25,9 +25,8 @@ __all__ = ["attribute", "resolve_baseline"]
 
 _MAX_ROWS = 2_048       # forward rows per captum call: bounds memory, and on CPU larger
                         # calls were slower (IG on 2000 samples: 5.9 s at 65 536 rows,
-                        # 3.4 s at 8192; best at 2048 in benchmarks/attribute.py)
-_MAX_BATCH = 16_384     # samples per captum call (methods that do not expand the batch:
-                        # for gradients one large call beat 2048-sample calls)
+                        # 3.4 s at 8192; gradients of 10⁴ samples: 0.23 s in one call,
+                        # 0.18-0.20 s in calls of 1024-2048; benchmarks/attribute.py)
 _BACKGROUND_START = 2**31  # generator indices of 'expectation' backgrounds: never data
 
 
@@ -115,9 +114,10 @@ def _patch_groups(cells: CellIndex, patch: int) -> np.ndarray | None:
 def _kernel(x: np.ndarray, base: np.ndarray | None, model: Model, method: str,
             params: dict[str, Any], fixed: np.ndarray | None, background: np.ndarray | None,
             device: Any, batch: int, want_prediction: bool = False,
-            progress: bool = False) -> np.ndarray:
+            progress: bool = False, out: np.ndarray | None = None) -> np.ndarray:
     """Gridded numpy ``(n, ny * nx)`` → ``(n, ny * nx + 2)``: attributions on the grid (NaN
-    on invalid cells), then the completeness error, then the prediction (NaN unless asked).
+    on invalid cells), then the completeness error, then the prediction (NaN unless asked);
+    written into ``out`` (a C-contiguous array of that shape) when given.
 
     Cells are gathered per batch (land never reaches captum) and results scattered straight
     into the gridded output: no stacked copy of the whole block is ever made.
@@ -148,7 +148,8 @@ def _kernel(x: np.ndarray, base: np.ndarray | None, model: Model, method: str,
     put[flat] = np.arange(d)
     put[size:] = (d + 1, d + 2)
     put_t = torch.as_tensor(put, device=dev)
-    out = np.empty((x.shape[0], size + 2), np.float32)
+    if out is None:
+        out = np.empty((x.shape[0], size + 2), np.float32)
     out_t = torch.from_numpy(out)
     seen: list[Any] = []
     starts = range(0, x.shape[0], batch)
@@ -241,6 +242,7 @@ def attribute(
     ----------
     ds : Dataset
         With ``x(sample, lat, lon)`` on the model's grid (numpy or dask; lazy stays lazy).
+        The sample dimension may have any name (``time``...); the output keeps it.
     model : Model
         A trained :class:`xattrib.Model`; attributions explain its raw-unit output.
     methods : list of str
@@ -260,8 +262,10 @@ def attribute(
         Seeds random parts (the 'expectation' background; torch's noise in
         smoothgrad/gradientshap/shapley_sampling for eager runs).
     prediction : bool
-        Also return the model's ``prediction`` (one forward pass; scoring one-signed methods
-        needs it). ``False`` saves that pass when only heatmaps are wanted.
+        Also return the model's ``prediction`` (scoring one-signed methods needs it). It is
+        read from a forward pass a chosen method makes anyway (complete methods evaluate
+        f(x) for their completeness error; ``gradient`` and ``input_x_gradient`` evaluate
+        it in their own pass); otherwise it costs one extra forward pass per batch.
     **params
         Method parameters: ``n_steps=128`` (to every method that has it) or
         ``integrated_gradients={"n_steps": 128}`` (to one).
@@ -331,6 +335,8 @@ def attribute(
         pred_from = min(range(len(chosen)), key=lambda i: not (
             chosen[i].complete or chosen[i].forward_is_prediction))
     outs = []
+    if not lazy:  # every method writes its slice of one array: no stacking copy
+        packed = np.empty((len(chosen), n, size + 2), np.float32)
     for i, m in enumerate(chosen):
         p = per_params[m.name]
         bg = base.background
@@ -338,8 +344,7 @@ def attribute(
             bg = bg[: int(p.get("n_background", bg.shape[0]))]
         rows = m.expansion(p)
         budget = _MAX_ROWS * (4 if m.forward_only else 1)  # no activations kept for backward
-        batch = int(batch_size or (_MAX_BATCH if rows <= 1 else
-                                   max(1, min(_MAX_BATCH, budget // rows))))
+        batch = int(batch_size or max(1, budget // rows))
         kw = {"method": m.name, "params": p, "fixed": base.fixed, "background": bg,
               "device": dev, "batch": batch, "want_prediction": i == pred_from}
         ps = base.per_sample if m.baseline == "single" else None
@@ -354,12 +359,10 @@ def attribute(
                 _kernel, "ij", *args, adjust_chunks={"j": size + 2}, concatenate=True,
                 dtype=np.float32, meta=np.empty((0, 0), np.float32), **kw))
         else:
-            outs.append(_kernel(grid, None if ps is None else np.asarray(ps.values),
-                                model, progress=progress, **kw))
+            _kernel(grid, None if ps is None else np.asarray(ps.values), model,
+                    progress=progress, out=packed[i], **kw)
     if lazy:
         packed = dsa.stack(outs)
-    else:
-        packed = outs[0][None] if len(outs) == 1 else np.stack(outs)
     heat = packed[..., :size].reshape(len(chosen), n, *cells.shape)
     pred = None if pred_from is None else packed[pred_from, :, size + 1].astype(np.float64)
     return _assemble(ds, da, model, chosen, per_params, base, heat, packed[..., size], pred,

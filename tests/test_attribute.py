@@ -272,3 +272,17 @@ def test_read_only_and_float64_inputs(bench, relu_model):
             heat = data.xattrib.attribute(relu_model, methods=["gradient", "deeplift"],
                                           progress=False)
         xr.testing.assert_allclose(heat, ref, rtol=1e-6, atol=1e-7)
+
+
+def test_completeness_error_over_batches(bench, relu_model):
+    """The fixed baseline's f(b) is evaluated once per block and reused by every batch:
+    the completeness error must equal Σ attribution − (f(x) − f(b)) in every batch."""
+    sub = _sub(bench, 20)
+    base = xr.full_like(bench["mask"], 0.3, dtype=float).where(bench["mask"])
+    h = sub.xattrib.attribute(relu_model, methods=["integrated_gradients", "deeplift"],
+                              baseline=base, batch_size=6, progress=False)
+    cells = relu_model.cells
+    fb = relu_model.predict(base.expand_dims(sample=[0]).to_dataset(name="x")).values[0]
+    want = (cells.stack(h["attribution"]).sum("cell").values
+            - (h["prediction"].values - fb)[None])
+    np.testing.assert_allclose(h["completeness_error"].values, want, rtol=1e-4, atol=1e-5)

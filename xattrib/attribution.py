@@ -152,6 +152,7 @@ def _kernel(x: np.ndarray, base: np.ndarray | None, model: Model, method: str,
         out = np.empty((x.shape[0], size + 2), np.float32)
     out_t = torch.from_numpy(out)
     seen: list[Any] = []
+    f_fixed = None
     starts = range(0, x.shape[0], batch)
     for s in tqdm(starts, desc=method, disable=not progress, unit="batch", leave=False):
         rows = slice(s, min(s + batch, x.shape[0]))
@@ -191,7 +192,12 @@ def _kernel(x: np.ndarray, base: np.ndarray | None, model: Model, method: str,
                 fx = net(xb) if fx is None else fx
         if m.complete:
             with torch.no_grad():
-                fb = net(bg).mean() if m.baseline == "distribution" else net(bb).squeeze(1)
+                if m.baseline == "distribution":
+                    fb = net(bg).mean()
+                elif base is None:  # one fixed baseline for every sample: evaluate it once
+                    fb = f_fixed = net(bb[:1]).squeeze(1) if f_fixed is None else f_fixed
+                else:
+                    fb = net(bb).squeeze(1)
                 ext[:, d + 1] = a.sum(1) - (fx.squeeze(1) - fb)
         else:
             ext[:, d + 1] = math.nan

@@ -192,12 +192,13 @@ def _kernel(x: np.ndarray, base: np.ndarray | None, model: Model, method: str,
                 fx = net(xb) if fx is None else fx
         if m.complete:
             with torch.no_grad():
-                if m.baseline == "distribution":
-                    fb = net(bg).mean()
-                elif base is None:  # one fixed baseline for every sample: evaluate it once
-                    fb = f_fixed = net(bb[:1]).squeeze(1) if f_fixed is None else f_fixed
-                else:
-                    fb = net(bb).squeeze(1)
+                if base is not None and m.baseline == "single":
+                    fb = net(bb).squeeze(1)  # per-sample baselines
+                else:  # one baseline (or background) for every sample: evaluate it once
+                    if f_fixed is None:
+                        f_fixed = (net(bg).mean() if m.baseline == "distribution"
+                                   else net(bb[:1]).squeeze(1))
+                    fb = f_fixed
                 ext[:, d + 1] = a.sum(1) - (fx.squeeze(1) - fb)
         else:
             ext[:, d + 1] = math.nan

@@ -143,3 +143,16 @@ def test_summary_bootstrap_and_nulls(truth, small_grid):
     assert int(t["pearson"].sel({"method": "null_constant"}).sel(statistic="n")) == 0  # undefined
     sk = skill_map(truth.expand_dims(method=["exact"]), truth)
     assert np.allclose(sk.where(small_grid["mask"]).fillna(1), 1.0)
+
+
+def test_scale_free_metrics_of_tiny_maps():
+    """Found by hypothesis in CI: squares of ~1e-161 values are subnormal, so the plain
+    formulas gave |cosine| = 1.06 for two constant maps and Pearson r = 1.02."""
+    w = np.full(12, 1 / 12)
+    a, g = np.ones((1, 12)), np.full((1, 12), 1.15361742e-161)
+    np.testing.assert_allclose(M.cosine(a, g, w), 1.0, rtol=1e-12)
+    np.testing.assert_allclose(M.cosine(a, -g, w), -1.0, rtol=1e-12)
+    assert np.isnan(M.cosine(a, 0 * g, w)).all()
+    x = np.random.default_rng(0).standard_normal((2, 12))
+    np.testing.assert_allclose(M.pearson(x, x * 1e-161, w), 1.0, rtol=1e-12)
+    np.testing.assert_allclose(M.pearson(x, x * -1e-161, w), -1.0, rtol=1e-12)

@@ -42,7 +42,17 @@ def _spread(v: np.ndarray, vc: np.ndarray, w: np.ndarray) -> tuple[np.ndarray, n
     return var, var > 1e-12 * (w * v * v).sum(-1)
 
 
+def _unit_max(v: np.ndarray) -> np.ndarray:
+    """``v`` over its largest magnitude per map (scale-free metrics only): squares of tiny
+    maps (|v| ~ 1e-161) would otherwise fall into subnormals and lose their precision."""
+    v = v.astype(np.float64, copy=False)  # float32 maps: divide without float32 rounding
+    with np.errstate(invalid="ignore"):
+        m = np.abs(v).max(-1, keepdims=True)
+    return v / np.where(m > 0, m, 1.0)
+
+
 def pearson(a: np.ndarray, g: np.ndarray, w: np.ndarray, **_: Any) -> np.ndarray:
+    a, g = _unit_max(a), _unit_max(g)
     ac, gc = _center(a, w), _center(g, w)
     (va, oka), (vg, okg) = _spread(a, ac, w), _spread(g, gc, w)
     ok = oka & okg
@@ -62,8 +72,9 @@ def spearman(a: np.ndarray, g: np.ndarray, w: np.ndarray, **_: Any) -> np.ndarra
 
 
 def cosine(a: np.ndarray, g: np.ndarray, w: np.ndarray, **_: Any) -> np.ndarray:
+    a, g = _unit_max(a), _unit_max(g)
     num = (w * a * g).sum(-1)
-    den = np.sqrt((w * a * a).sum(-1)) * np.sqrt((w * g * g).sum(-1))  # no underflow
+    den = np.sqrt((w * a * a).sum(-1)) * np.sqrt((w * g * g).sum(-1))
     with np.errstate(invalid="ignore", divide="ignore"):
         return np.where(den > 0, num / np.where(den > 0, den, 1.0), np.nan)
 

@@ -1,10 +1,11 @@
 """``attribute()``: heatmaps of a trained model for every sample, as a CF Dataset.
 
-The xarray/dask side lives here once for all methods: stack valid cells (land never reaches
-captum), resolve the baseline, batch samples under a memory bound (captum batches only
-inside a call, and GradientShap/DeepLiftShap not at all), run lazily per dask chunk with the
-model as one graph key (it travels to each distributed worker once), unstack with NaN on
-invalid cells, and attach CF attributes and the completeness error.
+The xarray/dask side lives here once for all methods: resolve the baseline, batch samples
+under a memory bound (captum batches only inside a call, and GradientShap/DeepLiftShap not
+at all), gather each batch's valid cells (land never reaches captum) and write its results
+straight into the gridded output with NaN on invalid cells, run lazily per dask chunk with
+the model as one graph key (it travels to each distributed worker once), and attach CF
+attributes, the completeness error and the prediction.
 """
 
 from __future__ import annotations

@@ -188,11 +188,10 @@ def _kernel(x: np.ndarray, base: np.ndarray | None, model: Model, method: str,
         ext[:, :d] = a
         ext[:, d] = math.nan
         fx = seen[0] if seen else None
-        if m.complete or (want_prediction and fx is None):
-            with torch.no_grad():
-                fx = net(xb) if fx is None else fx
-        if m.complete:
-            with torch.no_grad():
+        with torch.no_grad():
+            if fx is None and (m.complete or want_prediction):
+                fx = net(xb)
+            if m.complete:
                 if base is not None and m.baseline == "single":
                     fb = net(bb).squeeze(1)  # per-sample baselines
                 else:  # one baseline (or background) for every sample: evaluate it once
@@ -201,9 +200,9 @@ def _kernel(x: np.ndarray, base: np.ndarray | None, model: Model, method: str,
                                    else net(bb[:1]).squeeze(1))
                     fb = f_fixed
                 ext[:, d + 1] = a.sum(1) - (fx.squeeze(1) - fb)
-        else:
-            ext[:, d + 1] = math.nan
-        ext[:, d + 2] = fx.squeeze(1) if want_prediction else math.nan
+            else:
+                ext[:, d + 1] = math.nan
+            ext[:, d + 2] = fx.squeeze(1) if want_prediction else math.nan
         if dev.type == "cpu":
             torch.index_select(ext, 1, put_t, out=out_t[rows])
         else:

@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
+from .exact import one_blas_thread
 from .grid import EARTH_RADIUS_M
 from .stacking import CellIndex
 
@@ -62,13 +63,18 @@ class Covariance:
         return self.matrix / np.outer(s, s)
 
     def factor(self) -> np.ndarray:
-        """L with L Lᵀ = Σ (Cholesky; eigen-decomposition for singular PSD matrices)."""
+        """L with L Lᵀ = Σ (Cholesky; eigen-decomposition for singular PSD matrices).
+
+        Computed with one BLAS thread: LAPACK's blocked factorisations round differently
+        with the thread count, and the samples must not.
+        """
         if self._factor is None:
-            try:
-                self._factor = np.linalg.cholesky(self.matrix)
-            except np.linalg.LinAlgError:
-                lam, vec = np.linalg.eigh(self.matrix)
-                self._factor = vec * np.sqrt(np.clip(lam, 0.0, None))
+            with one_blas_thread():
+                try:
+                    self._factor = np.linalg.cholesky(self.matrix)
+                except np.linalg.LinAlgError:
+                    lam, vec = np.linalg.eigh(self.matrix)
+                    self._factor = vec * np.sqrt(np.clip(lam, 0.0, None))
         return self._factor
 
 
@@ -129,8 +135,6 @@ def from_data(
     >>> cov.matrix.shape, cov.attrs["covariance_shrinkage_method"]
     ((450, 450), 'ledoit_wolf')
     """
-    from sklearn.covariance import OAS, LedoitWolf
-
     if kind not in ("correlation", "covariance"):
         raise ValueError(f"kind must be 'correlation' or 'covariance', got {kind!r}")
     cells = CellIndex.from_data(da, sample_dim=dim)
@@ -141,6 +145,14 @@ def from_data(
             raise ValueError(f"cannot tell the sample dimension among {other}; pass dim=...")
         dim = str(other[0])
     data = cells.stack(da.transpose(dim, *spatial)).values.astype(np.float64)
+    with one_blas_thread():  # repeatable bits whatever the BLAS thread count
+        return _from_standardised(data, cells, dim, kind, shrinkage, da.name)
+
+
+def _from_standardised(data: np.ndarray, cells: CellIndex, dim: str, kind: str,
+                       shrinkage: str | float | None, name: Any) -> Covariance:
+    from sklearn.covariance import OAS, LedoitWolf
+
     n, d = data.shape
     if n < 3:
         raise ValueError(f"need at least 3 samples along {dim!r} to estimate a covariance, got {n}")
@@ -149,7 +161,7 @@ def from_data(
     if np.any(std == 0):
         raise ValueError(f"{int(np.sum(std == 0))} cells are constant along {dim!r}; mask them")
     z = (data - mean) / std
-    attrs: dict[str, Any] = {"covariance_source": f"estimated from {da.name or 'data'} "
+    attrs: dict[str, Any] = {"covariance_source": f"estimated from {name or 'data'} "
                              f"({n} samples along {dim!r}, {d} cells)",
                              "covariance_kind": kind}
     if shrinkage in ("ledoit_wolf", "oas"):
@@ -241,8 +253,13 @@ def parametric(
     cc = cells.cell_coords()
     lat, lon = cc[cells.spatial.lat][1], cc[cells.spatial.lon][1]
     u = _unit_vectors(np.asarray(lat, float), np.asarray(lon, float))
-    gram = np.clip(u @ u.T, -1.0, 1.0)
-    r = EARTH_RADIUS_M / 1000.0 * np.sqrt(np.clip(2.0 - 2.0 * gram, 0.0, None))  # chord, km
+    # chord length from coordinate differences: elementwise, so no BLAS rounding enters
+    sq = np.zeros((u.shape[0], u.shape[0]))
+    for c in range(3):
+        diff = u[:, None, c] - u[None, :, c]
+        sq += diff * diff
+    chord = np.sqrt(sq)
+    r = EARTH_RADIUS_M / 1000.0 * chord  # km
     h = r / length_scale_km
     if kernel == "exponential":
         k = np.exp(-h)

@@ -1,16 +1,16 @@
 """The benchmark generator: draws (x, y, truth) for any range of global sample indices.
 
-Chunk invariance: samples are drawn in fixed blocks of :data:`BLOCK` rows; block ``b`` uses
-its own stream ``SeedSequence(seed, spawn_key=(STREAM_SAMPLES, b))`` and is always computed
-whole (standard normals, then one GEMM with the covariance factor), then sliced. The value of
-sample ``i`` therefore depends only on ``(seed, i)`` — never on chunk sizes, scheduler or
-worker count — and the stream is endless: indices past ``n_samples`` are fresh, independent
-draws (what ``fit`` uses for infinite training data).
+Same seed, same numbers: samples are drawn in fixed blocks of :data:`BLOCK` rows; block ``b``
+uses its own stream ``SeedSequence(seed, spawn_key=(STREAM_SAMPLES, b))`` and is always
+processed whole (standard normals, the exact product with the covariance factor of
+:mod:`xattrib.exact`, F, y and the truth), then sliced. The value of sample ``i`` therefore
+depends only on ``(seed, i)`` — never on chunk sizes, the scheduler, worker count, BLAS
+threads or what else runs in the process — and the stream is endless: indices past
+``n_samples`` are fresh, independent draws (what ``fit`` uses for infinite training data).
 """
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -18,30 +18,21 @@ from typing import Any
 import numpy as np
 
 from .covariance import Covariance
+from .exact import QuantisedFactor, _scratch, one_blas_thread
 from .responses import Response
 
-__all__ = ["BLOCK", "Generator", "STREAM_NOISE", "STREAM_PARAMS", "STREAM_SAMPLES"]
+__all__ = ["BLOCK", "Generator", "STREAM_NOISE", "STREAM_PARAMS", "STREAM_SAMPLES",
+           "one_blas_thread"]
 
 #: rows per seeded block; part of the definition of the stream (recorded in provenance)
 BLOCK = 1000
+#: rows processed together inside a block (cache size only: values never depend on it)
+TILE = 250
 STREAM_PARAMS, STREAM_SAMPLES, STREAM_NOISE, STREAM_PILOT = 0, 1, 2, 3
-
-
-@functools.cache
-def _blas() -> Any:
-    from threadpoolctl import ThreadpoolController
-
-    return ThreadpoolController()
-
-
-def single_blas_thread() -> Any:
-    """Context manager: numpy's BLAS uses one thread inside it.
-
-    For draws that run beside other parallel work (dask's task threads, torch training):
-    a multi-threaded BLAS there oversubscribes the cores and nearly doubled generation time
-    (benchmarks/generate.py). Eager single-threaded callers are better off without it.
-    """
-    return _blas().limit(limits=1, user_api="blas")
+#: how x is made from z; recorded in provenance, so files say which definition they used
+SAMPLING = "exact-quantised-v1"
+#: input dtypes a benchmark can be generated in
+DTYPES = ("float32", "float64")
 
 
 def block_rng(seed: int, stream: int, block: int) -> np.random.Generator:
@@ -74,11 +65,13 @@ class Generator:
     scale: float
     noise_std: float = 0.0
     dtype: Any = np.float32
-    _lt: np.ndarray = field(init=False, repr=False)
+    _factor: QuantisedFactor = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
         self.dtype = np.dtype(self.dtype)
-        self._lt = np.ascontiguousarray(self.covariance.factor().T.astype(self.dtype))
+        if self.dtype.name not in DTYPES:
+            raise ValueError(f"dtype must be one of {DTYPES}, got {self.dtype.name!r}")
+        self._factor = QuantisedFactor.from_matrix(self.covariance.factor())
 
     @property
     def n_cells(self) -> int:
@@ -86,23 +79,42 @@ class Generator:
 
     def __dask_tokenize__(self) -> tuple:
         return ("xattrib.Generator", self.seed, self.scale, self.noise_std, str(self.dtype),
-                self._lt.tobytes(), self.response.__dask_tokenize__())
+                self._factor.token(), self.response.__dask_tokenize__())
 
-    def _x_blocks(self, start: int, stop: int) -> Iterator[tuple[slice, np.ndarray]]:
-        """Yield ``(rows, x)`` block by block: whole seeded blocks drawn, then sliced."""
+    def _blocks(self, start: int, stop: int) -> Iterator[tuple[int, slice, slice]]:
+        """``(block, rows of the output, rows of the block)`` covering ``start..stop``."""
         if start < 0 or stop < start:
             raise ValueError(f"invalid sample range {start}..{stop}")
-        d = self.n_cells
         for b in range(start // BLOCK, -(-stop // BLOCK)):
             lo = b * BLOCK
             s, e = max(lo, start), min(lo + BLOCK, stop)
-            z = block_rng(self.seed, STREAM_SAMPLES, b).standard_normal((BLOCK, d), dtype=self.dtype)
-            yield slice(s - start, e - start), (z @ self._lt)[s - lo:e - lo]
+            yield b, slice(s - start, e - start), slice(s - lo, e - lo)
+
+    def _x_tiles(self, start: int, stop: int, stream: int = STREAM_SAMPLES
+                 ) -> Iterator[tuple[slice, np.ndarray]]:
+        """Yield ``(rows of the output, x)`` tile by tile for samples ``start..stop``.
+
+        A block's normals are drawn in :data:`TILE`-row pieces of its one sequential stream
+        (numpy fills sequentially, so the pieces equal one whole draw) and each piece is used
+        while it is in cache. Rows are independent (exact products, per-row sums), so how
+        rows are grouped never changes a value.
+        """
+        for b, rows, sub in self._blocks(start, stop):
+            rng = block_rng(self.seed, stream, b)
+            for t0 in range(0, sub.stop, TILE):  # draws past the last wanted row are skipped
+                t1 = min(t0 + TILE, BLOCK)
+                z = _scratch("z", (t1 - t0, self.n_cells), np.float32)
+                rng.standard_normal(out=z, dtype=np.float32)
+                s, e = max(t0, sub.start), min(t1, sub.stop)
+                if s < e:  # tiles before the first wanted row only advance the stream
+                    off = rows.start - sub.start
+                    yield slice(s + off, e + off), self._factor.apply(z[s - t0:e - t0],
+                                                                       self.dtype)
 
     def draw_x(self, start: int, stop: int) -> np.ndarray:
         """Input fields of samples ``start..stop-1`` over valid cells, ``(n, d)``."""
         out = np.empty((max(stop - start, 0), self.n_cells), dtype=self.dtype)
-        for rows, xb in self._x_blocks(start, stop):
+        for rows, xb in self._x_tiles(start, stop):
             out[rows] = xb
         return out
 
@@ -110,11 +122,9 @@ class Generator:
         out = np.zeros(stop - start)
         if self.noise_std == 0:
             return out
-        for b in range(start // BLOCK, -(-stop // BLOCK)):
-            lo = b * BLOCK
+        for b, rows, sub in self._blocks(start, stop):
             eps = block_rng(self.seed, STREAM_NOISE, b).standard_normal(BLOCK)
-            s, e = max(lo, start), min(lo + BLOCK, stop)
-            out[s - start:e - start] = self.noise_std * eps[s - lo:e - lo]
+            out[rows] = self.noise_std * eps[sub]
         return out
 
     def contributions(self, x: np.ndarray) -> np.ndarray:
@@ -138,7 +148,9 @@ class Generator:
                 y += self.noise(start, start + x.shape[0])
             return y, c
         c = self.contributions(x)
-        y = c.sum(1, dtype=np.float64)
+        # float64 rows summed pairwise along contiguous memory: a row's y depends on that
+        # row alone (a casting reduction buffers across rows, so its blocking could shift)
+        y = c.astype(np.float64).sum(1)
         if start is not None and self.noise_std:
             y += self.noise(start, start + x.shape[0])
         return y, c
@@ -150,8 +162,8 @@ class Generator:
         ``y`` is noise-free (add :meth:`noise` for the observed response);
         ``baseline_contrib`` is scale·F(b), ``(d,)`` or ``(n, d)``, subtracted from the truth.
 
-        Work is done one seeded block at a time (RNG, GEMM, F, truth) so each block stays in
-        cache; ``emit(rows, x_block, truth_block)``, if given, receives every block (to scatter
+        Work is done one tile at a time (RNG, exact product, F, truth) so each stays in
+        cache; ``emit(rows, x_tile, truth_tile)``, if given, receives every tile (to scatter
         it straight into a gridded output) and x/truth are then not returned.
         """
         n, d = max(stop - start, 0), self.n_cells
@@ -160,9 +172,8 @@ class Generator:
         xs = np.empty((n, d), self.dtype) if keep else None
         ts = np.empty((n, d), self.dtype) if keep else None
         per_sample = baseline_contrib is not None and baseline_contrib.ndim == 2
-        for rows, xb in self._x_blocks(start, stop):
-            yb, tb = self.respond(xb)
-            y[rows] = yb
+        for rows, xb in self._x_tiles(start, stop):
+            y[rows], tb = self.respond(xb)
             if baseline_contrib is not None:
                 tb -= (baseline_contrib[rows] if per_sample else baseline_contrib).astype(
                     tb.dtype, copy=False)
@@ -172,13 +183,18 @@ class Generator:
                 emit(rows, xb, tb)
         return xs, y, ts  # type: ignore[return-value]
 
+    def draw_x_stream(self, stream: int, start: int, stop: int) -> np.ndarray:
+        """Like :meth:`draw_x` on another stream (pilot draws), as float64."""
+        out = np.empty((stop - start, self.n_cells))
+        for rows, xb in self._x_tiles(start, stop, stream):
+            out[rows] = xb
+        return out
+
     def expected_contributions(self) -> np.ndarray:
         """scale · E[Fᵢ(Xᵢ)] under the sampling distribution, ``(d,)``."""
         return self.scale * self.response.expectation(self.covariance.std)
 
     def pilot_variance(self, n: int = 20_000) -> float:
         """Variance of the noise-free y from ``n`` pilot draws (a stream of its own)."""
-        rng = block_rng(self.seed, STREAM_PILOT, 0)
-        z = rng.standard_normal((n, self.n_cells))
-        x = z @ self.covariance.factor().T
+        x = self.draw_x_stream(STREAM_PILOT, 0, n)
         return float(self.contributions(x).sum(1).var())

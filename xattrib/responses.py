@@ -24,13 +24,21 @@ from typing import Any, ClassVar
 import numpy as np
 from scipy.special import ndtr
 
+from .exact import QuantisedFactor
+
 __all__ = ["RESPONSES", "Linear", "PiecewiseLinear", "Response", "Tanh", "response_from_params"]
 
 
-def _correlated_draws(rng: np.random.Generator, corr_factor: np.ndarray, k: int) -> np.ndarray:
-    """(d, k): k independent MVN(0, R) fields (R = L Lᵀ), one column each."""
-    d = corr_factor.shape[0]
-    return corr_factor @ rng.standard_normal((d, k))
+def _correlated_draws(rng: np.random.Generator, corr_factor: np.ndarray | QuantisedFactor,
+                      k: int) -> np.ndarray:
+    """(d, k): k independent MVN(0, R) fields (R = L Lᵀ), one column each.
+
+    Exact products (:mod:`xattrib.exact`): the parameters, like the samples, must not depend
+    on the BLAS thread count.
+    """
+    if not isinstance(corr_factor, QuantisedFactor):
+        corr_factor = QuantisedFactor.from_matrix(corr_factor)
+    return corr_factor.draw(rng, k).T
 
 
 @dataclass(eq=False)

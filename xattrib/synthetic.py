@@ -17,7 +17,8 @@ import xarray as xr
 
 from . import covariance as cov_mod
 from .covariance import Covariance
-from .generator import BLOCK, STREAM_PARAMS, Generator, block_rng, single_blas_thread
+from .exact import QuantisedFactor, one_blas_thread
+from .generator import BLOCK, SAMPLING, STREAM_PARAMS, Generator, block_rng
 from .grid import find_latlon
 from .responses import RESPONSES, Response, response_from_params
 from .stacking import CellIndex, scatter_cells
@@ -78,7 +79,7 @@ def _block(gen: Generator, start: int, stop: int, base: np.ndarray | None,
         scatter_cells(xb, flat, shape, out=x[rows])
         scatter_cells(tb, flat, shape, out=truth[rows])
 
-    with single_blas_thread():  # dask already runs one task per core
+    with one_blas_thread():  # dask already runs one task per core (speed only)
         _, y, _ = gen.draw(start, stop, base, emit=emit)
     return x.reshape(n, *shape), y, truth.reshape(n, *shape)
 
@@ -204,7 +205,9 @@ def benchmark(
         if response not in RESPONSES:
             raise ValueError(f"unknown response {response!r}; choose from {sorted(RESPONSES)}")
         rng = block_rng(seed, STREAM_PARAMS, 0)
-        corr_l = np.linalg.cholesky(cov.correlation + 1e-10 * np.eye(d))
+        with one_blas_thread():  # LAPACK rounds differently with the thread count
+            corr_l = QuantisedFactor.from_matrix(
+                np.linalg.cholesky(cov.correlation + 1e-10 * np.eye(d)))
         response = RESPONSES[response].random(rng, corr_l, cov.std, **response_kwargs)
     elif response_kwargs:
         raise TypeError(f"response parameters {sorted(response_kwargs)} need a family name")
@@ -283,6 +286,7 @@ def _assemble(gen: Generator, n: int, chunks: int, kind: str, const: np.ndarray 
         "title": f"xattrib attribution benchmark ({gen.response.name}, {cells.n_cells} cells)",
         "xattrib_seed": int(gen.seed), "xattrib_scale": float(gen.scale),
         "xattrib_noise_std": float(gen.noise_std), "xattrib_sampling_block": BLOCK,
+        "xattrib_sampling": SAMPLING,
         "xattrib_dtype": str(gen.dtype), "xattrib_baseline": kind,
         **({"xattrib_noise_snr": float(noise_snr)} if noise_snr else {}),
         **{f"xattrib_{k}": v for k, v in gen.response.describe().items()},

@@ -142,11 +142,11 @@ class _Buffers:
                  ) -> tuple[Any, Any]:
         import torch
 
-        from .generator import single_blas_thread
+        from .exact import one_blas_thread
 
         # one BLAS thread per loading thread: torch or the other loaders use the other cores
         # (multi-threaded BLAS here doubled the epoch time through oversubscription)
-        with single_blas_thread():
+        with one_blas_thread():
             if workers > 1 and len(group) > 1:
                 with ThreadPoolExecutor(workers, thread_name_prefix="xattrib-draw") as ex:
                     parts = list(ex.map(lambda r: self.src.load(*r), group))

@@ -67,3 +67,18 @@ def test_python_dash_m_help():
     out = subprocess.run([sys.executable, "-m", "xattrib", "benchmark", "--help"],
                          capture_output=True, text=True, check=True)
     assert "--scheduler" in out.stdout
+
+
+def test_same_seed_twice_gives_byte_identical_data(run_dir, tmp_path):
+    """The whole job run again with the same seed: every data variable of every file is
+    identical, bit for bit (attributes such as history may differ)."""
+    import numpy as np
+    import xarray as xr
+
+    assert main(["benchmark", "--out", str(tmp_path), *TINY]) == 0
+    for name in ("benchmark.nc", "model.nc", "attributions.nc", "scores.nc"):
+        with xr.open_dataset(run_dir / name) as a, xr.open_dataset(tmp_path / name) as b:
+            assert set(a.variables) == set(b.variables)
+            for v in a.variables:
+                x, y = a[v].values, b[v].values
+                assert np.array_equal(x, y, equal_nan=x.dtype.kind == "f"), (name, v)

@@ -10,7 +10,10 @@ attributes, the completeness error and the prediction.
 
 from __future__ import annotations
 
+import contextlib
 import math
+import threading
+from collections.abc import Iterator
 from typing import Any
 
 import dask
@@ -100,6 +103,35 @@ def resolve_baseline(baseline: Any, ds: xr.Dataset, model: Model, n_background: 
                      f"to the spatial dims; got {baseline.dims}")
 
 
+_RNG_LOCK = threading.Lock()
+
+
+@contextlib.contextmanager
+def seeded_global_rngs(seed: int, key: int, device: Any = None) -> Iterator[None]:
+    """torch's and numpy's global generators seeded from ``(seed, key)`` inside, restored
+    after, one thread at a time.
+
+    captum's random methods draw from the global generators (NoiseTunnel and Shapley
+    sampling from torch's, GradientShap from numpy's) and take no generator argument; under
+    dask's threads, batches interleaved on the shared streams and gave different maps on
+    every run. With ``key`` the global index of the batch's first sample, a batch's noise
+    depends only on the seed and which samples it holds, never on scheduling, and the
+    user's own random state is left as it was.
+    """
+    import torch
+
+    a, b = np.random.SeedSequence([int(seed), int(key)]).generate_state(2)
+    devices = [device] if device is not None and torch.device(device).type == "cuda" else []
+    with _RNG_LOCK, torch.random.fork_rng(devices=devices):
+        state = np.random.get_state()
+        torch.manual_seed(int(a))
+        np.random.seed(int(b))
+        try:
+            yield
+        finally:
+            np.random.set_state(state)
+
+
 def _patch_groups(cells: CellIndex, patch: int) -> np.ndarray | None:
     """Group ids of patch × patch blocks of grid cells, over valid cells only."""
     if int(patch) < 1:
@@ -112,13 +144,15 @@ def _patch_groups(cells: CellIndex, patch: int) -> np.ndarray | None:
     return np.unique(raw, return_inverse=True)[1].astype(np.int64)
 
 
-def _kernel(x: np.ndarray, base: np.ndarray | None, model: Model, method: str,
-            params: dict[str, Any], fixed: np.ndarray | None, background: np.ndarray | None,
-            device: Any, batch: int, want_prediction: bool = False,
-            progress: bool = False, out: np.ndarray | None = None) -> np.ndarray:
+def _kernel(x: np.ndarray, base: np.ndarray | None, index: np.ndarray, model: Model,
+            method: str, params: dict[str, Any], fixed: np.ndarray | None,
+            background: np.ndarray | None, device: Any, batch: int, seed: int = 0,
+            want_prediction: bool = False, progress: bool = False,
+            out: np.ndarray | None = None) -> np.ndarray:
     """Gridded numpy ``(n, ny * nx)`` → ``(n, ny * nx + 2)``: attributions on the grid (NaN
     on invalid cells), then the completeness error, then the prediction (NaN unless asked);
-    written into ``out`` (a C-contiguous array of that shape) when given.
+    written into ``out`` (a C-contiguous array of that shape) when given. ``index`` holds
+    the global sample index of every row (it seeds random methods per batch).
 
     Cells are gathered per batch (land never reaches captum) and results scattered straight
     into the gridded output: no stacked copy of the whole block is ever made.
@@ -176,11 +210,14 @@ def _kernel(x: np.ndarray, base: np.ndarray | None, model: Model, method: str,
                 if not seen and args and args[0] is xb:
                     seen.append(output.detach())
             hook = net.register_forward_hook(keep)
+        rngs = (seeded_global_rngs(seed, int(index[s]), dev) if m.random
+                else contextlib.nullcontext())
         try:
             # xb is this batch's own tensor (gathered above): captum reads it, never writes
             # it, so no defensive copy
-            a = m.run(net, xb.requires_grad_(), bb if m.baseline == "single" else None,
-                      bg, **run_params).detach()
+            with rngs:
+                a = m.run(net, xb.requires_grad_(), bb if m.baseline == "single" else None,
+                          bg, **run_params).detach()
         finally:
             if hook is not None:
                 hook.remove()
@@ -266,8 +303,10 @@ def attribute(
     progress : bool
         Progress bars for eager (numpy-backed) input.
     seed : int
-        Seeds random parts (the 'expectation' background; torch's noise in
-        smoothgrad/gradientshap/shapley_sampling for eager runs).
+        Seeds random parts: the 'expectation' background, and the noise of smoothgrad,
+        gradientshap and shapley_sampling, per batch from the seed and the batch's first
+        sample index. Same seed and chunking, same maps, on any scheduler; the global
+        random state of torch and numpy is left untouched.
     prediction : bool
         Also return the model's ``prediction`` (scoring one-signed methods needs it). It is
         read from a forward pass a chosen method makes anyway (complete methods evaluate
@@ -298,7 +337,6 @@ def attribute(
     >>> bool(err < 1e-2 * abs(heat["prediction"]).max())  # IG sums to f(x) - f(baseline)
     True
     """
-    import torch
 
     if isinstance(methods, str):
         methods = [methods]
@@ -328,7 +366,6 @@ def attribute(
         if why:
             raise ValueError(why)
     dev = resolve_device(device)
-    torch.manual_seed(seed)
     lazy = da.chunks is not None
     if lazy:
         grid = da.data.rechunk({1: -1, 2: -1}).reshape(n, size)
@@ -353,7 +390,8 @@ def attribute(
         budget = _MAX_ROWS * (4 if m.forward_only else 1)  # no activations kept for backward
         batch = int(batch_size or max(1, budget // rows))
         kw = {"method": m.name, "params": p, "fixed": base.fixed, "background": bg,
-              "device": dev, "batch": batch, "want_prediction": i == pred_from}
+              "device": dev, "batch": batch, "seed": int(seed),
+              "want_prediction": i == pred_from}
         ps = base.per_sample if m.baseline == "single" else None
         if lazy:
             args: list[Any] = [grid, "ij"]
@@ -361,12 +399,12 @@ def attribute(
                 args += [dsa.asarray(ps.data).rechunk({0: grid.chunks[0], 1: -1}), "ik"]
             else:
                 args += [None, None]
-            args += [model_key, None]
+            args += [dsa.arange(n, chunks=grid.chunks[0]), "i", model_key, None]
             outs.append(dsa.blockwise(
                 _kernel, "ij", *args, adjust_chunks={"j": size + 2}, concatenate=True,
                 dtype=np.float32, meta=np.empty((0, 0), np.float32), **kw))
         else:
-            _kernel(grid, None if ps is None else np.asarray(ps.values), model,
+            _kernel(grid, None if ps is None else np.asarray(ps.values), np.arange(n), model,
                     progress=progress, out=packed[i], **kw)
     if lazy:
         packed = dsa.stack(outs)

@@ -55,6 +55,11 @@ class Method:
         The method evaluates the unmodified network on ``x`` itself (gradients): that
         output is the prediction, so ``attribute`` reads it instead of running another
         forward pass.
+    random : bool
+        The method draws random numbers from torch's or numpy's global generators (captum
+        gives no generator argument): ``attribute`` seeds them per batch from the seed and
+        the batch's first sample index, under a lock, and restores them afterwards, so the
+        maps do not depend on how dask threads interleave.
     description : str
     """
 
@@ -68,6 +73,7 @@ class Method:
     expansion: Callable[[dict[str, Any]], int] = lambda p: 1
     forward_only: bool = False
     forward_is_prediction: bool = False
+    random: bool = False
     description: str = ""
 
     def params(self, overrides: dict[str, Any]) -> dict[str, Any]:
@@ -242,7 +248,7 @@ def _register_builtins() -> None:
                forward_is_prediction=True,
                description="signed gradient ∂f/∂x (saliency without the absolute value)"),
         Method("smoothgrad", _smoothgrad, {"n_samples": 32, "sigma": 0.15}, baseline=None,
-               gradient_units=True, expansion=lambda p: int(p["n_samples"]),
+               gradient_units=True, expansion=lambda p: int(p["n_samples"]), random=True,
                description="gradient averaged over Gaussian noise; sigma × the input range"),
         Method("input_x_gradient", _input_x_gradient, baseline=None,
                forward_is_prediction=True,
@@ -259,7 +265,7 @@ def _register_builtins() -> None:
         Method("gradientshap", _gradientshap, {"n_background": 100, "n_samples": 32,
                                                "stdevs": 0.0},
                baseline="distribution", expansion=lambda p: int(p["n_samples"]),
-               description="expected gradients over random background points and "
+               random=True, description="expected gradients over random background points and "
                            "interpolation points (complete only in expectation)"),
         Method("lrp_z", _lrp(_rules_all(lambda: EpsilonRule(epsilon=1e-9))), baseline=None,
                description="LRP-0 (z rule) on every layer; equals input×gradient for ReLU nets"),
@@ -279,7 +285,7 @@ def _register_builtins() -> None:
         Method("shapley_sampling", _shapley, {"patch": 2, "n_samples": 10,
                                               "perturbations_per_eval": 64},
                complete=True, expansion=lambda p: int(p["perturbations_per_eval"]),
-               forward_only=True, description="Shapley value sampling over groups of patch×patch cells "
+               forward_only=True, random=True, description="Shapley value sampling over groups of patch×patch cells "
                            "(feature_mask); a group's value is shared equally by its cells"),
     ):
         register_method(m, overwrite=True)

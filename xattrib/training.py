@@ -359,6 +359,8 @@ def fit(
         {"fit_seed": int(seed), "fit_epochs_run": len(model.history), "fit_batch_size":
          int(batch_size), "fit_lr": float(lr), "fit_optimizer": optimizer,
          "fit_fresh_samples": int(bool(fresh)), "fit_fresh_every": int(fresh_every),
+         # CPU training is bit-reproducible for a given torch thread count, not across them
+         "fit_torch_threads": int(torch.get_num_threads()), "fit_device": str(dev),
          "fit_n_train": int(src.n_train),
          "fit_n_val": int(src.n_val),
          **{f"benchmark_{k[len('xattrib_'):]}": v for k, v in ds.attrs.items()

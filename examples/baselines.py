@@ -30,4 +30,4 @@ for name, bench, methods in [("zero", zero, ["integrated_gradients", "occlusion"
                                   n_background=50)
     r = heat.xattrib.score(test["truth"], metrics=["pearson"])["pearson"].mean("sample")
     print(f"baseline {name:11s} " + "  ".join(f"{m}: {float(v):.2f}"
-                                               for m, v in zip(r["method"].values, r.values, strict=True)))
+                                               for m, v in zip(r["xai_method"].values, r.values, strict=True)))

@@ -27,4 +27,4 @@ for length in ([500, 3000] if a.small else [250, 1000, 2000, 4000]):
                                   progress=False)
     r = heat.xattrib.score(test["truth"], metrics=["pearson"])["pearson"].mean("sample")
     print(f"length scale {length:5d} km  model R² {model.r2:.3f}  "
-          + "  ".join(f"{m}: {float(v):.2f}" for m, v in zip(r["method"].values, r.values, strict=True)))
+          + "  ".join(f"{m}: {float(v):.2f}" for m, v in zip(r["xai_method"].values, r.values, strict=True)))

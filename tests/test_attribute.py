@@ -60,7 +60,7 @@ def test_linear_model_exact(bench, linear_model, method, baseline):
         base, b = "zero", np.zeros(cells.n_cells)
     heat = sub.xattrib.attribute(linear_model, methods=[method], baseline=base, progress=False,
                                  **({method: FAST[method]} if method in FAST else {}))
-    got = cells.stack(heat["attribution"].sel({"method": method})).values
+    got = cells.stack(heat["attribution"].sel(xai_method=method)).values
     expected = w * (cells.stack(sub["x"]).values - b)
     np.testing.assert_allclose(got, expected, rtol=1e-4, atol=1e-5)
 
@@ -69,8 +69,8 @@ def test_lrp_z_equals_input_x_gradient_on_relu_mlp(bench, relu_model):
     heat = _sub(bench).xattrib.attribute(relu_model, methods=["lrp_z", "input_x_gradient"],
                                          progress=False)
     a = heat["attribution"]
-    xr.testing.assert_allclose(a.sel({"method": "lrp_z"}, drop=True),
-                               a.sel({"method": "input_x_gradient"}, drop=True), rtol=1e-3, atol=1e-6)
+    xr.testing.assert_allclose(a.sel(xai_method="lrp_z", drop=True),
+                               a.sel(xai_method="input_x_gradient", drop=True), rtol=1e-3, atol=1e-6)
 
 
 def test_ig_completeness_converges(bench, relu_model):
@@ -146,7 +146,7 @@ def test_expectation_background_for_shap(bench, relu_model):
                                          n_background=20, gradientshap={"n_samples": 8})
     assert heat.attrs["xattrib_baseline"] == "expectation"
     assert heat.attrs["xattrib_truth_baseline"] == "zero"  # the benchmark's truth
-    assert float(abs(heat["completeness_error"].sel({"method": "deepshap"})).max()) < 1e-4
+    assert float(abs(heat["completeness_error"].sel(xai_method="deepshap")).max()) < 1e-4
 
 
 def test_per_sample_baseline(bench, linear_model):
@@ -177,9 +177,9 @@ def test_all_registry_methods_run_and_heat_file_is_cf(tmp_path, bench, relu_mode
     names = [n for n in METHODS if METHODS[n].baseline != "distribution"]
     heat = sub.xattrib.attribute(relu_model, methods=names, progress=False,
                                  **{k: v for k, v in FAST.items() if k in names})
-    assert list(heat["method"].values) == names
+    assert list(heat["xai_method"].values) == names
     assert np.isfinite(heat["attribution"].where(bench["mask"], 0)).all()
-    assert bool(heat["positive_only"].sel({"method": "lrp_alpha1beta0"}))
+    assert bool(heat["positive_only"].sel(xai_method="lrp_alpha1beta0"))
     p = heat.xattrib.to_netcdf(tmp_path / "heat.nc")
     assert xattrib.io.check_cf(p) == []
 
@@ -196,8 +196,8 @@ def test_register_custom_method(bench, relu_model):
         heat = _sub(bench, 4).xattrib.attribute(relu_model, methods=["doubled", "gradient"],
                                                 progress=False)
         a = heat["attribution"]
-        xr.testing.assert_allclose(a.sel({"method": "doubled"}, drop=True),
-                                   2 * a.sel({"method": "gradient"}, drop=True))
+        xr.testing.assert_allclose(a.sel(xai_method="doubled", drop=True),
+                                   2 * a.sel(xai_method="gradient", drop=True))
         assert get_method("doubled").defaults == {"factor": 2.0}
     finally:
         METHODS.pop("doubled")
@@ -237,7 +237,7 @@ def test_any_sample_dim_name(bench, relu_model):
     renamed = sub.rename(sample="time")
     heat = renamed.xattrib.attribute(relu_model, methods=["gradient", "deeplift"],
                                      baseline=renamed["x"] * 0.0, progress=False)
-    assert heat["attribution"].dims == ("method", "time", "lat", "lon")
+    assert heat["attribution"].dims == ("xai_method", "time", "lat", "lon")
     np.testing.assert_allclose(heat["attribution"].values, ref["attribution"].values,
                                rtol=1e-5, atol=1e-7)
     with pytest.raises(ValueError, match="one sample dimension besides"):

@@ -37,7 +37,7 @@ def test_report_has_table_r2_seed_versions(run_dir):
 
 def test_outputs_read_back(run_dir):
     heat = xattrib.io.open_dataset(run_dir / "attributions.nc")
-    assert heat["attribution"].dims == ("method", "sample", "lat", "lon")
+    assert heat["attribution"].dims == ("xai_method", "sample", "lat", "lon")
     model = xattrib.Model.load(run_dir / "model.nc")
     assert model.cells.n_cells == 450
 
@@ -82,3 +82,18 @@ def test_same_seed_twice_gives_byte_identical_data(run_dir, tmp_path):
             for v in a.variables:
                 x, y = a[v].values, b[v].values
                 assert np.array_equal(x, y, equal_nan=x.dtype.kind == "f"), (name, v)
+
+
+def test_no_dimension_or_coordinate_is_an_xarray_keyword(run_dir):
+    """No name a user selects by may shadow a keyword of sel/isel/interp/reindex/drop_sel
+    (``heat.sel(method=...)`` silently selected every method: pydata/xarray#3324)."""
+    from xattrib.dims import RESERVED
+
+    assert "method" in RESERVED and "tolerance" in RESERVED
+    for name in ("benchmark.nc", "attributions.nc", "scores.nc", "model.nc"):
+        ds = xattrib.io.open_dataset(run_dir / name)
+        clash = (set(map(str, ds.dims)) | set(map(str, ds.coords))) & RESERVED
+        assert not clash, (name, clash)
+    heat = xattrib.io.open_dataset(run_dir / "attributions.nc")
+    one = heat["attribution"].sel(xai_method="gradient")  # selects by keyword, one method
+    assert "xai_method" not in one.dims and one.ndim == 3

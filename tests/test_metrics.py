@@ -95,9 +95,10 @@ def test_positive_only_convention(small_grid):
     g = b["truth"]
     pred = g.sum(["lat", "lon"])
     s = xr.where(pred >= 0, 1.0, -1.0)
-    heat = xr.Dataset({"attribution": xr.concat([(g * s).clip(min=0) * s, g], "method"),
+    heat = xr.Dataset({"attribution": xr.concat([(g * s).clip(min=0) * s, g], "xai_method"),
                        "prediction": pred, "mask": b["mask"]})
-    heat = heat.assign_coords(method=["alpha", "exact"], positive_only=("method", [True, False]))
+    heat = heat.assign_coords(xai_method=["alpha", "exact"],
+                              positive_only=("xai_method", [True, False]))
     out = heat.xattrib.score(g, metrics=["pearson"])
     assert np.allclose(out["pearson"], 1.0)  # s·a equals (s·g)⁺ for the one-signed map
     assert out.attrs["positive_only_convention"] == "positive_part"
@@ -129,19 +130,19 @@ def test_unknown_metric_and_bad_weights(truth):
 def test_summary_bootstrap_and_nulls(truth, small_grid):
     b = small_grid.xattrib.benchmark(n_samples=40, seed=2, chunks=20).compute()
     nulls = null_attributions(b)
-    exact = truth.expand_dims(method=["exact"]).assign_coords(
-        complete=("method", [True]), positive_only=("method", [False]))
-    s = xattrib.score(xr.concat([exact, nulls], "method", coords="minimal"), truth,
+    exact = truth.expand_dims(xai_method=["exact"]).assign_coords(
+        complete=("xai_method", [True]), positive_only=("xai_method", [False]))
+    s = xattrib.score(xr.concat([exact, nulls], "xai_method", coords="minimal"), truth,
                       metrics=["pearson", "cosine"])
     t = summarize(s, n_boot=200)
-    ex = t["pearson"].sel({"method": "exact"})
+    ex = t["pearson"].sel(xai_method="exact")
     assert float(ex.sel(statistic="mean")) == pytest.approx(1.0)
-    rnd = t["pearson"].sel({"method": "null_random"})
+    rnd = t["pearson"].sel(xai_method="null_random")
     assert float(rnd.sel(statistic="mean_lo")) < float(rnd.sel(statistic="mean")) < \
         float(rnd.sel(statistic="mean_hi"))
     assert abs(float(rnd.sel(statistic="mean"))) < 0.2
-    assert int(t["pearson"].sel({"method": "null_constant"}).sel(statistic="n")) == 0  # undefined
-    sk = skill_map(truth.expand_dims(method=["exact"]), truth)
+    assert int(t["pearson"].sel(xai_method="null_constant").sel(statistic="n")) == 0  # undefined
+    sk = skill_map(truth.expand_dims(xai_method=["exact"]), truth)
     assert np.allclose(sk.where(small_grid["mask"]).fillna(1), 1.0)
 
 

@@ -21,7 +21,7 @@ import dask.array as dsa
 import numpy as np
 import xarray as xr
 
-from .methods import METHODS, Method, get_method
+from .methods import METHOD_DIM, METHODS, Method, get_method
 from .model import Model, resolve_device
 from .stacking import CellIndex
 
@@ -319,8 +319,8 @@ def attribute(
     Returns
     -------
     Dataset
-        ``attribution(method, sample, lat, lon)`` (NaN on invalid cells),
-        ``completeness_error(method, sample)`` = Σ attribution − (f(x) − f(baseline)) for
+        ``attribution(xai_method, sample, lat, lon)`` (NaN on invalid cells),
+        ``completeness_error(xai_method, sample)`` = Σ attribution − (f(x) − f(baseline)) for
         complete methods (NaN otherwise), ``prediction(sample)`` (unless
         ``prediction=False``).
 
@@ -332,8 +332,8 @@ def attribute(
     >>> heat = xattrib.attribute(bench.isel(sample=slice(0, 10)), model,
     ...                          methods=["gradient", "integrated_gradients"], progress=False)
     >>> heat["attribution"].dims
-    ('method', 'sample', 'lat', 'lon')
-    >>> err = abs(heat["completeness_error"].sel({"method": "integrated_gradients"})).max()
+    ('xai_method', 'sample', 'lat', 'lon')
+    >>> err = abs(heat["completeness_error"].sel(xai_method="integrated_gradients")).max()
     >>> bool(err < 1e-2 * abs(heat["prediction"]).max())  # IG sums to f(x) - f(baseline)
     True
     """
@@ -446,9 +446,9 @@ def _assemble(ds: xr.Dataset, da: xr.DataArray, model: Model, chosen: list[Metho
         **{f"units_{k}": v for k, v in units.items()},
     }
     data_vars: dict[str, xr.Variable] = {
-        "attribution": xr.Variable(("method", sample_dim, *spatial), attr, heat_attrs),
+        "attribution": xr.Variable((METHOD_DIM, sample_dim, *spatial), attr, heat_attrs),
         "completeness_error": xr.Variable(
-            ("method", sample_dim), completeness,
+            (METHOD_DIM, sample_dim), completeness,
             {"long_name": "sum of attributions minus (f(x) - f(baseline))",
              "units": heat_attrs["units"]}),
     }
@@ -460,10 +460,10 @@ def _assemble(ds: xr.Dataset, da: xr.DataArray, model: Model, chosen: list[Metho
     if "cell_area" in ds and set(ds["cell_area"].dims) == set(spatial):
         data_vars["cell_area"] = ds["cell_area"].variable.transpose(*spatial)
     coords: dict[str, Any] = {
-        "method": xr.Variable("method", names, {"long_name": "attribution method"}),
-        "complete": xr.Variable("method", [m.complete for m in chosen],
+        METHOD_DIM: xr.Variable(METHOD_DIM, names, {"long_name": "attribution method"}),
+        "complete": xr.Variable(METHOD_DIM, [m.complete for m in chosen],
                                 {"long_name": "method is complete"}),
-        "positive_only": xr.Variable("method", [m.positive_only for m in chosen],
+        "positive_only": xr.Variable(METHOD_DIM, [m.positive_only for m in chosen],
                                      {"long_name": "method returns non-negative relevance"}),
         **{c: cells.mask[c].variable for c in cells.mask.coords},
     }

@@ -18,6 +18,8 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
+from .dims import METHOD_DIM
+
 __all__ = ["JobConfig", "run_benchmark"]
 
 
@@ -163,7 +165,7 @@ def run_benchmark(out: str | Path, config: JobConfig | None = None, quiet: bool 
             scores = score(heat, test["truth"], weights=cfg.weights).compute()
             nulls = score(null_attributions(test, seed=cfg.seed), test["truth"],
                           weights=cfg.weights).compute()
-            table = summarize(xr.concat([scores, nulls], "method"), seed=cfg.seed)
+            table = summarize(xr.concat([scores, nulls], METHOD_DIM), seed=cfg.seed)
             skill = skill_map(heat, test["truth"]).compute()
         with log.step("write files"):
             paths["benchmark"] = io.to_netcdf(bench, out / "benchmark.nc",
@@ -178,7 +180,7 @@ def run_benchmark(out: str | Path, config: JobConfig | None = None, quiet: bool 
             paths["scores"] = io.to_netcdf(sc, out / "scores.nc", title="xattrib scores")
             paths["model"] = model.save(out / "model.nc")
             plots.plot_maps(heat, test["truth"], path=out / "maps.png")
-            plots.plot_histograms(xr.concat([scores, nulls], "method"),
+            plots.plot_histograms(xr.concat([scores, nulls], METHOD_DIM),
                                   path=out / "histograms.png")
             plots.plot_skill(skill, path=out / "skill.png")
             for k in ("maps", "histograms", "skill"):
@@ -204,10 +206,10 @@ def score_table(table: xr.Dataset) -> str:
     cols = [c for c in cols if c[0] in table]
     lines = ["| method | " + " | ".join(t for _, t in cols) + " |",
              "|---|" + "---|" * len(cols)]
-    for m in table["method"].values:
+    for m in table[METHOD_DIM].values:
         cells = []
         for name, _ in cols:
-            s = table[name].sel({"method": m})
+            s = table[name].sel({METHOD_DIM: m})
             mean = float(s.sel(statistic="mean"))
             if name == "pearson":
                 cells.append(f"{_fmt(mean)} [{_fmt(float(s.sel(statistic='mean_lo')))}, "

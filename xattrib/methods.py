@@ -18,7 +18,9 @@ from typing import Any
 import torch
 from torch import nn
 
-__all__ = ["METHODS", "Method", "get_method", "register_method"]
+from .dims import METHOD_DIM
+
+__all__ = ["METHODS", "METHOD_DIM", "Method", "get_method", "register_method"]
 
 
 @dataclass(frozen=True)

@@ -2,7 +2,7 @@
 
 Kernels work on numpy arrays with cells on the last axis and normalised weights ``w``
 (summing to 1); :func:`score` stacks valid cells once and applies every kernel over
-``(method, sample)`` with ``xr.apply_ufunc`` (lazy for dask input).
+``(xai_method, sample)`` with ``xr.apply_ufunc`` (lazy for dask input).
 
 Conventions (also written into the output's attributes):
 
@@ -181,7 +181,7 @@ def score(
     sign_threshold: float = 0.05,
     positive_convention: str = "positive_part",
 ) -> xr.Dataset:
-    """Score heatmaps against the truth: one variable per metric over ``(method, sample)``.
+    """Score heatmaps against the truth: one variable per metric over ``(xai_method, sample)``.
 
     Parameters
     ----------

@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
+from .dims import METHOD_DIM
 from .grid import find_latlon
 
 __all__ = ["plot_histograms", "plot_maps", "plot_skill"]
@@ -53,14 +54,14 @@ def plot_maps(heat: xr.Dataset, truth: xr.DataArray, samples: list[int] | None =
     plt = _pyplot()
     a = heat["attribution"]
     samples = list(samples if samples is not None else range(min(3, a.sizes["sample"])))
-    methods = [str(m) for m in a["method"].values]
+    methods = [str(m) for m in a[METHOD_DIM].values]
     ncol = len(methods) + 1
     fig, axes = plt.subplots(len(samples), ncol, figsize=(2.4 * ncol, 1.9 * len(samples)),
                              squeeze=False, constrained_layout=True)
     mesh = None
     for r, i in enumerate(samples):
         panels = [("truth", truth.isel(sample=i))] + [
-            (m, a.isel(sample=i).sel({"method": m})) for m in methods]
+            (m, a.isel(sample=i).sel({METHOD_DIM: m})) for m in methods]
         for c, (title, da) in enumerate(panels):
             ax = axes[r, c]
             scale = float(np.nanmax(np.abs(da.values))) or 1.0
@@ -82,14 +83,14 @@ def plot_histograms(scores: xr.Dataset, metric: str = "pearson",
     """Histograms of the per-sample score of every method (the original's key figure)."""
     plt = _pyplot()
     s = scores[metric]
-    methods = [str(m) for m in s["method"].values]
+    methods = [str(m) for m in s[METHOD_DIM].values]
     ncol = min(4, len(methods))
     nrow = -(-len(methods) // ncol)
     fig, axes = plt.subplots(nrow, ncol, figsize=(3 * ncol, 2.2 * nrow), squeeze=False,
                              sharex=True, constrained_layout=True)
     bins = np.linspace(-1, 1, 41) if metric in ("pearson", "spearman", "cosine") else 40
     for ax, m in zip(axes.ravel(), methods, strict=False):
-        v = s.sel({"method": m}).values
+        v = s.sel({METHOD_DIM: m}).values
         v = v[np.isfinite(v)]
         if v.size == 0:  # e.g. a constant map: its correlation is undefined
             ax.text(0.5, 0.5, f"undefined {metric}", ha="center", transform=ax.transAxes)
@@ -108,14 +109,14 @@ def plot_histograms(scores: xr.Dataset, metric: str = "pearson",
 def plot_skill(skill: xr.DataArray, path: str | os.PathLike | None = None) -> Any:
     """Per-cell skill maps (correlation over samples), one panel per method."""
     plt = _pyplot()
-    methods = [str(m) for m in skill["method"].values]
+    methods = [str(m) for m in skill[METHOD_DIM].values]
     ncol = min(4, len(methods))
     nrow = -(-len(methods) // ncol)
     fig, axes = plt.subplots(nrow, ncol, figsize=(3 * ncol, 2 * nrow), squeeze=False,
                              constrained_layout=True)
     mesh = None
     for ax, m in zip(axes.ravel(), methods, strict=False):
-        mesh = _mesh(ax, skill.sel({"method": m}), cmap="RdBu_r", vmin=-1, vmax=1)
+        mesh = _mesh(ax, skill.sel({METHOD_DIM: m}), cmap="RdBu_r", vmin=-1, vmax=1)
         ax.set_title(m, fontsize=8)
         ax.set_xticks([])
         ax.set_yticks([])

@@ -8,6 +8,8 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
+from .dims import METHOD_DIM
+
 __all__ = ["null_attributions", "skill_map", "summarize"]
 
 
@@ -26,15 +28,15 @@ def summarize(scores: xr.Dataset, quantiles: tuple[float, ...] = (0.05, 0.25, 0.
               n_boot: int = 1000, ci: float = 0.95, seed: int = 0) -> xr.Dataset:
     """Per method: mean, median and quantiles over samples, with bootstrap intervals.
 
-    Returns a Dataset with the metrics as variables over ``(method, statistic)``;
+    Returns a Dataset with the metrics as variables over ``(xai_method, statistic)``;
     statistics: ``mean``, ``mean_lo``, ``mean_hi``, ``median``, ``median_lo``,
     ``median_hi``, ``q05``… (NaNs, e.g. undefined correlations, are left out).
 
     Examples
     --------
     >>> import xarray as xr, numpy as np
-    >>> s = xr.Dataset({"pearson": (("method", "sample"), np.ones((2, 50)))},
-    ...                coords={"method": ["a", "b"]})
+    >>> s = xr.Dataset({"pearson": (("xai_method", "sample"), np.ones((2, 50)))},
+    ...                coords={"xai_method": ["a", "b"]})
     >>> float(summarize(s, n_boot=50)["pearson"].sel(statistic="mean_lo")[0])
     1.0
     """
@@ -87,8 +89,8 @@ def null_attributions(bench: xr.Dataset, seed: int = 0) -> xr.DataArray:
     noise = xr.DataArray(rng.standard_normal(x.shape).astype(np.float32), dims=x.dims,
                          coords=x.coords)
     nulls = [noise.where(valid), xr.ones_like(x).where(valid), x]
-    out = xr.concat(nulls, dim="method", coords="minimal", compat="override")
-    out = out.assign_coords(method=["null_random", "null_constant", "null_input"],
-                            complete=("method", [False] * 3),
-                            positive_only=("method", [False] * 3))
+    out = xr.concat(nulls, dim=METHOD_DIM, coords="minimal", compat="override")
+    out = out.assign_coords({METHOD_DIM: ["null_random", "null_constant", "null_input"],
+                             "complete": (METHOD_DIM, [False] * 3),
+                             "positive_only": (METHOD_DIM, [False] * 3)})
     return out.rename("attribution").assign_attrs(long_name="null explanation", units="1")

@@ -38,7 +38,7 @@ def resolve_device(device: Any = None) -> torch.device:
 
 def _arch_inputs(arch: str, cells: CellIndex) -> dict[str, Any]:
     """Keyword arguments an architecture derives from the grid (never stored twice)."""
-    if arch == "mlp":
+    if arch in ("mlp", "exact"):
         return {"n_inputs": cells.n_cells}
     return {"flat": cells.flat, "shape": cells.shape}
 
@@ -89,6 +89,39 @@ class Model:
         module = build_module(arch, **_arch_inputs(arch, cells), **arch_kwargs)
         return cls(module, arch, dict(arch_kwargs), cells, np.asarray(x_mean, np.float32),
                    np.asarray(x_std, np.float32), float(y_mean), float(y_std))
+
+    @classmethod
+    def exact(cls, bench: xr.Dataset) -> Model:
+        """The benchmark's own response F as a model: explain the *true* function.
+
+        ``y = scale · Σᵢ Fᵢ(xᵢ)`` from the benchmark's stored parameters, as a plain
+        Linear–activation–Linear network (:class:`xattrib.exact_response.ExactResponse`), so
+        every method runs on it. Scoring a method on it measures the method's own error,
+        free of the network's: e.g. IG, occlusion and DeepLIFT reproduce ``truth`` for any
+        baseline, while Input×Gradient cannot. At a PWL knot, gradients use the slope on the
+        left. Noise (``noise_snr``) is not part of F.
+
+        Examples
+        --------
+        >>> import xattrib
+        >>> bench = xattrib.benchmark(n_samples=200, seed=0, chunks=200)
+        >>> f = xattrib.Model.exact(bench)
+        >>> bool(abs(f.predict(bench) - bench["y"]).max() < 1e-5)
+        True
+        """
+        from .exact_response import ExactResponse
+        from .synthetic import generator_from_dataset
+
+        gen = generator_from_dataset(bench)
+        cells = gen.covariance.cells
+        net = ExactResponse.from_response(gen.response, gen.scale)
+        d = cells.n_cells
+        model = cls(net, "exact", net.arch_kwargs(), cells, np.zeros(d, np.float32),
+                    np.ones(d, np.float32), 0.0, 1.0, r2=1.0, linear_r2=float("nan"))
+        model.provenance = {"exact_response_family": gen.response.name,
+                            "exact_response_scale": float(gen.scale),
+                            "exact_kink_derivative": "left"}
+        return model
 
     # -- the network users explain -----------------------------------------------------------
     def network(self, device: Any = None, private: bool = False) -> torch.nn.Module:

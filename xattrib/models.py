@@ -112,6 +112,10 @@ ARCHITECTURES: dict[str, Any] = {"mlp": MLP, "cnn": CNN}
 
 def build_module(arch: str, **kwargs: Any) -> nn.Module:
     """Build a network by name from plain keyword arguments."""
+    if arch == "exact":  # the benchmark's own F (xattrib.Model.exact); shapes only here
+        from .exact_response import ExactResponse
+
+        return ExactResponse(**kwargs)
     if arch not in ARCHITECTURES:
         raise ValueError(f"unknown architecture {arch!r}; choose from {sorted(ARCHITECTURES)}")
     return ARCHITECTURES[arch](**kwargs)
@@ -132,8 +136,11 @@ def fold_normalisation(module: nn.Module, x_mean: np.ndarray, x_std: np.ndarray,
     mean = torch.as_tensor(np.asarray(x_mean), dtype=torch.float32)
     std = torch.as_tensor(np.asarray(x_std), dtype=torch.float32)
     linears = [m for m in net.modules() if isinstance(m, nn.Linear)]
+    # any plain Sequential that starts and ends with a Linear layer takes the folding
+    plain = isinstance(net, nn.Sequential) and len(net) > 0 and isinstance(
+        net[0], nn.Linear) and isinstance(net[-1], nn.Linear) and net[-1].out_features == 1
     with torch.no_grad():
-        if isinstance(net, MLP):
+        if plain:
             first, last = linears[0], linears[-1]
             first.bias -= first.weight @ (mean / std)
             first.weight /= std

@@ -1,0 +1,69 @@
+"""Model.exact: the benchmark's own F as a network, so methods can be scored on the truth."""
+
+import numpy as np
+import pytest
+import torch
+import xarray as xr
+
+import xattrib
+from xattrib.model import Model
+
+torch.set_num_threads(1)
+
+
+def _bench(grid, family, baseline="zero"):
+    return grid.xattrib.benchmark(n_samples=200, seed=3, chunks=100, response=family,
+                                  baseline=baseline).compute()
+
+
+@pytest.mark.parametrize("family", ["pwl", "linear", "tanh"])
+@pytest.mark.parametrize("kind", ["zero", "field"])
+def test_exact_methods_reproduce_truth(small_grid, family, kind):
+    base = "zero" if kind == "zero" else xr.full_like(
+        small_grid["mask"], 0.4, dtype=float).where(small_grid["mask"])
+    b = _bench(small_grid, family, base)
+    f = Model.exact(b)
+    np.testing.assert_allclose(f.predict(b).values, b["y"].values, rtol=1e-5, atol=1e-6)
+    sub = b.isel(sample=slice(0, 40))
+    heat = sub.xattrib.attribute(f, methods=["integrated_gradients", "occlusion", "deeplift"],
+                                 baseline=base, n_steps=256, progress=False)
+    s = heat.xattrib.score(sub["truth"], metrics=["pearson", "nmae"])
+    assert float(s["pearson"].min()) > 0.999
+    # DeepLIFT's rescale rule is exact unit by unit: complete to float precision
+    err = heat["completeness_error"].sel(xai_method="deeplift")
+    assert float(abs(err).max()) < 1e-5 * max(1.0, float(abs(sub["y"]).max()))
+    if family != "pwl":  # IG's quadrature is exact to float precision on smooth F only
+        err = heat["completeness_error"].sel(xai_method="integrated_gradients")
+        assert float(abs(err).max()) < 1e-4
+
+
+def test_input_x_gradient_is_capped_on_pwl(small_grid):
+    """The method's own error, free of any network: Input×Gradient cannot be exact on PWL."""
+    b = _bench(small_grid, "pwl")
+    heat = b.xattrib.attribute(Model.exact(b), methods=["input_x_gradient", "lrp_z"],
+                               progress=False)
+    r = heat.xattrib.score(b["truth"], metrics=["pearson"])["pearson"].mean("sample")
+    assert float(r.max()) < 0.9
+    np.testing.assert_allclose(r.values[0], r.values[1], rtol=1e-4)  # the same for ReLU nets
+
+
+def test_left_derivative_at_a_knot(small_grid):
+    b = _bench(small_grid, "pwl")
+    f = Model.exact(b)
+    gen = xattrib.generator_from_dataset(b)
+    bp, slopes = gen.response.params["breakpoints"], gen.response.params["slopes"]
+    z = int(np.argmax(bp[0] == 0.0))
+    for j in (z, (z + 1) % bp.shape[1]):  # the knot at 0 (the usual baseline) and another
+        x = torch.zeros(1, bp.shape[0])
+        x[0, 0] = float(bp[0, j])
+        x.requires_grad_(True)
+        f.network()(x).sum().backward()
+        assert float(x.grad[0, 0]) == pytest.approx(gen.scale * slopes[0, j], rel=1e-4)
+
+
+def test_exact_model_saves_and_loads(tmp_path, small_grid):
+    b = _bench(small_grid, "tanh")
+    f = Model.exact(b)
+    back = Model.load(f.save(tmp_path / "exact.nc"))
+    assert back.arch == "exact" and back.provenance["exact_kink_derivative"] == "left"
+    np.testing.assert_array_equal(back.predict(b).values, f.predict(b).values)

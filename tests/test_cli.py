@@ -7,7 +7,8 @@ import xattrib
 from xattrib.cli import main
 
 TINY = ["--samples", "400", "--test-samples", "40", "--epochs", "1", "--samples-per-epoch",
-        "2000", "--methods", "gradient,integrated_gradients,lrp_z,occlusion,deepshap", "--quiet"]
+        "2000", "--methods", "gradient,integrated_gradients,lrp_z,occlusion,deepshap",
+        "--exact-samples", "20", "--quiet"]
 
 
 @pytest.fixture(scope="module")
@@ -33,6 +34,10 @@ def test_report_has_table_r2_seed_versions(run_dir):
     text = (run_dir / "report.md").read_text()
     assert "validation R² of the network" in text and "| integrated_gradients |" in text
     assert "| null_random |" in text and "seed 0" in text and "captum" in text
+    # each method's score on the exact F beside its score on the network
+    assert "Pearson r on exact F" in text
+    ig = next(line for line in text.splitlines() if line.startswith("| integrated_gradients"))
+    assert float(ig.split("|")[3]) > 0.99  # IG is exact on the true function
 
 
 def test_outputs_read_back(run_dir):

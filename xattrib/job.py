@@ -49,8 +49,12 @@ class JobConfig:
     device: str | None = None
     chunks: int = 10_000
     weights: str | None = "area"
+    exact_samples: int = 200       # test samples also explained on the exact F (0: none)
 
     def validate(self) -> None:
+        if not 0 <= self.exact_samples <= self.test_samples:
+            raise ValueError(f"exact_samples must be between 0 and test_samples "
+                             f"({self.test_samples}); got {self.exact_samples}")
         if self.test_samples < 10 or self.test_samples * 2 > self.samples:
             raise ValueError(f"test_samples must be at least 10 and at most half of samples "
                              f"({self.samples}); got {self.test_samples}")
@@ -122,6 +126,7 @@ def run_benchmark(out: str | Path, config: JobConfig | None = None, quiet: bool 
     from .attribution import attribute
     from .methods import get_method
     from .metrics import score
+    from .model import Model
     from .summary import null_attributions, skill_map, summarize
     from .synthetic import benchmark
     from .training import fit
@@ -161,6 +166,16 @@ def run_benchmark(out: str | Path, config: JobConfig | None = None, quiet: bool 
             heat = attribute(test, model, methods=usable, baseline=cfg.baseline,
                              device=cfg.device, progress=not quiet, seed=cfg.seed)
             heat = heat.compute()
+        exact_table = None
+        if cfg.exact_samples:
+            # the same methods on the true F: each method's own error, free of the network's
+            with log.step(f"attribute on the exact F ({cfg.exact_samples} test samples)"):
+                sub = test.isel(sample=slice(0, cfg.exact_samples))
+                heat_f = attribute(sub, Model.exact(bench), methods=usable,
+                                   baseline=cfg.baseline, device=cfg.device, progress=not quiet,
+                                   seed=cfg.seed).compute()
+                scores_f = score(heat_f, sub["truth"], weights=cfg.weights).compute()
+                exact_table = summarize(scores_f, seed=cfg.seed)
         with log.step("score"):
             scores = score(heat, test["truth"], weights=cfg.weights).compute()
             nulls = score(null_attributions(test, seed=cfg.seed), test["truth"],
@@ -175,8 +190,11 @@ def run_benchmark(out: str | Path, config: JobConfig | None = None, quiet: bool 
             sc = scores.copy()
             sc["skill"] = skill
             # outer join: summaries also cover the null explanations (no per-sample scores)
-            sc = xr.merge([sc, table.rename({v: f"summary_{v}" for v in table.data_vars})],
-                          combine_attrs="override", join="outer")
+            parts = [sc, table.rename({v: f"summary_{v}" for v in table.data_vars})]
+            if exact_table is not None:
+                parts.append(exact_table.rename(
+                    {v: f"summary_exact_f_{v}" for v in exact_table.data_vars}))
+            sc = xr.merge(parts, combine_attrs="override", join="outer")
             paths["scores"] = io.to_netcdf(sc, out / "scores.nc", title="xattrib scores")
             paths["model"] = model.save(out / "model.nc")
             plots.plot_maps(heat, test["truth"], path=out / "maps.png")
@@ -185,7 +203,7 @@ def run_benchmark(out: str | Path, config: JobConfig | None = None, quiet: bool 
             plots.plot_skill(skill, path=out / "skill.png")
             for k in ("maps", "histograms", "skill"):
                 paths[k] = out / f"{k}.png"
-            report = _report(cfg, model, table, log, command, skipped)
+            report = _report(cfg, model, table, log, command, skipped, exact_table)
             tmp = out / ".report.md.tmp"
             tmp.write_text(report)
             tmp.replace(out / "report.md")
@@ -198,14 +216,19 @@ def _fmt(v: float, digits: int = 2) -> str:
     return "–" if not np.isfinite(v) else f"{v:.{digits}f}"
 
 
-def score_table(table: xr.Dataset) -> str:
-    """A Markdown table of the per-method summary (mean Pearson with its 95 % interval...)."""
+def score_table(table: xr.Dataset, exact: xr.Dataset | None = None) -> str:
+    """A Markdown table of the per-method summary (mean Pearson with its 95 % interval...).
+
+    With ``exact`` (the summary of the same methods on the exact F), a column with each
+    method's mean Pearson r on the true function follows the network's."""
     cols = [("pearson", "Pearson r (mean [95% CI])"), ("spearman", "Spearman ρ"),
             ("cosine", "cosine"), ("sign_agreement", "sign agreement"), ("topk", "top-10% overlap"),
             ("nmae", "NMAE"), ("completeness", "completeness error")]
     cols = [c for c in cols if c[0] in table]
-    lines = ["| method | " + " | ".join(t for _, t in cols) + " |",
-             "|---|" + "---|" * len(cols)]
+    head = [t for _, t in cols]
+    if exact is not None:
+        head.insert(1, "Pearson r on exact F")
+    lines = ["| method | " + " | ".join(head) + " |", "|---|" + "---|" * len(head)]
     for m in table[METHOD_DIM].values:
         cells = []
         for name, _ in cols:
@@ -218,12 +241,16 @@ def score_table(table: xr.Dataset) -> str:
                 cells.append(f"{mean:.2e}" if np.isfinite(mean) else "–")
             else:
                 cells.append(_fmt(mean))
+            if name == "pearson" and exact is not None:
+                known = m in exact[METHOD_DIM].values
+                cells.append(_fmt(float(exact["pearson"].sel({METHOD_DIM: m}).sel(
+                    statistic="mean"))) if known else "–")
         lines.append(f"| {m} | " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
 
 def _report(cfg: JobConfig, model: Any, table: xr.Dataset, log: _Log, command: str | None,
-            skipped: list[str]) -> str:
+            skipped: list[str], exact: xr.Dataset | None = None) -> str:
     from .io import versions
 
     a = table.attrs
@@ -244,8 +271,11 @@ def _report(cfg: JobConfig, model: Any, table: xr.Dataset, log: _Log, command: s
         f"{cfg.test_samples} test samples; baseline `{cfg.baseline}` for the truth and the "
         f"methods; weights: {a.get('weights')}; positive-only convention: "
         f"{a.get('positive_only_convention')}. Null explanations (`null_*`) show what no "
-        "skill looks like.", "",
-        score_table(table), "",
+        "skill looks like."
+        + (f" *Pearson r on exact F*: the same method on the benchmark's true function "
+           f"(`xattrib.Model.exact`, first {cfg.exact_samples} test samples), i.e. the "
+           "method's own error without the network's." if exact is not None else ""), "",
+        score_table(table, exact), "",
         *([f"Skipped (cannot use baseline `{cfg.baseline}`): {', '.join(skipped)}", ""]
           if skipped else []),
         "## Figures", "",

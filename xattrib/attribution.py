@@ -62,7 +62,7 @@ def resolve_baseline(baseline: Any, ds: xr.Dataset, model: Model, n_background: 
     (background, lat, lon); or ``"expectation"``: a background of ``n_background`` draws
     from the benchmark's own generator (the distribution behind the truth's E[F(X)]).
     """
-    cells, d = model.cells, model.cells.n_cells
+    cells, d = model.cells, model.cells.n_cells * len(model.variables)
     if isinstance(baseline, str):
         if baseline == "zero":
             return Baseline("zero", fixed=np.zeros(d, np.float32))
@@ -85,6 +85,9 @@ def resolve_baseline(baseline: Any, ds: xr.Dataset, model: Model, n_background: 
                         fixed=np.full(d, float(baseline), np.float32))  # type: ignore[arg-type]
     if not isinstance(baseline, xr.DataArray):
         raise TypeError(f"baseline must be a string, number or DataArray, got {type(baseline)}")
+    if len(model.variables) > 1:
+        raise ValueError(f"the model reads {len(model.variables)} variables "
+                         f"{model.variables}; use baseline='zero', 'mean' or a number")
     extra = [dim for dim in baseline.dims if dim not in cells.spatial.dims]
     stacked = cells.stack(baseline.transpose(*extra, *cells.spatial.dims))
     if not extra:
@@ -132,8 +135,9 @@ def seeded_global_rngs(seed: int, key: int, device: Any = None) -> Iterator[None
             np.random.set_state(state)
 
 
-def _patch_groups(cells: CellIndex, patch: int) -> np.ndarray | None:
-    """Group ids of patch × patch blocks of grid cells, over valid cells only."""
+def _patch_groups(cells: CellIndex, patch: int, n_vars: int = 1) -> np.ndarray | None:
+    """Group ids of patch × patch blocks of grid cells, over valid cells only (each
+    variable's cells in groups of their own)."""
     if int(patch) < 1:
         raise ValueError(f"patch must be a positive number of cells, got {patch!r}")
     if int(patch) == 1:
@@ -141,14 +145,15 @@ def _patch_groups(cells: CellIndex, patch: int) -> np.ndarray | None:
     ny, nx = cells.shape
     iy, ix = np.divmod(cells.flat, nx)
     raw = (iy // patch) * ((nx + patch - 1) // patch) + ix // patch
-    return np.unique(raw, return_inverse=True)[1].astype(np.int64)
+    ids = np.unique(raw, return_inverse=True)[1].astype(np.int64)
+    return np.concatenate([ids + v * (ids.max() + 1) for v in range(n_vars)])
 
 
 def _kernel(x: np.ndarray, base: np.ndarray | None, index: np.ndarray, model: Model,
             method: str, params: dict[str, Any], fixed: np.ndarray | None,
             background: np.ndarray | None, device: Any, batch: int, seed: int = 0,
             want_prediction: bool = False, progress: bool = False,
-            out: np.ndarray | None = None) -> np.ndarray:
+            out: np.ndarray | None = None, output_index: int = 0) -> np.ndarray:
     """Gridded numpy ``(n, ny * nx)`` → ``(n, ny * nx + 2)``: attributions on the grid (NaN
     on invalid cells), then the completeness error, then the prediction (NaN unless asked);
     written into ``out`` (a C-contiguous array of that shape) when given. ``index`` holds
@@ -162,12 +167,12 @@ def _kernel(x: np.ndarray, base: np.ndarray | None, index: np.ndarray, model: Mo
 
     m = METHODS[method]
     cells = model.cells
-    flat, size = cells.flat, x.shape[1]
-    net = model.network(device, private=True)
+    flat, size = model.input_flat(), x.shape[1]  # the variables' grids end to end
+    net = model.network(device, private=True, output=output_index)
     dev = next(net.parameters()).device
     run_params = {k: v for k, v in params.items() if k != "n_background"}
     if "patch" in params:
-        groups = _patch_groups(cells, params["patch"])
+        groups = _patch_groups(cells, params["patch"], len(model.variables))
         run_params["feature_mask"] = (None if groups is None else
                                       torch.as_tensor(groups, device=dev)[None])
     bg = None if background is None else torch.as_tensor(background, device=dev)
@@ -272,12 +277,13 @@ def attribute(
     model: Model,
     methods: list[str] | tuple[str, ...] | str = ("integrated_gradients", "gradient"),
     baseline: Any = "zero",
-    x: str = "x",
+    x: str | None = None,
     batch_size: int | None = None,
     device: Any = None,
     progress: bool = True,
     seed: int = 0,
     prediction: bool = True,
+    output: int | str | None = None,
     **params: Any,
 ) -> xr.Dataset:
     """Attribution heatmaps of ``model`` for every sample of ``ds``, one per method.
@@ -285,10 +291,13 @@ def attribute(
     Parameters
     ----------
     ds : Dataset
-        With ``x(sample, lat, lon)`` on the model's grid (numpy or dask; lazy stays lazy).
-        The sample dimension may have any name (``time``...); the output keeps it.
+        With the model's input variable(s) ``(sample, lat, lon)`` on its grid (numpy or
+        dask; lazy stays lazy): ``x`` for networks xattrib trains (``x=`` names another),
+        the variables of :meth:`xattrib.Model.from_module` otherwise. The sample dimension
+        may have any name (``time``...); the output keeps it.
     model : Model
-        A trained :class:`xattrib.Model`; attributions explain its raw-unit output.
+        A trained :class:`xattrib.Model` or a wrapped module (:meth:`Model.from_module`);
+        attributions explain its raw-unit output.
     methods : list of str
         Registry names (``xattrib.methods.METHODS``): gradient, smoothgrad,
         input_x_gradient, integrated_gradients, deeplift, deepshap, gradientshap, lrp_z,
@@ -312,6 +321,9 @@ def attribute(
         read from a forward pass a chosen method makes anyway (complete methods evaluate
         f(x) for their completeness error; ``gradient`` and ``input_x_gradient`` evaluate
         it in their own pass); otherwise it costs one extra forward pass per batch.
+    output : int or str, optional
+        For a multi-output model, the output to explain; by default every output, along
+        an ``output`` dimension.
     **params
         Method parameters: ``n_steps=128`` (to every method that has it) or
         ``integrated_gradients={"n_steps": 128}`` (to one).
@@ -319,7 +331,8 @@ def attribute(
     Returns
     -------
     Dataset
-        ``attribution(xai_method, sample, lat, lon)`` (NaN on invalid cells),
+        ``attribution(xai_method, sample, lat, lon)`` (NaN on invalid cells; for a model of
+        several variables, ``attribution_<variable>`` for each, in its own units),
         ``completeness_error(xai_method, sample)`` = Σ attribution − (f(x) − f(baseline)) for
         complete methods (NaN otherwise), ``prediction(sample)`` (unless
         ``prediction=False``).
@@ -346,17 +359,35 @@ def attribute(
         raise ValueError(f"methods has duplicates: {list(methods)}")
     chosen = [get_method(name) for name in methods]
     per_params = _split_params(chosen, params)
-    if x not in ds:
-        raise ValueError(f"the Dataset has no variable {x!r}; pass x= to name the inputs")
-    da = ds[x]
+    if output is None and len(model.outputs) > 1:  # every output, along an output dim
+        kw = dict(methods=methods, baseline=baseline, x=x, batch_size=batch_size,
+                  device=device, progress=progress, seed=seed, prediction=prediction)
+        parts = [attribute(ds, model, output=o, **kw, **params) for o in model.outputs]
+        per_output = [v for v in parts[0].data_vars if v not in ("mask", "cell_area")]
+        return xr.concat(parts, dim=xr.Variable("output", list(model.outputs),
+                                                {"long_name": "network output"}),
+                         data_vars=per_output, coords="minimal", compat="override")
+    k = model.output_index(output)
+    names = model.input_names(x)
+    missing = [v for v in names if v not in ds]
+    if missing:
+        raise ValueError(f"the Dataset has no variable {missing[0]!r} (the model's input"
+                         f"{'s' if len(names) > 1 else ''}: {names}); it has "
+                         f"{sorted(map(str, ds.data_vars))}"
+                         + ("; pass x= to name the inputs" if len(names) == 1 else ""))
     cells = model.cells
-    sc = cells.check_grid(da, what="the data")
-    others = [dim for dim in da.dims if dim not in sc.dims]
-    if len(others) != 1:
-        raise ValueError(f"{x!r} must have one sample dimension besides its spatial dims "
-                         f"{sc.dims}; got dims {da.dims}. Stack or select the extra dims first")
-    sample_dim = others[0]
-    da = da.transpose(sample_dim, *sc.dims)
+    arrays = []
+    for v in names:
+        da = ds[v]
+        sc = cells.check_grid(da, what=f"variable {v!r}")
+        others = [dim for dim in da.dims if dim not in sc.dims]
+        if len(others) != 1:
+            raise ValueError(f"{v!r} must have one sample dimension besides its spatial dims "
+                             f"{sc.dims}; got dims {da.dims}. Stack or select the extra dims "
+                             "first")
+        arrays.append(da.transpose(others[0], *sc.dims))
+    da = arrays[0]
+    sample_dim = da.dims[0]
     n, size = da.shape[0], cells.shape[0] * cells.shape[1]
     n_bg = max([p.get("n_background", 100) for p in per_params.values()], default=100)
     base = resolve_baseline(baseline, ds, model, n_background=n_bg, seed=seed,
@@ -366,11 +397,15 @@ def attribute(
         if why:
             raise ValueError(why)
     dev = resolve_device(device)
-    lazy = da.chunks is not None
+    lazy = any(a.chunks is not None for a in arrays)
     if lazy:
-        grid = da.data.rechunk({1: -1, 2: -1}).reshape(n, size)
+        parts_ = [dsa.asarray(a.data).rechunk({1: -1, 2: -1}).reshape(n, size) for a in arrays]
+        grid = parts_[0] if len(parts_) == 1 else dsa.concatenate(parts_, axis=1).rechunk(
+            {1: -1})
     else:
-        grid = np.asarray(da.values).reshape(n, size)
+        parts_np = [np.asarray(a.values).reshape(n, size) for a in arrays]
+        grid = parts_np[0] if len(parts_np) == 1 else np.concatenate(parts_np, axis=1)
+    size = grid.shape[1]  # every variable's grid, end to end
     model_key = dask.delayed(model, pure=False) if lazy else model
     # the prediction comes from the method that computes f(x) anyway (complete methods for
     # their completeness error, gradients in their own forward pass); else one extra pass
@@ -391,7 +426,7 @@ def attribute(
         batch = int(batch_size or max(1, budget // rows))
         kw = {"method": m.name, "params": p, "fixed": base.fixed, "background": bg,
               "device": dev, "batch": batch, "seed": int(seed),
-              "want_prediction": i == pred_from}
+              "want_prediction": i == pred_from, "output_index": k}
         ps = base.per_sample if m.baseline == "single" else None
         if lazy:
             args: list[Any] = [grid, "ij"]
@@ -408,14 +443,14 @@ def attribute(
                     progress=progress, out=packed[i], **kw)
     if lazy:
         packed = dsa.stack(outs)
-    heat = packed[..., :size].reshape(len(chosen), n, *cells.shape)
+    heat = packed[..., :size].reshape(len(chosen), n, len(names), *cells.shape)
     pred = None if pred_from is None else packed[pred_from, :, size + 1].astype(np.float64)
     return _assemble(ds, da, model, chosen, per_params, base, heat, packed[..., size], pred,
-                     x)
+                     names)
 
 
-def _units(ds: xr.Dataset, x: str, m: Method) -> str:
-    yu = str(ds["y"].attrs.get("units", "1")) if "y" in ds else "1"
+def _units(ds: xr.Dataset, x: str, m: Method, y_units: str | None = None) -> str:
+    yu = y_units or (str(ds["y"].attrs.get("units", "1")) if "y" in ds else "1")
     xu = str(ds[x].attrs.get("units", "1"))
     if not m.gradient_units or xu == "1":
         return yu
@@ -424,7 +459,7 @@ def _units(ds: xr.Dataset, x: str, m: Method) -> str:
 
 def _assemble(ds: xr.Dataset, da: xr.DataArray, model: Model, chosen: list[Method],
               per_params: dict[str, dict[str, Any]], base: Baseline, attr: Any,
-              completeness: Any, pred: Any, x: str) -> xr.Dataset:
+              completeness: Any, pred: Any, variables: list[str]) -> xr.Dataset:
     # one Dataset constructor over plain Variables: the pieces share their coordinates by
     # construction, so nothing needs aligning (item-by-item assignment re-aligned indexes
     # on every step, a fixed cost comparable to the data movement of 10⁴ gradients)
@@ -432,26 +467,33 @@ def _assemble(ds: xr.Dataset, da: xr.DataArray, model: Model, chosen: list[Metho
     cells = model.cells
     sample_dim = da.dims[0]
     spatial = cells.spatial.dims
-    units = {m.name: _units(ds, x, m) for m in chosen}
-    common = set(units.values())
-    heat_attrs = {
-        "long_name": "attribution of the network prediction to each grid cell",
-        "units": common.pop() if len(common) == 1 else "1",
-        "baseline": base.kind,
-        "ancillary_variables": "completeness_error",
-        "model_arch": model.arch, "model_r2": float(model.r2),
-        "model_linear_r2": float(model.linear_r2),
-        **{f"parameters_{m.name}": ", ".join(f"{k}={v}" for k, v in per_params[m.name].items())
-           or "none" for m in chosen},
-        **{f"units_{k}": v for k, v in units.items()},
-    }
-    data_vars: dict[str, xr.Variable] = {
-        "attribution": xr.Variable((METHOD_DIM, sample_dim, *spatial), attr, heat_attrs),
-        "completeness_error": xr.Variable(
-            (METHOD_DIM, sample_dim), completeness,
-            {"long_name": "sum of attributions minus (f(x) - f(baseline))",
-             "units": heat_attrs["units"]}),
-    }
+    one = len(variables) == 1
+    data_vars: dict[str, xr.Variable] = {}
+    out_units = _units(ds, variables[0], chosen[0]) if not chosen[0].gradient_units else \
+        (str(ds["y"].attrs.get("units", "1")) if "y" in ds else "1")
+    for i, v in enumerate(variables):
+        units = {m.name: _units(ds, v, m) for m in chosen}
+        common = set(units.values())
+        heat_attrs = {
+            "long_name": "attribution of the network prediction to each grid cell"
+                         + ("" if one else f" of {v}"),
+            "units": common.pop() if len(common) == 1 else "1",
+            "baseline": base.kind,
+            "ancillary_variables": "completeness_error",
+            "model_arch": model.arch, "model_r2": float(model.r2),
+            "model_linear_r2": float(model.linear_r2),
+            **({} if one else {"input_variable": v}),
+            **{f"parameters_{m.name}": ", ".join(
+                f"{k}={val}" for k, val in per_params[m.name].items()) or "none"
+               for m in chosen},
+            **{f"units_{k}": u for k, u in units.items()},
+        }
+        data_vars["attribution" if one else f"attribution_{v}"] = xr.Variable(
+            (METHOD_DIM, sample_dim, *spatial), attr[:, :, i], heat_attrs)
+    data_vars["completeness_error"] = xr.Variable(
+        (METHOD_DIM, sample_dim), completeness,
+        {"long_name": "sum of attributions (over every input variable) minus "
+                      "(f(x) - f(baseline))", "units": out_units})
     if pred is not None:
         data_vars["prediction"] = xr.Variable(
             (sample_dim,), pred, {"long_name": "network prediction of the response",
@@ -473,5 +515,6 @@ def _assemble(ds: xr.Dataset, da: xr.DataArray, model: Model, chosen: list[Metho
     truth_baseline = bench_attrs.pop("xattrib_baseline", None)
     attrs = {"title": "xattrib attribution heatmaps", **bench_attrs,
              "xattrib_baseline": base.kind, "xattrib_model_r2": float(model.r2),
+             **({} if one else {"xattrib_input_variables": " ".join(variables)}),
              **({"xattrib_truth_baseline": truth_baseline} if truth_baseline else {})}
     return xr.Dataset(data_vars, coords=coords, attrs=attrs)

@@ -24,6 +24,36 @@ if TYPE_CHECKING:
 
 __all__ = ["Model", "resolve_device"]
 
+
+def _input_variables(like: xr.Dataset | xr.DataArray, variables: list[str] | None
+                     ) -> dict[str, xr.DataArray]:
+    if isinstance(like, xr.DataArray):
+        return {str(like.name or "x"): like}
+    names = list(variables) if variables is not None else [
+        str(v) for v in like.data_vars if like[v].ndim >= 2]
+    missing = [n for n in names if n not in like]
+    if missing or not names:
+        raise ValueError(f"variables {missing or names} not found among "
+                         f"{sorted(map(str, like.data_vars))}")
+    return {n: like[n] for n in names}
+
+
+def _per_cell(value: Any, name: str, cells: CellIndex, what: str) -> np.ndarray:
+    """A normalisation value for one variable as a ``(d,)`` array over valid cells."""
+    if isinstance(value, dict):
+        if name not in value:
+            raise ValueError(f"{what} has no entry for variable {name!r}")
+        value = value[name]
+    if isinstance(value, xr.DataArray):
+        return np.asarray(cells.stack(value).values, float)
+    arr = np.asarray(value, float)
+    if arr.ndim == 0:
+        return np.full(cells.n_cells, float(arr))
+    if arr.shape == (cells.n_cells,):
+        return arr
+    raise ValueError(f"{what} must be a number, a (lat, lon) DataArray or one value per "
+                     f"valid cell ({cells.n_cells}); got shape {arr.shape}")
+
 _PREDICT_BATCH = 8192
 
 
@@ -62,6 +92,12 @@ class Model:
     history : list of dict
         Per epoch: train_loss, val_loss, val_r2, lr, samples, train_seconds (training only)
         and seconds (with validation).
+    variables : list of str
+        The input variables, in channel order (one for networks xattrib trains).
+    outputs : list of str
+        Names of the network's outputs (one for networks xattrib trains).
+    spec : ModuleSpec or None
+        For a user's module (:meth:`from_module`): its layout, fill value and factory.
     """
 
     module: Any
@@ -76,6 +112,9 @@ class Model:
     linear_r2: float = float("nan")
     history: list[dict[str, Any]] = field(default_factory=list)
     provenance: dict[str, Any] = field(default_factory=dict)
+    variables: list[str] = field(default_factory=lambda: ["x"])
+    outputs: list[str] = field(default_factory=lambda: ["y"])
+    spec: Any = None
     _network: Any = field(default=None, init=False, repr=False)
 
     @classmethod
@@ -89,6 +128,144 @@ class Model:
         module = build_module(arch, **_arch_inputs(arch, cells), **arch_kwargs)
         return cls(module, arch, dict(arch_kwargs), cells, np.asarray(x_mean, np.float32),
                    np.asarray(x_std, np.float32), float(y_mean), float(y_std))
+
+    @classmethod
+    def from_module(cls, module: Any, like: xr.Dataset | xr.DataArray, layout: str = "cells",
+                    fill_value: float = 0.0, x_mean: Any = 0.0, x_std: Any = 1.0,
+                    y_mean: Any = 0.0, y_std: Any = 1.0, outputs: list[str] | None = None,
+                    variables: list[str] | None = None, factory: str | None = None,
+                    factory_kwargs: dict[str, Any] | None = None,
+                    sample_dim: str | None = None) -> Model:
+        """Wrap any torch network so xattrib can explain it on a grid.
+
+        Parameters
+        ----------
+        module : torch.nn.Module
+            Your network. It reads, per ``layout``:
+
+            - ``"cells"``: ``(n, C·d)``, the d valid cells of each of the C variables, in
+              row-major (lat, lon) order, variables one after another;
+            - ``"grid"``: ``(n, lat, lon)`` (one variable);
+            - ``"grid_channels"``: ``(n, C, lat, lon)``, one channel per variable;
+
+            and returns ``(n,)``, ``(n, 1)`` or ``(n, k)``.
+        like : DataArray or Dataset
+            Data on the grid (e.g. the training data): its valid cells (finite in every
+            sample) are the cells the network reads. A Dataset's variables (or
+            ``variables=``) become channels and must share one land mask.
+        layout : {"cells", "grid", "grid_channels"}
+        fill_value : float
+            Value of invalid (land) cells in grid layouts, in the module's input units
+            (after normalisation). Land never carries an attribution.
+        x_mean, x_std : float, DataArray over (lat, lon), or dict per variable
+            The module sees ``(x - x_mean) / x_std``; default none.
+        y_mean, y_std : float or sequence (one per output)
+            Raw output = module output · y_std + y_mean.
+        outputs : list of str, optional
+            Names of the outputs (default ``output0``, ``output1``...; ``y`` for one).
+        factory, factory_kwargs : str, dict
+            ``"package.module:function"`` and keyword arguments that rebuild ``module``
+            (needed by :meth:`save`; a saved model is the state dict plus this, no pickle).
+
+        Examples
+        --------
+        >>> import torch, xattrib
+        >>> sst = xattrib.datasets.pacific_sst()
+        >>> net = torch.nn.Sequential(torch.nn.Linear(450, 2))
+        >>> m = xattrib.Model.from_module(net, like=sst, outputs=["nino34", "pdo"])
+        >>> m.predict(sst.to_dataset()).dims
+        ('time', 'output')
+        """
+        import torch
+
+        from .user_module import LAYOUTS, ModuleSpec
+
+        if not isinstance(module, torch.nn.Module):
+            raise TypeError(f"module must be a torch.nn.Module, got {type(module).__name__}")
+        if layout not in LAYOUTS:
+            raise ValueError(f"layout must be one of {LAYOUTS}, got {layout!r}")
+        data = _input_variables(like, variables)
+        names = list(data)
+        if layout == "grid" and len(names) > 1:
+            raise ValueError(f"layout='grid' reads one variable; {names} need "
+                             "layout='grid_channels' (n, variable, lat, lon) or 'cells'")
+        cells = None
+        for name, da in data.items():
+            c = CellIndex.from_data(da, sample_dim=sample_dim) if da.ndim > 2 else \
+                CellIndex.from_data(da.expand_dims(_sample=1), sample_dim="_sample")
+            if cells is None:
+                cells = c
+            elif not np.array_equal(c.flat, cells.flat) or c.shape != cells.shape:
+                raise ValueError(f"variable {name!r} has other valid cells than {names[0]!r}; "
+                                 "the variables of one model must share one land mask "
+                                 "(mask them alike, e.g. ds.where(mask))")
+        assert cells is not None
+        mean = np.concatenate([_per_cell(x_mean, n, cells, "x_mean") for n in names])
+        std = np.concatenate([_per_cell(x_std, n, cells, "x_std") for n in names])
+        if np.any(~np.isfinite(std)) or np.any(std <= 0):
+            raise ValueError("x_std must be positive and finite on every valid cell")
+        spec = ModuleSpec(layout=layout, fill_value=float(fill_value), factory=factory,
+                          factory_kwargs=dict(factory_kwargs or {}))
+        model = cls(module.eval(), "module", {}, cells, mean.astype(np.float32),
+                    std.astype(np.float32), 0.0, 1.0, variables=names, spec=spec)
+        k = model._probe_outputs()
+        out_names = list(outputs) if outputs is not None else (
+            ["y"] if k == 1 else [f"output{i}" for i in range(k)])
+        if len(out_names) != k or len(set(out_names)) != k:
+            raise ValueError(f"outputs names {out_names} do not match the module's {k} "
+                             "outputs (give one distinct name per output)")
+        model.outputs = out_names
+        ym, ys = np.broadcast_to(np.asarray(y_mean, float), (k,)), np.broadcast_to(
+            np.asarray(y_std, float), (k,))
+        model.y_mean, model.y_std = ym.copy(), ys.copy()  # type: ignore[assignment]
+        return model
+
+    def _expected_input(self, n: int = 2) -> tuple[int, ...]:
+        c, d = len(self.variables), self.cells.n_cells
+        layout = self.spec.layout if self.spec is not None else "cells"
+        return {"cells": (n, c * d), "grid": (n, *self.cells.shape),
+                "grid_channels": (n, c, *self.cells.shape)}[layout]
+
+    def _probe_outputs(self) -> int:
+        """Run the module once on zeros: its number of outputs, or a clear error."""
+        import torch
+
+        from .user_module import Wrapped, probe_input
+
+        shape = self._expected_input(2)
+        probe = Wrapped(self.module, self.spec, self.cells.flat, self.cells.shape,
+                        len(self.variables), self.x_mean, self.x_std, 0.0, 1.0, 0)
+        try:
+            with torch.no_grad():
+                out = probe.module(probe_input(probe, 2))
+        except Exception as err:  # the user's module refused the input: say what it got
+            raise ValueError(f"the module failed on input of shape {shape} (layout "
+                             f"{self.spec.layout!r}: {len(self.variables)} variable(s), "
+                             f"{self.cells.n_cells} valid cells of a {self.cells.shape} grid): "
+                             f"{type(err).__name__}: {err}") from None
+        if out.ndim == 1 and out.shape[0] == 2:
+            self.spec.squeeze = True
+            return 1
+        if out.ndim != 2 or out.shape[0] != 2:
+            raise ValueError(f"the module returned shape {tuple(out.shape)} for input "
+                             f"{shape}; expected (n,), (n, 1) or (n, k) with n = 2")
+        self.spec.n_outputs = int(out.shape[1])
+        return int(out.shape[1])
+
+    def output_index(self, output: int | str | None) -> int:
+        """Index of an output given by position or name (None: the only output)."""
+        if output is None:
+            if len(self.outputs) > 1:
+                raise ValueError(f"the model has outputs {self.outputs}; pass output= (a name "
+                                 "or index) to pick one")
+            return 0
+        if isinstance(output, str):
+            if output not in self.outputs:
+                raise ValueError(f"unknown output {output!r}; outputs: {self.outputs}")
+            return self.outputs.index(output)
+        if not -len(self.outputs) <= int(output) < len(self.outputs):
+            raise ValueError(f"output index {output} out of range for outputs {self.outputs}")
+        return int(output) % len(self.outputs)
 
     @classmethod
     def exact(cls, bench: xr.Dataset) -> Model:
@@ -124,30 +301,45 @@ class Model:
         return model
 
     # -- the network users explain -----------------------------------------------------------
-    def network(self, device: Any = None, private: bool = False) -> torch.nn.Module:
+    def network(self, device: Any = None, private: bool = False, output: Any = None
+                ) -> torch.nn.Module:
         """The network from raw inputs (stacked valid cells) to raw ``y``, in eval mode.
 
         Normalisation is folded into the weights (see
         :func:`xattrib.models.fold_normalisation`); this is what attribution methods see.
         ``private=True`` gives this thread its own copy: DeepLIFT and LRP attach hooks and
-        rules to modules, which must not be shared by concurrent dask threads.
+        rules to modules, which must not be shared by concurrent dask threads. ``output``
+        picks one output of a multi-output model (name or index).
         """
         from .models import fold_normalisation
 
         dev = resolve_device(device)
+        k = self.output_index(output)
         if private:
             import copy
 
             local = self.__dict__.setdefault("_local", threading.local())
-            cached = getattr(local, "net", None)
+            nets = local.__dict__.setdefault("nets", {})
+            cached = nets.get(k)
             if cached is None or next(cached.parameters()).device != dev:
-                local.net = copy.deepcopy(self.network(device))
-            return local.net
-        if self._network is None or next(self._network.parameters()).device != dev:
-            net = fold_normalisation(self.module.cpu(), self.x_mean, self.x_std, self.y_mean,
-                                     self.y_std)
-            self._network = net.to(dev).eval()
-        return self._network
+                nets[k] = copy.deepcopy(self.network(device, output=k))
+            return nets[k]
+        if not isinstance(self._network, dict):
+            self._network = {}
+        net = self._network.get(k)
+        if net is None or next(net.parameters()).device != dev:
+            if self.spec is not None:
+                from .user_module import Wrapped
+
+                net = Wrapped(self.module.cpu(), self.spec, self.cells.flat, self.cells.shape,
+                              len(self.variables), self.x_mean, self.x_std,
+                              float(np.atleast_1d(self.y_mean)[k]),
+                              float(np.atleast_1d(self.y_std)[k]), k)
+            else:
+                net = fold_normalisation(self.module.cpu(), self.x_mean, self.x_std,
+                                         self.y_mean, self.y_std)
+            self._network[k] = net = net.to(dev).eval()
+        return net
 
     def invalidate(self) -> None:
         """Forget the folded network (call after changing :attr:`module`'s weights)."""
@@ -159,10 +351,11 @@ class Model:
         state.pop("_local", None)
         return state
 
-    def _predict_numpy(self, x: np.ndarray, device: Any = None) -> np.ndarray:
+    def _predict_numpy(self, x: np.ndarray, device: Any = None, output: Any = None
+                       ) -> np.ndarray:
         import torch
 
-        net = self.network(device)
+        net = self.network(device, output=output)
         dev = next(net.parameters()).device
         out = np.empty(x.shape[0])
         with torch.no_grad():
@@ -172,14 +365,46 @@ class Model:
                 out[s:s + xb.shape[0]] = net(xb).squeeze(1).double().cpu().numpy()
         return out
 
-    def _stack(self, ds: xr.Dataset | xr.DataArray, x: str = "x") -> xr.DataArray:
-        da = ds[x] if isinstance(ds, xr.Dataset) else ds
-        self.cells.check_grid(da, what="the data")
-        return self.cells.stack(da)
+    def input_flat(self) -> np.ndarray:
+        """Flat indices of the valid cells in the variables' grids laid end to end
+        (``C · ny · nx`` values per sample): what the network reads, in order."""
+        size = self.cells.shape[0] * self.cells.shape[1]
+        return np.concatenate([self.cells.flat + c * size for c in range(len(self.variables))])
 
-    def predict(self, ds: xr.Dataset | xr.DataArray, x: str = "x",
-                device: Any = None) -> xr.DataArray:
+    def input_names(self, x: str | None = None) -> list[str]:
+        """The variables to read from a Dataset: the model's own, or ``x`` for a
+        single-variable model (xattrib's networks read ``x`` by default)."""
+        if x is not None and len(self.variables) == 1:
+            return [x]
+        return list(self.variables)
+
+    def _stack(self, ds: xr.Dataset | xr.DataArray, x: str | None = None) -> xr.DataArray:
+        """``(sample, C·d)``: every input variable's valid cells, one after another."""
+        names = self.input_names(x)
+        if isinstance(ds, xr.DataArray):
+            if len(names) > 1:
+                raise ValueError(f"the model reads variables {names}; pass a Dataset with them")
+            parts = [ds]
+        else:
+            missing = [n for n in names if n not in ds]
+            if missing:
+                raise ValueError(f"the Dataset lacks the model's input variable(s) {missing}; "
+                                 f"it has {sorted(map(str, ds.data_vars))}"
+                                 + ("; pass x= to name it" if len(names) == 1 else ""))
+            parts = [ds[n] for n in names]
+        stacked = []
+        for da in parts:
+            self.cells.check_grid(da, what=f"variable {da.name!r}")
+            st = self.cells.stack(da)
+            stacked.append(st.drop_vars([c for c in st.coords if "cell" in st[c].dims]))
+        return stacked[0] if len(stacked) == 1 else xr.concat(stacked, dim="cell")
+
+    def predict(self, ds: xr.Dataset | xr.DataArray, x: str | None = None,
+                device: Any = None, output: Any = "all") -> xr.DataArray:
         """Predicted ``y`` for every sample of ``ds`` (lazy for dask-backed input).
+
+        A multi-output model returns every output along an ``output`` dimension unless
+        ``output=`` (name or index) picks one.
 
         Examples
         --------
@@ -190,16 +415,21 @@ class Model:
         ('sample',)
         """
         stacked = self._stack(ds, x)
-        out = xr.apply_ufunc(
+        picks = list(range(len(self.outputs))) if output == "all" else [
+            self.output_index(output)]
+        outs = [xr.apply_ufunc(
             self._predict_numpy, stacked, input_core_dims=[["cell"]], dask="parallelized",
-            output_dtypes=[np.float64], kwargs={"device": device},
-        )
+            output_dtypes=[np.float64], kwargs={"device": device, "output": k},
+        ) for k in picks]
+        out = outs[0] if len(picks) == 1 else xr.concat(outs, dim="output").assign_coords(
+            output=("output", [self.outputs[k] for k in picks],
+                    {"long_name": "network output"})).transpose(..., "output")
         return out.rename("prediction").assign_attrs(
             long_name="network prediction of the response", units="1")
 
-    def score(self, ds: xr.Dataset, x: str = "x", y: str = "y") -> float:
+    def score(self, ds: xr.Dataset, x: str | None = None, y: str = "y") -> float:
         """R² of the predictions against ``ds[y]`` (computes)."""
-        p = self.predict(ds, x).values
+        p = self.predict(ds, x, output=None).values
         t = np.asarray(ds[y].values, float)
         return float(1 - np.sum((p - t) ** 2) / np.sum((t - t.mean()) ** 2))
 
@@ -213,12 +443,20 @@ class Model:
                 arr = arr.astype(np.int32)
             ds[name] = (tuple(f"{name}_d{i}" for i in range(arr.ndim)), arr,
                         {"long_name": f"network parameter {key}", "state_dict_key": key})
-        ds["x_mean"] = ("cell", self.x_mean, {"long_name": "training mean of x", "units": "1"})
-        ds["x_std"] = ("cell", self.x_std, {"long_name": "training std of x", "units": "1"})
+        ds["x_mean"] = ("input_cell", self.x_mean, {"long_name": "input mean", "units": "1"})
+        ds["x_std"] = ("input_cell", self.x_std, {"long_name": "input std", "units": "1"})
+        ds["y_mean"] = ("output", np.atleast_1d(np.asarray(self.y_mean, float)),
+                        {"long_name": "output mean", "units": "1"})
+        ds["y_std"] = ("output", np.atleast_1d(np.asarray(self.y_std, float)),
+                       {"long_name": "output std", "units": "1"})
+        ds = ds.assign_coords(output=("output", list(self.outputs),
+                                      {"long_name": "network output"}))
         ds.attrs.update({
             "title": f"xattrib model ({self.arch})", "xattrib_arch": self.arch,
             "xattrib_arch_kwargs": json.dumps(self.arch_kwargs),
-            "xattrib_y_mean": self.y_mean, "xattrib_y_std": self.y_std,
+            "xattrib_variables": json.dumps(list(self.variables)),
+            **({"xattrib_module_spec": json.dumps(self.spec.to_json())}
+               if self.spec is not None else {}),
             "xattrib_r2": self.r2, "xattrib_linear_r2": self.linear_r2,
             "xattrib_history": json.dumps(self.history),
             "xattrib_provenance": json.dumps(self.provenance),
@@ -226,8 +464,17 @@ class Model:
         return ds
 
     def save(self, path: str | os.PathLike) -> Path:
-        """Write the model to a netCDF file (atomically; no pickled code)."""
+        """Write the model to a netCDF file (atomically; no pickled code).
+
+        A user's module (:meth:`from_module`) is saved as its state dict plus the
+        ``factory`` that rebuilds it, which must be given.
+        """
         from .io import to_netcdf
+
+        if self.spec is not None and not self.spec.factory:
+            raise ValueError("this model wraps your own module: pass factory='package.module:"
+                             "function' (and factory_kwargs) to Model.from_module so a saved "
+                             "model can rebuild it without pickling code")
 
         return to_netcdf(self.to_dataset(), path, title=f"xattrib model ({self.arch})")
 
@@ -244,9 +491,21 @@ class Model:
             raise ValueError(f"{path} is not an xattrib model file (no xattrib_arch attribute)")
         cells = CellIndex.from_dataset(ds)
         a = ds.attrs
-        model = cls.build(a["xattrib_arch"], cells, json.loads(a["xattrib_arch_kwargs"]),
-                          ds["x_mean"].values, ds["x_std"].values, a["xattrib_y_mean"],
-                          a["xattrib_y_std"])
+        ym, ys = ds["y_mean"].values, ds["y_std"].values
+        if "xattrib_module_spec" in a:
+            from .user_module import ModuleSpec, import_factory
+
+            spec = ModuleSpec(**json.loads(a["xattrib_module_spec"]))
+            module = import_factory(str(spec.factory))(**spec.factory_kwargs)
+            model = cls(module, "module", {}, cells, ds["x_mean"].values, ds["x_std"].values,
+                        0.0, 1.0, variables=json.loads(a["xattrib_variables"]), spec=spec)
+            model.y_mean, model.y_std = ym, ys  # type: ignore[assignment]
+        else:
+            model = cls.build(a["xattrib_arch"], cells, json.loads(a["xattrib_arch_kwargs"]),
+                              ds["x_mean"].values, ds["x_std"].values, float(ym[0]),
+                              float(ys[0]))
+            model.variables = json.loads(a.get("xattrib_variables", '["x"]'))
+        model.outputs = [str(o) for o in ds["output"].values]
         state = {}
         own = model.module.state_dict()
         for name in ds.data_vars:

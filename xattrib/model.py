@@ -70,7 +70,9 @@ def _arch_inputs(arch: str, cells: CellIndex) -> dict[str, Any]:
     """Keyword arguments an architecture derives from the grid (never stored twice)."""
     if arch in ("mlp", "exact"):
         return {"n_inputs": cells.n_cells}
-    return {"flat": cells.flat, "shape": cells.shape}
+    if arch == "cnn":
+        return {"flat": cells.flat, "shape": cells.shape}
+    return {}  # a user's factory gets exactly the keyword arguments given
 
 
 @dataclass(eq=False)
@@ -118,10 +120,21 @@ class Model:
     _network: Any = field(default=None, init=False, repr=False)
 
     @classmethod
-    def build(cls, arch: str, cells: CellIndex, arch_kwargs: dict[str, Any], x_mean: np.ndarray,
+    def build(cls, arch: Any, cells: CellIndex, arch_kwargs: dict[str, Any], x_mean: np.ndarray,
               x_std: np.ndarray, y_mean: float, y_std: float) -> Model:
+        """A network from an architecture name, a ``"package.module:function"`` factory
+        (called with ``arch_kwargs``) or a module instance; it reads the stacked valid
+        cells ``(n, d)`` and returns ``(n, 1)``."""
+        import torch
+
         from .models import build_module
 
+        if isinstance(arch, torch.nn.Module):  # trained in place; cannot be saved as text
+            if arch_kwargs:
+                raise ValueError(f"arch is a module instance: {sorted(arch_kwargs)} cannot "
+                                 "configure it (pass a factory 'package.module:function')")
+            return cls(arch, "module-instance", {}, cells, np.asarray(x_mean, np.float32),
+                       np.asarray(x_std, np.float32), float(y_mean), float(y_std))
         clash = set(arch_kwargs) & set(_arch_inputs(arch, cells))
         if clash:
             raise ValueError(f"{sorted(clash)} come from the data's grid; do not pass them")
@@ -471,6 +484,10 @@ class Model:
         """
         from .io import to_netcdf
 
+        if self.arch == "module-instance":
+            raise ValueError("this model was trained from a module instance (fit(arch=net)); "
+                             "to save it, train with arch='package.module:function' and its "
+                             "keyword arguments, which the file records")
         if self.spec is not None and not self.spec.factory:
             raise ValueError("this model wraps your own module: pass factory='package.module:"
                              "function' (and factory_kwargs) to Model.from_module so a saved "

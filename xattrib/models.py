@@ -116,8 +116,17 @@ def build_module(arch: str, **kwargs: Any) -> nn.Module:
         from .exact_response import ExactResponse
 
         return ExactResponse(**kwargs)
+    if isinstance(arch, str) and ":" in arch:  # a user's "package.module:function"
+        from .user_module import import_factory
+
+        module = import_factory(arch)(**kwargs)
+        if not isinstance(module, nn.Module):
+            raise ValueError(f"the factory {arch!r} returned {type(module).__name__}, not a "
+                             "torch.nn.Module")
+        return module
     if arch not in ARCHITECTURES:
-        raise ValueError(f"unknown architecture {arch!r}; choose from {sorted(ARCHITECTURES)}")
+        raise ValueError(f"unknown architecture {arch!r}; choose from {sorted(ARCHITECTURES)}, "
+                         "a factory 'package.module:function' or a torch.nn.Module")
     return ARCHITECTURES[arch](**kwargs)
 
 

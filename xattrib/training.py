@@ -202,7 +202,7 @@ def _lr_lambda(total: int, warmup_frac: float = 0.02, floor: float = 0.01) -> An
 
 def fit(
     ds: xr.Dataset,
-    arch: str = "mlp",
+    arch: Any = "mlp",
     epochs: int = 20,
     batch_size: int = 256,
     lr: float = 1e-3,
@@ -227,9 +227,12 @@ def fit(
     ds : Dataset
         With ``x(sample, lat, lon)`` (NaN only on cells invalid in every sample) and
         ``y(sample)``; numpy- or dask-backed (streamed chunk by chunk, never whole).
-    arch : {"mlp", "cnn"}
+    arch : {"mlp", "cnn"}, "package.module:function" or torch.nn.Module
         Architecture; extra keyword arguments go to it (``hidden=(...)``, ``activation``,
         ``channels``, ``periodic_lon``...). Default: the original d→512→…→16→1 ReLU MLP.
+        Your own: a factory called with the extra keyword arguments (recorded, so the model
+        can be saved and loaded), or a module instance (trained in place; not savable).
+        Either reads the standardised valid cells ``(n, d)`` and returns ``(n, 1)``.
     epochs, batch_size, lr, weight_decay : training settings. Adam (``optimizer="adamw"``
         for decoupled weight decay) with linear warm-up and cosine decay of ``lr``.
     val_fraction : float

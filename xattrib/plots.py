@@ -1,7 +1,10 @@
 """Figures: truth vs heatmaps, histograms of per-sample correlation, per-cell skill maps.
 
-Plain matplotlib on the lat/lon grid (no cartopy, nothing downloaded). Every function
-returns the Figure and, given ``path``, writes a PNG atomically.
+Maps have latitude/longitude axes in degrees, a diverging colour scale centred at zero, and
+coastlines drawn from the 1 km land mask that ``global-land-mask`` ships: nothing is ever
+downloaded (cartopy's own coastlines fetch Natural Earth files, which hangs offline). With
+cartopy installed (optional), maps use a PlateCarree projection with the same coastlines.
+Every function returns the Figure and, given ``path``, writes a PNG atomically.
 """
 
 from __future__ import annotations
@@ -41,10 +44,57 @@ def _pyplot() -> Any:
     return plt
 
 
-def _mesh(ax: Any, da: xr.DataArray, **kw: Any) -> Any:
+def _projection() -> Any:
+    """cartopy's PlateCarree when cartopy is installed, else None (plain axes)."""
+    try:
+        import cartopy.crs as ccrs
+    except ImportError:
+        return None
+    return ccrs.PlateCarree(central_longitude=180.0)
+
+
+def _coastline(lat: np.ndarray, lon: np.ndarray, step: float = 0.25
+               ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Land fraction on a fine grid over the map's extent (for a 0.5 contour)."""
+    from global_land_mask import globe
+
+    la = np.arange(max(-89.9, lat.min() - 2.5), min(89.9, lat.max() + 2.5), step)
+    lo = np.arange(lon.min() - 2.5, lon.max() + 2.5, step)
+    lon2, lat2 = np.meshgrid(lo, la)
+    land = globe.is_land(lat2, ((lon2 + 180.0) % 360.0) - 180.0)
+    return lo, la, land.astype(float)
+
+
+def _mesh(ax: Any, da: xr.DataArray, coast: bool = True, **kw: Any) -> Any:
+    """A map of ``da``: degrees on the axes, coastlines from the shipped land mask."""
     sc = find_latlon(da)
-    return ax.pcolormesh(da[sc.lon].values, da[sc.lat].values,
-                         da.transpose(*sc.dims).values, shading="auto", **kw)
+    lon, lat = np.asarray(da[sc.lon].values, float), np.asarray(da[sc.lat].values, float)
+    extra = {} if getattr(ax, "projection", None) is None else {"transform": _plate()}
+    mesh = ax.pcolormesh(lon, lat, da.transpose(*sc.dims).values, shading="auto",
+                         **extra, **kw)
+    if coast and sc.regular:
+        lo, la, land = _coastline(lat, lon)
+        ax.contour(lo, la, land, levels=[0.5], colors="0.25", linewidths=0.5, **extra)
+    if not extra:
+        ax.set_xlim(lon.min(), lon.max())
+        ax.set_ylim(lat.min(), lat.max())
+        ax.xaxis.set_major_formatter(lambda v, _: f"{v % 360:.0f}°E")
+        ax.yaxis.set_major_formatter(lambda v, _: f"{abs(v):.0f}°{'N' if v >= 0 else 'S'}")
+        ax.tick_params(labelsize=6)
+    return mesh
+
+
+def _plate() -> Any:
+    import cartopy.crs as ccrs
+
+    return ccrs.PlateCarree()
+
+
+def _map_axes(plt: Any, nrow: int, ncol: int, figsize: tuple[float, float]) -> tuple[Any, Any]:
+    proj = _projection()
+    kw = {} if proj is None else {"subplot_kw": {"projection": proj}}
+    return plt.subplots(nrow, ncol, figsize=figsize, squeeze=False, constrained_layout=True,
+                        **kw)
 
 
 def plot_maps(heat: xr.Dataset, truth: xr.DataArray, samples: list[int] | None = None,
@@ -56,8 +106,7 @@ def plot_maps(heat: xr.Dataset, truth: xr.DataArray, samples: list[int] | None =
     samples = list(samples if samples is not None else range(min(3, a.sizes["sample"])))
     methods = [str(m) for m in a[METHOD_DIM].values]
     ncol = len(methods) + 1
-    fig, axes = plt.subplots(len(samples), ncol, figsize=(2.4 * ncol, 1.9 * len(samples)),
-                             squeeze=False, constrained_layout=True)
+    fig, axes = _map_axes(plt, len(samples), ncol, (2.6 * ncol, 2.0 * len(samples)))
     mesh = None
     for r, i in enumerate(samples):
         panels = [("truth", truth.isel(sample=i))] + [
@@ -66,8 +115,10 @@ def plot_maps(heat: xr.Dataset, truth: xr.DataArray, samples: list[int] | None =
             ax = axes[r, c]
             scale = float(np.nanmax(np.abs(da.values))) or 1.0
             mesh = _mesh(ax, da / scale, cmap="RdBu_r", vmin=-1, vmax=1)
-            ax.set_xticks([])
-            ax.set_yticks([])
+            if r < len(samples) - 1:
+                ax.set_xticklabels([])
+            if c > 0:
+                ax.set_yticklabels([])
             if r == 0:
                 ax.set_title(title, fontsize=8)
             if c == 0:
@@ -112,14 +163,11 @@ def plot_skill(skill: xr.DataArray, path: str | os.PathLike | None = None) -> An
     methods = [str(m) for m in skill[METHOD_DIM].values]
     ncol = min(4, len(methods))
     nrow = -(-len(methods) // ncol)
-    fig, axes = plt.subplots(nrow, ncol, figsize=(3 * ncol, 2 * nrow), squeeze=False,
-                             constrained_layout=True)
+    fig, axes = _map_axes(plt, nrow, ncol, (3.2 * ncol, 2.2 * nrow))
     mesh = None
     for ax, m in zip(axes.ravel(), methods, strict=False):
         mesh = _mesh(ax, skill.sel({METHOD_DIM: m}), cmap="RdBu_r", vmin=-1, vmax=1)
         ax.set_title(m, fontsize=8)
-        ax.set_xticks([])
-        ax.set_yticks([])
     for ax in axes.ravel()[len(methods):]:
         ax.set_visible(False)
     fig.colorbar(mesh, ax=axes, shrink=0.6, label="correlation with the truth over samples")

@@ -16,9 +16,12 @@ from typing import Any
 
 import numpy as np
 import torch
+import xarray as xr
 from torch import nn
 
-__all__ = ["LAYOUTS", "ModuleSpec", "Wrapped", "import_factory", "probe_input"]
+from .stacking import CellIndex
+
+__all__ = ["LAYOUTS", "ModuleSpec", "Wrapped", "import_factory", "probe_input", "wrap_module"]
 
 #: how a user's module reads its input: stacked valid cells (variables concatenated), one
 #: field (batch, lat, lon), or channels (batch, variable, lat, lon)
@@ -102,3 +105,111 @@ def probe_input(net: Wrapped, n: int) -> torch.Tensor:
         grid = z.new_full((n, net.n_vars, net.shape[0] * net.shape[1]), net.fill)
         grid = grid.view(n, net.n_vars, *net.shape)
         return grid[:, 0] if net.layout == "grid" else grid
+
+
+def _input_variables(like: xr.Dataset | xr.DataArray, variables: list[str] | None
+                     ) -> dict[str, xr.DataArray]:
+    if isinstance(like, xr.DataArray):
+        return {str(like.name or "x"): like}
+    names = list(variables) if variables is not None else [
+        str(v) for v in like.data_vars if like[v].ndim >= 2]
+    missing = [n for n in names if n not in like]
+    if missing or not names:
+        raise ValueError(f"variables {missing or names} not found among "
+                         f"{sorted(map(str, like.data_vars))}")
+    return {n: like[n] for n in names}
+
+
+def _per_cell(value: Any, name: str, cells: CellIndex, what: str) -> np.ndarray:
+    """A normalisation value for one variable as a ``(d,)`` array over valid cells."""
+    if isinstance(value, dict):
+        if name not in value:
+            raise ValueError(f"{what} has no entry for variable {name!r}")
+        value = value[name]
+    if isinstance(value, xr.DataArray):
+        return np.asarray(cells.stack(value).values, float)
+    arr = np.asarray(value, float)
+    if arr.ndim == 0:
+        return np.full(cells.n_cells, float(arr))
+    if arr.shape == (cells.n_cells,):
+        return arr
+    raise ValueError(f"{what} must be a number, a (lat, lon) DataArray or one value per "
+                     f"valid cell ({cells.n_cells}); got shape {arr.shape}")
+
+
+
+def wrap_module(model_cls: Any, module: Any, like: xr.Dataset | xr.DataArray,
+                layout: str = "cells", fill_value: float = 0.0, x_mean: Any = 0.0,
+                x_std: Any = 1.0, y_mean: Any = 0.0, y_std: Any = 1.0,
+                outputs: list[str] | None = None, variables: list[str] | None = None,
+                factory: str | None = None, factory_kwargs: dict[str, Any] | None = None,
+                sample_dim: str | None = None) -> Any:
+    """The body of :meth:`xattrib.Model.from_module` (see there)."""
+    if not isinstance(module, torch.nn.Module):
+        raise TypeError(f"module must be a torch.nn.Module, got {type(module).__name__}")
+    if layout not in LAYOUTS:
+        raise ValueError(f"layout must be one of {LAYOUTS}, got {layout!r}")
+    data = _input_variables(like, variables)
+    names = list(data)
+    if layout == "grid" and len(names) > 1:
+        raise ValueError(f"layout='grid' reads one variable; {names} need "
+                         "layout='grid_channels' (n, variable, lat, lon) or 'cells'")
+    cells = None
+    for name, da in data.items():
+        c = CellIndex.from_data(da, sample_dim=sample_dim) if da.ndim > 2 else \
+            CellIndex.from_data(da.expand_dims(_sample=1), sample_dim="_sample")
+        if cells is None:
+            cells = c
+        elif not np.array_equal(c.flat, cells.flat) or c.shape != cells.shape:
+            raise ValueError(f"variable {name!r} has other valid cells than {names[0]!r}; "
+                             "the variables of one model must share one land mask "
+                             "(mask them alike, e.g. ds.where(mask))")
+    assert cells is not None
+    mean = np.concatenate([_per_cell(x_mean, n, cells, "x_mean") for n in names])
+    std = np.concatenate([_per_cell(x_std, n, cells, "x_std") for n in names])
+    if np.any(~np.isfinite(std)) or np.any(std <= 0):
+        raise ValueError("x_std must be positive and finite on every valid cell")
+    spec = ModuleSpec(layout=layout, fill_value=float(fill_value), factory=factory,
+                      factory_kwargs=dict(factory_kwargs or {}))
+    model = model_cls(module.eval(), "module", {}, cells, mean.astype(np.float32),
+                std.astype(np.float32), 0.0, 1.0, variables=names, spec=spec)
+    k = _probe_outputs(model)
+    out_names = list(outputs) if outputs is not None else (
+        ["y"] if k == 1 else [f"output{i}" for i in range(k)])
+    if len(out_names) != k or len(set(out_names)) != k:
+        raise ValueError(f"outputs names {out_names} do not match the module's {k} "
+                         "outputs (give one distinct name per output)")
+    model.outputs = out_names
+    ym, ys = np.broadcast_to(np.asarray(y_mean, float), (k,)), np.broadcast_to(
+        np.asarray(y_std, float), (k,))
+    model.y_mean, model.y_std = ym.copy(), ys.copy()  # type: ignore[assignment]
+    return model
+
+
+def _expected_input(model: Any, n: int = 2) -> tuple[int, ...]:
+    c, d = len(model.variables), model.cells.n_cells
+    layout = model.spec.layout if model.spec is not None else "cells"
+    return {"cells": (n, c * d), "grid": (n, *model.cells.shape),
+            "grid_channels": (n, c, *model.cells.shape)}[layout]
+
+def _probe_outputs(model: Any) -> int:
+    """Run the module once on zeros: its number of outputs, or a clear error."""
+    shape = _expected_input(model, 2)
+    probe = Wrapped(model.module, model.spec, model.cells.flat, model.cells.shape,
+                    len(model.variables), model.x_mean, model.x_std, 0.0, 1.0, 0)
+    try:
+        with torch.no_grad():
+            out = probe.module(probe_input(probe, 2))
+    except Exception as err:  # the user's module refused the input: say what it got
+        raise ValueError(f"the module failed on input of shape {shape} (layout "
+                         f"{model.spec.layout!r}: {len(model.variables)} variable(s), "
+                         f"{model.cells.n_cells} valid cells of a {model.cells.shape} grid): "
+                         f"{type(err).__name__}: {err}") from None
+    if out.ndim == 1 and out.shape[0] == 2:
+        model.spec.squeeze = True
+        return 1
+    if out.ndim != 2 or out.shape[0] != 2:
+        raise ValueError(f"the module returned shape {tuple(out.shape)} for input "
+                         f"{shape}; expected (n,), (n, 1) or (n, k) with n = 2")
+    model.spec.n_outputs = int(out.shape[1])
+    return int(out.shape[1])

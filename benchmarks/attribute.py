@@ -62,7 +62,7 @@ def main() -> None:
     a = ap.parse_args()
     torch.set_num_threads(2)
     bench = xattrib.benchmark(n_samples=a.samples, seed=0, chunks=a.samples).compute()
-    model = xattrib.fit(bench, epochs=1, progress=False)  # timings do not depend on skill
+    model = xattrib.fit(bench, epochs=1, progress=False, fresh=False)  # timings do not depend on skill
     net = model.network()
     cells = model.cells
     x = torch.as_tensor(cells.stack(bench["x"]).values, dtype=torch.float32)

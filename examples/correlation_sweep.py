@@ -19,9 +19,8 @@ grid = xattrib.grid.make_grid(resolution=20.0 if a.small else 10.0, mask="ocean"
 for length in ([500, 3000] if a.small else [250, 1000, 2000, 4000]):
     bench = grid.xattrib.benchmark(n_samples=3_000 if a.small else 20_000, seed=1,
                                    covariance={"length_scale_km": length}, chunks=3_000)
-    model = bench.xattrib.fit(fresh=True, samples_per_epoch=3_000 if a.small else 500_000,
-                              fresh_every=4, epochs=1 if a.small else 12, lr=2e-3,
-                              batch_size=1024, val_fraction=0.5, progress=False)
+    small = {"samples_per_epoch": 3_000, "epochs": 1} if a.small else {}
+    model = bench.xattrib.fit(progress=False, **small)  # the defaults: fresh samples
     test = bench.isel(sample=slice(-100, None))
     heat = test.xattrib.attribute(model, methods=["input_x_gradient", "integrated_gradients"],
                                   progress=False)

@@ -35,7 +35,7 @@ def linear_model(bench):
 
 @pytest.fixture(scope="module")
 def relu_model(bench):
-    return bench.xattrib.fit(epochs=1, hidden=(24, 12), progress=False, seed=0)
+    return bench.xattrib.fit(epochs=1, hidden=(24, 12), progress=False, seed=0, fresh=False)
 
 
 def _sub(bench, n=16):

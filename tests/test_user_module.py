@@ -160,12 +160,12 @@ def test_fit_with_a_factory_or_a_module(tmp_path, small_grid):
     b = small_grid.xattrib.benchmark(n_samples=3000, seed=0, chunks=1000, response="linear")
     d = int(b["mask"].sum())
     m = b.xattrib.fit(arch="tests.test_user_module:make_net", n_inputs=d, width=16,
-                      epochs=8, batch_size=64, lr=3e-3, progress=False)
+                      epochs=8, batch_size=64, lr=3e-3, progress=False, fresh=False)
     assert m.r2 > 0.9 and m.arch == "tests.test_user_module:make_net"
     back = Model.load(m.save(tmp_path / "f.nc"))
     np.testing.assert_allclose(back.predict(b).values, m.predict(b).values, rtol=1e-6)
     net = make_net(d, width=16)
-    m2 = b.xattrib.fit(arch=net, epochs=1, progress=False)
+    m2 = b.xattrib.fit(arch=net, epochs=1, progress=False, fresh=False)
     assert m2.module is net
     with pytest.raises(ValueError, match="module instance"):
         m2.save(tmp_path / "g.nc")

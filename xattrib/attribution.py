@@ -341,7 +341,7 @@ def attribute(
     --------
     >>> import xattrib
     >>> bench = xattrib.benchmark(n_samples=2000, response="linear", chunks=1000)
-    >>> model = xattrib.fit(bench, epochs=2, hidden=(16,), progress=False)
+    >>> model = xattrib.fit(bench, epochs=2, hidden=(16,), progress=False, fresh=False)
     >>> heat = xattrib.attribute(bench.isel(sample=slice(0, 10)), model,
     ...                          methods=["gradient", "integrated_gradients"], progress=False)
     >>> heat["attribution"].dims

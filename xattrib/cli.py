@@ -33,9 +33,9 @@ def _parser() -> argparse.ArgumentParser:
                    help="pacific_sst (real covariance) or global (parametric, ocean)")
     b.add_argument("--resolution", type=float, help="degrees, with --grid global (10)")
     b.add_argument("--length-scale-km", type=float, help="parametric correlation length")
-    b.add_argument("--epochs", type=int, help="training epochs (16)")
-    b.add_argument("--samples-per-epoch", type=int, help="fresh samples per epoch (1000000)")
-    b.add_argument("--fresh-every", type=int, help="epochs each pool of fresh samples is used (4)")
+    b.add_argument("--epochs", type=int, help="training epochs (default: fit's recipe, 16)")
+    b.add_argument("--samples-per-epoch", type=int, help="fresh samples per epoch (fit's default: 1000000)")
+    b.add_argument("--fresh-every", type=int, help="epochs each pool of fresh samples is used (fit's default: 4)")
     b.add_argument("--exact-samples", type=int,
                    help="test samples also explained on the exact F, for the report's "
                         "'Pearson r on exact F' column (200; 0: none)")

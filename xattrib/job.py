@@ -39,11 +39,13 @@ class JobConfig:
     grid: str | None = None        # None: the bundled Pacific SST; "global": parametric
     resolution: float = 10.0
     length_scale_km: float | None = None
-    epochs: int = 16              # 16 × 1M fresh samples, a new pool every 4 epochs:
-    samples_per_epoch: int = 1_000_000  # R² ≥ 0.99 with the job inside 10 min on 2 cores
-    fresh_every: int = 4
-    batch_size: int = 1024
-    lr: float = 2e-3
+    # training: None means fit's own defaults (xattrib.training.FRESH_RECIPE: 16 epochs of
+    # 1M fresh samples, a new pool every 4, batch 1024, lr 2e-3, stop at R² 0.995)
+    epochs: int | None = None
+    samples_per_epoch: int | None = None
+    fresh_every: int | None = None
+    batch_size: int | None = None
+    lr: float | None = None
     hidden: list[int] | None = None
     scheduler: str | None = None   # None: threads; "local": LocalCluster; or an address
     device: str | None = None
@@ -148,12 +150,12 @@ def run_benchmark(out: str | Path, config: JobConfig | None = None, quiet: bool 
                               covariance=cov)
             bench = bench.persist()
         with log.step("fit network"):
-            kw = {"hidden": tuple(cfg.hidden)} if cfg.hidden else {}
-            model = fit(bench, epochs=cfg.epochs, batch_size=cfg.batch_size, lr=cfg.lr,
-                        fresh=True, samples_per_epoch=cfg.samples_per_epoch,
-                        fresh_every=cfg.fresh_every, val_fraction=0.5,
-                        seed=cfg.seed, device=cfg.device, progress=not quiet, patience=None,
-                        **kw)
+            kw: dict[str, Any] = {"hidden": tuple(cfg.hidden)} if cfg.hidden else {}
+            kw.update({k: getattr(cfg, k) for k in ("epochs", "samples_per_epoch",
+                                                    "fresh_every", "batch_size", "lr")
+                       if getattr(cfg, k) is not None})  # else fit's defaults
+            model = fit(bench, fresh=True, seed=cfg.seed, device=cfg.device,
+                        progress=not quiet, **kw)
             log(f"validation R2 {model.r2:.4f} (linear regression {model.linear_r2:.4f})")
         test = bench.isel(sample=slice(cfg.samples - cfg.test_samples, None))
         # an expectation truth is a background distribution: one-baseline methods can't use it
@@ -263,8 +265,10 @@ def _report(cfg: JobConfig, model: Any, table: xr.Dataset, log: _Log, command: s
         f"- validation R² of a linear regression (how nonlinear the benchmark is): "
         f"{model.linear_r2:.4f}",
         f"- trained on {model.provenance.get('fit_epochs_run')} epochs × "
-        f"{cfg.samples_per_epoch:,} fresh samples (a new pool every {cfg.fresh_every} "
-        f"epochs), batch {cfg.batch_size}, lr {cfg.lr}",
+        f"{model.provenance.get('fit_samples_per_epoch'):,} fresh samples (a new pool every "
+        f"{model.provenance.get('fit_fresh_every')} epochs), batch "
+        f"{model.provenance.get('fit_batch_size')}, lr {model.provenance.get('fit_lr')}; "
+        f"stopped by {model.provenance.get('fit_stopped')} (fit's defaults unless set)",
         "- validation R² by epoch: " + ", ".join(
             f"{h['epoch']}: {h['val_r2']:.4f}" for h in model.history), "",
         "## Scores on held-out test samples", "",

@@ -318,7 +318,7 @@ class Model:
         --------
         >>> import xattrib
         >>> bench = xattrib.benchmark(n_samples=3000, response="linear", chunks=1000)
-        >>> m = xattrib.fit(bench, epochs=2, hidden=(16,), progress=False)
+        >>> m = xattrib.fit(bench, epochs=2, hidden=(16,), progress=False, fresh=False)
         >>> m.predict(bench).dims
         ('sample',)
         """

@@ -22,7 +22,7 @@ Fᵢ(xᵢ) − Fᵢ(bᵢ), which is what the benchmark's ``truth`` holds.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import torch
@@ -99,11 +99,12 @@ class ExactResponse(nn.Sequential):
             w_out = w_out * scale
             b_out = scale * float((const + w0 * t).sum())
             net = cls(d, response.name, k)
+        first, last = cast(nn.Linear, net[0]), cast(nn.Linear, net[2])
         with torch.no_grad():
-            net[0].weight.copy_(torch.as_tensor(w_in, dtype=torch.float32))
-            net[0].bias.copy_(torch.as_tensor(b_in, dtype=torch.float32))
-            net[2].weight.copy_(torch.as_tensor(np.asarray(w_out)[None], dtype=torch.float32))
-            net[2].bias.fill_(b_out)
+            first.weight.copy_(torch.as_tensor(w_in, dtype=torch.float32))
+            first.bias.copy_(torch.as_tensor(b_in, dtype=torch.float32))
+            last.weight.copy_(torch.as_tensor(np.asarray(w_out)[None], dtype=torch.float32))
+            last.bias.fill_(b_out)
         return net.eval()
 
     def arch_kwargs(self) -> dict[str, Any]:

@@ -313,9 +313,11 @@ def fit(
     lr = float(recipe["lr"] if lr is None else lr)
     val_fraction = float(recipe["val_fraction"] if val_fraction is None else val_fraction)
     fresh_every = int(recipe["fresh_every"] if fresh_every is None else fresh_every)
-    patience = recipe["patience"] if patience == "auto" else patience
-    target_r2 = recipe["target_r2"] if target_r2 == "auto" else target_r2
-    if target_r2 is not None and not 0 < float(target_r2) <= 1:
+    patience_n: int | None = recipe["patience"] if patience == "auto" else (
+        None if patience is None else int(patience))
+    target: float | None = recipe["target_r2"] if target_r2 == "auto" else (
+        None if target_r2 is None else float(target_r2))
+    if target is not None and not 0 < target <= 1:
         raise ValueError(f"target_r2 must be in (0, 1] or None, got {target_r2!r}")
     if fresh and samples_per_epoch is None:
         samples_per_epoch = FRESH_SAMPLES_PER_EPOCH
@@ -393,10 +395,10 @@ def fit(
             best_state = {k: v.detach().clone() for k, v in net.state_dict().items()}
         else:
             stale += 1
-            if patience is not None and stale >= patience:
+            if patience_n is not None and stale >= patience_n:
                 stopped = "plateau"
                 break
-        if target_r2 is not None and vr2 >= float(target_r2):
+        if target is not None and vr2 >= target:
             stopped = "target"
             break
     bar.close()
@@ -412,7 +414,7 @@ def fit(
          int(batch_size), "fit_lr": float(lr), "fit_optimizer": optimizer,
          "fit_fresh_samples": int(bool(fresh)), "fit_fresh_every": int(fresh_every),
          "fit_samples_per_epoch": int(src.per_epoch), "fit_stopped": stopped,
-         "fit_target_r2": float("nan") if target_r2 is None else float(target_r2),
+         "fit_target_r2": float("nan") if target is None else target,
          # CPU training is bit-reproducible for a given torch thread count, not across them
          "fit_torch_threads": int(torch.get_num_threads()), "fit_device": str(dev),
          "fit_n_train": int(src.n_train),

@@ -64,6 +64,10 @@ def import_factory(path: str) -> Any:
 class Wrapped(nn.Module):
     """Stacked valid cells ``(b, C·d)`` → the user's module → output ``k`` → ``(b, 1)``."""
 
+    flat: torch.Tensor
+    x_mean: torch.Tensor
+    x_inv_std: torch.Tensor
+
     def __init__(self, module: nn.Module, spec: ModuleSpec, flat: np.ndarray,
                  shape: tuple[int, int], n_vars: int, x_mean: np.ndarray, x_std: np.ndarray,
                  y_mean: float, y_std: float, output: int) -> None:
@@ -182,7 +186,7 @@ def wrap_module(model_cls: Any, module: Any, like: xr.Dataset | xr.DataArray,
     model.outputs = out_names
     ym, ys = np.broadcast_to(np.asarray(y_mean, float), (k,)), np.broadcast_to(
         np.asarray(y_std, float), (k,))
-    model.y_mean, model.y_std = ym.copy(), ys.copy()  # type: ignore[assignment]
+    model.y_mean, model.y_std = ym.copy(), ys.copy()  # per output (a float for one)
     return model
 
 

@@ -21,6 +21,7 @@ import dask.array as dsa
 import numpy as np
 import xarray as xr
 
+from .grid import find_latlon
 from .methods import METHOD_DIM, METHODS, Method, get_method
 from .model import Model, resolve_device
 from .stacking import CellIndex
@@ -369,23 +370,16 @@ def attribute(
                          data_vars=per_output, coords="minimal", compat="override")
     k = model.output_index(output)
     names = model.input_names(x)
-    missing = [v for v in names if v not in ds]
-    if missing:
-        raise ValueError(f"the Dataset has no variable {missing[0]!r} (the model's input"
-                         f"{'s' if len(names) > 1 else ''}: {names}); it has "
-                         f"{sorted(map(str, ds.data_vars))}"
-                         + ("; pass x= to name the inputs" if len(names) == 1 else ""))
     cells = model.cells
     arrays = []
-    for v in names:
-        da = ds[v]
-        sc = cells.check_grid(da, what=f"variable {v!r}")
-        others = [dim for dim in da.dims if dim not in sc.dims]
+    for da in model.inputs(ds, x):  # present and on the model's grid
+        sdims = find_latlon(da).dims  # the data's own names for them
+        others = [dim for dim in da.dims if dim not in sdims]
         if len(others) != 1:
-            raise ValueError(f"{v!r} must have one sample dimension besides its spatial dims "
-                             f"{sc.dims}; got dims {da.dims}. Stack or select the extra dims "
-                             "first")
-        arrays.append(da.transpose(others[0], *sc.dims))
+            raise ValueError(f"{da.name!r} must have one sample dimension besides its spatial "
+                             f"dims {sdims}; got dims {da.dims}. Stack or select the extra "
+                             "dims first")
+        arrays.append(da.transpose(others[0], *sdims))
     da = arrays[0]
     sample_dim = da.dims[0]
     n, size = da.shape[0], cells.shape[0] * cells.shape[1]
@@ -449,8 +443,12 @@ def attribute(
                      names)
 
 
-def _units(ds: xr.Dataset, x: str, m: Method, y_units: str | None = None) -> str:
-    yu = y_units or (str(ds["y"].attrs.get("units", "1")) if "y" in ds else "1")
+def _y_units(ds: xr.Dataset) -> str:
+    return str(ds["y"].attrs.get("units", "1")) if "y" in ds else "1"
+
+
+def _units(ds: xr.Dataset, x: str, m: Method) -> str:
+    yu = _y_units(ds)
     xu = str(ds[x].attrs.get("units", "1"))
     if not m.gradient_units or xu == "1":
         return yu
@@ -469,8 +467,6 @@ def _assemble(ds: xr.Dataset, da: xr.DataArray, model: Model, chosen: list[Metho
     spatial = cells.spatial.dims
     one = len(variables) == 1
     data_vars: dict[str, xr.Variable] = {}
-    out_units = _units(ds, variables[0], chosen[0]) if not chosen[0].gradient_units else \
-        (str(ds["y"].attrs.get("units", "1")) if "y" in ds else "1")
     for i, v in enumerate(variables):
         units = {m.name: _units(ds, v, m) for m in chosen}
         common = set(units.values())
@@ -493,7 +489,7 @@ def _assemble(ds: xr.Dataset, da: xr.DataArray, model: Model, chosen: list[Metho
     data_vars["completeness_error"] = xr.Variable(
         (METHOD_DIM, sample_dim), completeness,
         {"long_name": "sum of attributions (over every input variable) minus "
-                      "(f(x) - f(baseline))", "units": out_units})
+                      "(f(x) - f(baseline))", "units": _y_units(ds)})
     if pred is not None:
         data_vars["prediction"] = xr.Variable(
             (sample_dim,), pred, {"long_name": "network prediction of the response",

@@ -1,9 +1,10 @@
 """The benchmark generator: draws (x, y, truth) for any range of global sample indices.
 
 Same seed, same numbers: samples are drawn in fixed blocks of :data:`BLOCK` rows; block ``b``
-uses its own stream ``SeedSequence(seed, spawn_key=(STREAM_SAMPLES, b))`` and is always
-processed whole (standard normals, the exact product with the covariance factor of
-:mod:`xattrib.exact`, F, y and the truth), then sliced. The value of sample ``i`` therefore
+uses its own stream ``SeedSequence(seed, spawn_key=(STREAM_SAMPLES, b))``, drawn in tiles
+of that one sequential stream and processed tile by tile (standard normals, the exact product
+with the covariance factor of :mod:`xattrib.exact`, F, y and the truth); rows never depend on
+how they are grouped. The value of sample ``i`` therefore
 depends only on ``(seed, i)`` — never on chunk sizes, the scheduler, worker count, BLAS
 threads or what else runs in the process — and the stream is endless: indices past
 ``n_samples`` are fresh, independent draws (what ``fit`` uses for infinite training data).
@@ -18,11 +19,10 @@ from typing import Any
 import numpy as np
 
 from .covariance import Covariance
-from .exact import QuantisedFactor, _scratch, one_blas_thread
+from .exact import QuantisedFactor, _scratch
 from .responses import Response
 
-__all__ = ["BLOCK", "Generator", "STREAM_NOISE", "STREAM_PARAMS", "STREAM_SAMPLES",
-           "one_blas_thread"]
+__all__ = ["BLOCK", "Generator", "STREAM_NOISE", "STREAM_PARAMS", "STREAM_SAMPLES"]
 
 #: rows per seeded block; part of the definition of the stream (recorded in provenance)
 BLOCK = 1000
@@ -111,10 +111,12 @@ class Generator:
                     yield slice(s + off, e + off), self._factor.apply(z[s - t0:e - t0],
                                                                        self.dtype)
 
-    def draw_x(self, start: int, stop: int) -> np.ndarray:
-        """Input fields of samples ``start..stop-1`` over valid cells, ``(n, d)``."""
-        out = np.empty((max(stop - start, 0), self.n_cells), dtype=self.dtype)
-        for rows, xb in self._x_tiles(start, stop):
+    def draw_x(self, start: int, stop: int, stream: int = STREAM_SAMPLES,
+               dtype: Any = None) -> np.ndarray:
+        """Input fields of samples ``start..stop-1`` over valid cells, ``(n, d)``, stored as
+        ``dtype`` (default the generator's; ``stream`` picks another stream, e.g. pilots)."""
+        out = np.empty((max(stop - start, 0), self.n_cells), dtype=dtype or self.dtype)
+        for rows, xb in self._x_tiles(start, stop, stream):
             out[rows] = xb
         return out
 
@@ -183,18 +185,11 @@ class Generator:
                 emit(rows, xb, tb)
         return xs, y, ts  # type: ignore[return-value]
 
-    def draw_x_stream(self, stream: int, start: int, stop: int) -> np.ndarray:
-        """Like :meth:`draw_x` on another stream (pilot draws), as float64."""
-        out = np.empty((stop - start, self.n_cells))
-        for rows, xb in self._x_tiles(start, stop, stream):
-            out[rows] = xb
-        return out
-
     def expected_contributions(self) -> np.ndarray:
         """scale · E[Fᵢ(Xᵢ)] under the sampling distribution, ``(d,)``."""
         return self.scale * self.response.expectation(self.covariance.std)
 
     def pilot_variance(self, n: int = 20_000) -> float:
         """Variance of the noise-free y from ``n`` pilot draws (a stream of its own)."""
-        x = self.draw_x_stream(STREAM_PILOT, 0, n)
+        x = self.draw_x(0, n, STREAM_PILOT, np.float64)
         return float(self.contributions(x).sum(1).var())

@@ -286,8 +286,10 @@ class Model:
             return [x]
         return list(self.variables)
 
-    def _stack(self, ds: xr.Dataset | xr.DataArray, x: str | None = None) -> xr.DataArray:
-        """``(sample, C·d)``: every input variable's valid cells, one after another."""
+    def inputs(self, ds: xr.Dataset | xr.DataArray, x: str | None = None
+               ) -> list[xr.DataArray]:
+        """The model's input variables from ``ds``, in channel order, each checked to be on
+        the model's grid (a clear error names what is missing or what differs)."""
         names = self.input_names(x)
         if isinstance(ds, xr.DataArray):
             if len(names) > 1:
@@ -296,13 +298,19 @@ class Model:
         else:
             missing = [n for n in names if n not in ds]
             if missing:
-                raise ValueError(f"the Dataset lacks the model's input variable(s) {missing}; "
-                                 f"it has {sorted(map(str, ds.data_vars))}"
-                                 + ("; pass x= to name it" if len(names) == 1 else ""))
+                raise ValueError(f"the Dataset has no variable {missing[0]!r} (the model's "
+                                 f"input{'s' if len(names) > 1 else ''}: {names}); it has "
+                                 f"{sorted(map(str, ds.data_vars))}"
+                                 + ("; pass x= to name the inputs" if len(names) == 1 else ""))
             parts = [ds[n] for n in names]
-        stacked = []
         for da in parts:
             self.cells.check_grid(da, what=f"variable {da.name!r}")
+        return parts
+
+    def _stack(self, ds: xr.Dataset | xr.DataArray, x: str | None = None) -> xr.DataArray:
+        """``(sample, C·d)``: every input variable's valid cells, one after another."""
+        stacked = []
+        for da in self.inputs(ds, x):
             st = self.cells.stack(da)
             stacked.append(st.drop_vars([c for c in st.coords if "cell" in st[c].dims]))
         return stacked[0] if len(stacked) == 1 else xr.concat(stacked, dim="cell")

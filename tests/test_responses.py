@@ -103,3 +103,27 @@ def test_rebuild_from_params(family):
     np.testing.assert_array_equal(again(x), r(x))
     with pytest.raises(ValueError, match="unknown response family"):
         response_from_params("cubic", r.params)
+
+
+@settings(max_examples=60, deadline=None)
+@given(rows=st.lists(st.lists(st.integers(-3, 3), min_size=1, max_size=6), min_size=1,
+                     max_size=5).filter(lambda r: len({len(x) for x in r}) == 1))
+def test_tied_quantised_knots_are_separated_deterministically(rows):
+    """Quantised draws can tie with each other or with 0 (seed 241, k=5 did): knots stay
+    strictly increasing, exactly one sits at 0, untied rows are untouched, moves are tiny."""
+    from xattrib.responses import _separate_ties
+    draws = np.array(rows, float) * 0.25  # coarse grid: ties are frequent
+    step = np.full(len(rows), 1e-3)
+    bp = _separate_ties(draws, step)
+    assert np.all(np.diff(bp, axis=1) > 0)
+    assert np.all((bp == 0).sum(1) == 1)
+    plain = np.sort(np.concatenate([draws, np.zeros((len(rows), 1))], 1), 1)
+    assert np.max(np.abs(bp - plain)) <= draws.shape[1] * 1e-3 + 1e-12
+    untied = np.all(np.diff(plain, axis=1) > 0, axis=1)
+    np.testing.assert_array_equal(bp[untied], plain[untied])
+    PiecewiseLinear({"breakpoints": bp, "slopes": np.ones((len(rows), bp.shape[1] + 1))})
+
+
+def test_seed_that_once_drew_a_knot_at_zero():
+    r = _pwl(d=6, k=5, seed=241)  # a draw of exactly 0 on the 2⁻¹⁶ grid
+    assert np.all(np.diff(r.params["breakpoints"], axis=1) > 0)

@@ -24,7 +24,7 @@ from typing import Any, ClassVar
 import numpy as np
 from scipy.special import ndtr
 
-from .exact import QuantisedFactor
+from .exact import Z_BITS, QuantisedFactor
 
 __all__ = ["RESPONSES", "Linear", "PiecewiseLinear", "Response", "Tanh", "response_from_params"]
 
@@ -39,6 +39,27 @@ def _correlated_draws(rng: np.random.Generator, corr_factor: np.ndarray | Quanti
     if not isinstance(corr_factor, QuantisedFactor):
         corr_factor = QuantisedFactor.from_matrix(corr_factor)
     return corr_factor.draw(rng, k).T
+
+
+def _separate_ties(draws: np.ndarray, step: np.ndarray) -> np.ndarray:
+    """Sorted, strictly increasing knots per row: the draws plus the knot at exactly 0.
+
+    Draws are quantised (:mod:`xattrib.exact`), so two knots of a cell, or a knot and 0, can
+    coincide with small but non-zero probability (one cell in ~15 000 with 4 draws on an
+    identity correlation). Coincident knots are moved apart by ``step`` (one quantum of the
+    draws, in the cell's units), away from the knot at 0, which stays exactly at 0. Draws
+    equal to 0 count as positive. Deterministic, so the seed still fixes every value.
+    """
+    out = np.sort(np.concatenate([draws, np.zeros((draws.shape[0], 1))], 1), axis=1)
+    for i in np.flatnonzero(np.any(np.diff(out, axis=1) <= 0, axis=1)):  # rare rows only
+        lo = np.sort(draws[i][draws[i] < 0])[::-1]  # nearest to 0 first
+        hi = np.sort(draws[i][draws[i] >= 0])
+        for j in range(lo.size):
+            lo[j] = min(lo[j], (lo[j - 1] if j else 0.0) - step[i])
+        for j in range(hi.size):
+            hi[j] = max(hi[j], (hi[j - 1] if j else 0.0) + step[i])
+        out[i] = np.concatenate([lo[::-1], [0.0], hi])
+    return out
 
 
 @dataclass(eq=False)
@@ -174,10 +195,9 @@ class PiecewiseLinear(Response):
         k = int(n_breakpoints)
         if k < 1:
             raise ValueError(f"n_breakpoints must be at least 1 (the one at 0), got {k}")
-        bp = _correlated_draws(rng, corr_factor, k - 1) * np.asarray(std)[:, None]
-        bp = np.sort(np.concatenate([bp, np.zeros((bp.shape[0], 1))], 1), axis=1)
-        if np.any(np.diff(bp, axis=1) <= 0):  # probability zero; keep the contract anyway
-            raise RuntimeError("coincident breakpoints drawn; use another seed")
+        std = np.asarray(std, float)
+        draws = _correlated_draws(rng, corr_factor, k - 1) * std[:, None]
+        bp = _separate_ties(draws, np.where(std > 0, std, 1.0) * 2.0 ** -Z_BITS)
         slopes = _correlated_draws(rng, corr_factor, k + 1)
         return cls({"breakpoints": bp, "slopes": slopes})
 

@@ -22,7 +22,7 @@ except _md.PackageNotFoundError:  # pragma: no cover - running from a source tre
 __all__ = [
     "CellIndex", "Model", "__version__", "attribute", "benchmark", "covariance", "datasets",
     "fit", "generator_from_dataset", "grid", "io", "methods", "metrics", "responses", "score",
-    "summary",
+    "summary", "transforms", "trim",
 ]
 
 
@@ -39,6 +39,14 @@ def __getattr__(name: str):  # torch-backed names load on first use, keeping imp
         from .attribution import attribute
 
         return attribute
+    if name == "trim":
+        from .trimming import trim
+
+        return trim
+    if name == "transforms":
+        import importlib
+
+        return importlib.import_module(".transforms", __name__)
     if name == "methods":
         import importlib
 

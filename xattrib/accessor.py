@@ -44,6 +44,12 @@ class _Accessor:
 
         return attribute(self._obj, *args, **kwargs)
 
+    def trim(self, *args: Any, **kwargs: Any) -> xr.Dataset:
+        """Attribution to groups of transformed features (see :func:`xattrib.trim`)."""
+        from .trimming import trim
+
+        return trim(self._obj, *args, **kwargs)
+
     def score(self, *args: Any, **kwargs: Any) -> xr.Dataset:
         """Score these heatmaps against a truth (see :func:`xattrib.score`)."""
         from .metrics import score

@@ -62,6 +62,10 @@ class Method:
         gives no generator argument): ``attribute`` seeds them per batch from the seed and
         the batch's first sample index, under a lock, and restores them afterwards, so the
         maps do not depend on how dask threads interleave.
+    transformable : bool
+        The method can explain a network behind a transform (TRIM): it takes
+        ``forward_args`` (TRIM's fixed residual) on to the network. LRP cannot: its rules
+        live on layers, and the inverse transform has none.
     description : str
     """
 
@@ -76,6 +80,7 @@ class Method:
     forward_only: bool = False
     forward_is_prediction: bool = False
     random: bool = False
+    transformable: bool = True
     description: str = ""
 
     def params(self, overrides: dict[str, Any]) -> dict[str, Any]:
@@ -109,59 +114,66 @@ def get_method(name: str) -> Method:
 
 # -- the built-in methods --------------------------------------------------------------------
 
-def _gradient(net: nn.Module, x: torch.Tensor, baseline: Any, background: Any) -> torch.Tensor:
+def _gradient(net: nn.Module, x: torch.Tensor, baseline: Any, background: Any,
+              forward_args: Any = None) -> torch.Tensor:
     from captum.attr import Saliency
 
-    return Saliency(net).attribute(x, abs=False)
+    return Saliency(net).attribute(x, abs=False, additional_forward_args=forward_args)
 
 
 def _smoothgrad(net: nn.Module, x: torch.Tensor, baseline: Any, background: Any,
-                n_samples: int, sigma: float) -> torch.Tensor:
+                n_samples: int, sigma: float, forward_args: Any = None) -> torch.Tensor:
     from captum.attr import NoiseTunnel, Saliency
 
     # sigma is relative to the batch's input range, as in Smilkov et al. (2017)
     std = float(sigma) * float((x.max() - x.min()).item() or 1.0)
     return NoiseTunnel(Saliency(net)).attribute(
-        x, nt_type="smoothgrad", nt_samples=int(n_samples), stdevs=std, abs=False)
+        x, nt_type="smoothgrad", nt_samples=int(n_samples), stdevs=std, abs=False,
+        additional_forward_args=forward_args)
 
 
-def _input_x_gradient(net: nn.Module, x: torch.Tensor, baseline: Any, background: Any
-                      ) -> torch.Tensor:
+def _input_x_gradient(net: nn.Module, x: torch.Tensor, baseline: Any, background: Any,
+                      forward_args: Any = None) -> torch.Tensor:
     from captum.attr import InputXGradient
 
-    return InputXGradient(net).attribute(x)
+    return InputXGradient(net).attribute(x, additional_forward_args=forward_args)
 
 
 def _integrated_gradients(net: nn.Module, x: torch.Tensor, baseline: torch.Tensor,
-                          background: Any, n_steps: int, method: str) -> torch.Tensor:
+                          background: Any, n_steps: int, method: str,
+                          forward_args: Any = None) -> torch.Tensor:
     from captum.attr import IntegratedGradients
 
     return IntegratedGradients(net).attribute(x, baselines=baseline, n_steps=int(n_steps),
-                                              method=method)
+                                              method=method,
+                                              additional_forward_args=forward_args)
 
 
-def _deeplift(net: nn.Module, x: torch.Tensor, baseline: torch.Tensor, background: Any
-              ) -> torch.Tensor:
+def _deeplift(net: nn.Module, x: torch.Tensor, baseline: torch.Tensor, background: Any,
+              forward_args: Any = None) -> torch.Tensor:
     from captum.attr import DeepLift
 
-    return DeepLift(net).attribute(x, baselines=baseline)
+    return DeepLift(net).attribute(x, baselines=baseline, additional_forward_args=forward_args)
 
 
-def _deepshap(net: nn.Module, x: torch.Tensor, baseline: Any, background: torch.Tensor
-              ) -> torch.Tensor:
+def _deepshap(net: nn.Module, x: torch.Tensor, baseline: Any, background: torch.Tensor,
+              forward_args: Any = None) -> torch.Tensor:
     from captum.attr import DeepLift, DeepLiftShap
 
     if background.shape[0] == 1:  # one reference: DeepLiftShap needs two, and equals DeepLift
-        return DeepLift(net).attribute(x, baselines=background.expand_as(x))
-    return DeepLiftShap(net).attribute(x, baselines=background)
+        return DeepLift(net).attribute(x, baselines=background.expand_as(x),
+                                       additional_forward_args=forward_args)
+    return DeepLiftShap(net).attribute(x, baselines=background,
+                                       additional_forward_args=forward_args)
 
 
 def _gradientshap(net: nn.Module, x: torch.Tensor, baseline: Any, background: torch.Tensor,
-                  n_samples: int, stdevs: float) -> torch.Tensor:
+                  n_samples: int, stdevs: float, forward_args: Any = None) -> torch.Tensor:
     from captum.attr import GradientShap
 
     return GradientShap(net).attribute(x, baselines=background, n_samples=int(n_samples),
-                                       stdevs=float(stdevs))
+                                       stdevs=float(stdevs),
+                                       additional_forward_args=forward_args)
 
 
 def _lrp(rules: Callable[[list[nn.Module]], dict[int, Any]]) -> Callable[..., torch.Tensor]:
@@ -210,13 +222,13 @@ def _rules_composite(layers: list[nn.Module], epsilon: float, lower: str) -> dic
 
 
 def _ablation(net: nn.Module, x: torch.Tensor, baseline: torch.Tensor, background: Any,
-              patch: Any, perturbations_per_eval: int, feature_mask: torch.Tensor | None = None
-              ) -> torch.Tensor:
+              patch: Any, perturbations_per_eval: int, feature_mask: torch.Tensor | None = None,
+              forward_args: Any = None) -> torch.Tensor:
     from captum.attr import FeatureAblation
 
     a = FeatureAblation(net).attribute(
         x, baselines=baseline, feature_mask=feature_mask,
-        perturbations_per_eval=int(perturbations_per_eval))
+        perturbations_per_eval=int(perturbations_per_eval), additional_forward_args=forward_args)
     # captum 0.9 returns (b, 1, d) here; the values are per input feature
     return _share(a.reshape(x.shape), feature_mask)
 
@@ -232,14 +244,29 @@ def _share(a: torch.Tensor, feature_mask: torch.Tensor | None) -> torch.Tensor:
 
 def _shapley(net: nn.Module, x: torch.Tensor, baseline: torch.Tensor, background: Any,
              patch: Any, n_samples: int, perturbations_per_eval: int,
-             feature_mask: torch.Tensor | None = None) -> torch.Tensor:
+             feature_mask: torch.Tensor | None = None, forward_args: Any = None) -> torch.Tensor:
     from captum.attr import ShapleyValueSampling
 
     a = ShapleyValueSampling(net).attribute(
         x, baselines=baseline, feature_mask=feature_mask, n_samples=int(n_samples),
-        perturbations_per_eval=int(perturbations_per_eval))
+        perturbations_per_eval=int(perturbations_per_eval), additional_forward_args=forward_args)
     # captum 0.9 returns (b, 1, d) here; the values are per input feature
     return _share(a.reshape(x.shape), feature_mask)
+
+
+def _cd(net: nn.Module, x: torch.Tensor, baseline: Any, background: Any, patch: Any,
+        feature_mask: torch.Tensor | None = None, forward_args: Any = None) -> torch.Tensor:
+    from .cd import cd_scores
+
+    groups = (torch.arange(x.shape[1], device=x.device) if feature_mask is None
+              else feature_mask.reshape(-1))
+    n_groups = int(groups.max()) + 1
+    split = getattr(net, "cd_split", None)  # TRIM's network decomposes on the grid
+    if split is not None:
+        split = split(*(forward_args or ()))
+    scores = cd_scores(getattr(net, "cd_network", net), x.detach(), groups, n_groups, split)
+    # every feature of a group gets an equal share of the group's score (as occlusion)
+    return _share(scores.index_select(1, groups), feature_mask)
 
 
 def _register_builtins() -> None:
@@ -270,16 +297,19 @@ def _register_builtins() -> None:
                random=True, description="expected gradients over random background points and "
                            "interpolation points (complete only in expectation)"),
         Method("lrp_z", _lrp(_rules_all(lambda: EpsilonRule(epsilon=1e-9))), baseline=None,
+               transformable=False,
                description="LRP-0 (z rule) on every layer; equals input×gradient for ReLU nets"),
         Method("lrp_epsilon", _lrp(_rules_all(lambda epsilon: EpsilonRule(epsilon=epsilon))),
-               {"epsilon": 0.01}, baseline=None, description="LRP-ε on every layer"),
+               {"epsilon": 0.01}, baseline=None, transformable=False,
+               description="LRP-ε on every layer"),
         Method("lrp_alpha1beta0", _lrp(_rules_all(lambda: Alpha1_Beta0_Rule())),
-               baseline=None, positive_only=True,
+               baseline=None, positive_only=True, transformable=False,
                description="LRP-α1β0 on every layer (designed for positive relevance; on "
                            "signed inputs captum's version can return both signs)"),
         Method("lrp_composite", _lrp(_rules_composite), {"epsilon": 0.25,
                                                          "lower": "alpha1beta0"},
-               baseline=None, description="α1β0 lower layers, ε middle, LRP-0 top"),
+               baseline=None, transformable=False,
+               description="α1β0 lower layers, ε middle, LRP-0 top"),
         Method("occlusion", _ablation, {"patch": 1, "perturbations_per_eval": 64},
                expansion=lambda p: int(p["perturbations_per_eval"]), forward_only=True,
                description="f(x) − f(x with a cell (or patch×patch cells) set to the "
@@ -287,8 +317,14 @@ def _register_builtins() -> None:
         Method("shapley_sampling", _shapley, {"patch": 2, "n_samples": 10,
                                               "perturbations_per_eval": 64},
                complete=True, expansion=lambda p: int(p["perturbations_per_eval"]),
-               forward_only=True, random=True, description="Shapley value sampling over groups of patch×patch cells "
+               forward_only=True, random=True,
+               description="Shapley value sampling over groups of patch×patch cells "
                            "(feature_mask); a group's value is shared equally by its cells"),
+        Method("cd", _cd, {"patch": 1}, baseline=None, forward_only=True,
+               description="contextual decomposition: the score of each group of inputs "
+                           "(patch×patch cells, or TRIM's groups) propagated through the "
+                           "network with the bias shared out (Murdoch et al. 2018); shared "
+                           "equally by the group's cells"),
     ):
         register_method(m, overwrite=True)
 

@@ -1,0 +1,144 @@
+"""``"eof"``: empirical orthogonal functions (PCA modes) fitted on data, area-weighted."""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+import xarray as xr
+
+from ..grid import area_weights
+from ..stacking import CellIndex
+from .base import Transform
+
+__all__ = ["EOF"]
+
+
+class EOF(Transform):
+    """The leading ``n_modes`` EOFs of anomaly data with √(cell area) weights.
+
+    ``s = V (w ⊙ x)`` with V the ``(n_modes, d)`` orthonormal modes of the weighted data
+    and w = √(area / mean area) (∝ √cos φ on a regular grid); ``inverse(s) = (Vᵀ s) / w``.
+    The transform is linear, so a zero anomaly maps to s = 0 (the data's mean is not
+    subtracted: pass anomalies). With fewer modes than cells it is a projection: the rest of
+    each field is TRIM's residual, held fixed. The modes come from scikit-learn's PCA (an
+    exact SVD; ``from_covariance`` uses the covariance's eigenvectors).
+
+    Build with :meth:`fit` (on any anomaly DataArray over (sample, lat, lon)) or
+    :meth:`from_covariance`. Default groups: every ``mode`` alone; features carry the
+    ``explained_variance_ratio`` of the data.
+
+    Examples
+    --------
+    >>> import torch, xattrib
+    >>> from xattrib.transforms import EOF
+    >>> sst = xattrib.datasets.pacific_sst()
+    >>> t = EOF.fit(sst, n_modes=5)
+    >>> t.features.sizes["mode"], t.patterns().dims
+    (5, ('mode', 'latitude', 'longitude'))
+    >>> bool(t.features["explained_variance_ratio"][0] > 0.3)  # ENSO
+    True
+    """
+
+    name = "eof"
+
+    def __init__(self, cells: CellIndex, components: np.ndarray,
+                 explained_variance_ratio: np.ndarray | None = None,
+                 source: str = "data") -> None:
+        super().__init__(cells)
+        comp = np.asarray(components, float)
+        if comp.ndim != 2 or comp.shape[1] != cells.n_cells:
+            raise ValueError(f"components must be (n_modes, {cells.n_cells}), got {comp.shape}")
+        w = _weights(cells)
+        self.register_buffer("w", torch.as_tensor(w, dtype=torch.float32), persistent=False)
+        self.register_buffer("v", torch.as_tensor(comp, dtype=torch.float32),
+                             persistent=False)
+        k = comp.shape[0]
+        evr = (np.full(k, np.nan) if explained_variance_ratio is None
+               else np.asarray(explained_variance_ratio, float))
+        self.features = xr.DataArray(
+            np.arange(1, k + 1), dims=("mode",), name="mode",
+            attrs={"long_name": "EOF mode (1 explains most variance)", "units": "1"},
+            coords={"explained_variance_ratio": ("mode", evr, {
+                "long_name": "fraction of the variance explained by the mode",
+                "units": "1"})})
+        self.features = self.features.assign_coords(mode=self.features)
+        self.groups = None  # every mode is its own group
+        self.params = {"n_modes": k, "source": source, "weights": "sqrt(cell area)"}
+
+    @classmethod
+    def fit(cls, data: xr.DataArray, n_modes: int = 10, cells: CellIndex | None = None,
+            max_samples: int | None = 100_000, sample_dim: str | None = None) -> EOF:
+        """Fit the modes on anomaly ``data`` (sample, lat, lon).
+
+        ``cells`` (e.g. ``model.cells``) fixes the valid cells; by default those finite in
+        every sample. At most ``max_samples`` samples (the first ones) are read: this
+        computes a dask-backed input.
+        """
+        from sklearn.decomposition import PCA
+
+        if not isinstance(data, xr.DataArray):
+            raise TypeError(f"EOF.fit needs a DataArray of anomalies, got {type(data).__name__}")
+        cells = cells if cells is not None else CellIndex.from_data(data, sample_dim)
+        stacked = cells.stack(data)
+        sdim = [d for d in stacked.dims if d != "cell"]
+        if len(sdim) != 1:
+            raise ValueError(f"EOF.fit needs data over (sample, lat, lon); got dims {data.dims}")
+        if max_samples is not None:
+            stacked = stacked.isel({sdim[0]: slice(0, int(max_samples))})
+        x = np.asarray(stacked.transpose(sdim[0], "cell").values, float)
+        if not np.isfinite(x).all():
+            raise ValueError("the EOF data has NaN on valid cells in some samples; fill or "
+                             "drop them")
+        n, d = x.shape
+        if not 1 <= int(n_modes) <= min(n, d):
+            raise ValueError(f"n_modes must be between 1 and min(samples, cells) = "
+                             f"{min(n, d)}, got {n_modes}")
+        w = _weights(cells)
+        pca = PCA(n_components=int(n_modes), svd_solver="full").fit(x * w)
+        return cls(cells, _signed(pca.components_), pca.explained_variance_ratio_,
+                   source=f"PCA of {n} samples")
+
+    @classmethod
+    def from_covariance(cls, cov: np.ndarray, cells: CellIndex, n_modes: int) -> EOF:
+        """Modes of a known ``(d, d)`` covariance of the valid cells (area-weighted)."""
+        from scipy.linalg import eigh
+
+        cov = np.asarray(cov, float)
+        d = cells.n_cells
+        if cov.shape != (d, d):
+            raise ValueError(f"cov must be ({d}, {d}) over the valid cells, got {cov.shape}")
+        if not 1 <= int(n_modes) <= d:
+            raise ValueError(f"n_modes must be between 1 and {d}, got {n_modes}")
+        w = _weights(cells)
+        vals, vecs = eigh(w[:, None] * cov * w[None, :], subset_by_index=[d - int(n_modes), d - 1])
+        order = np.argsort(vals)[::-1]
+        total = float(np.trace(w[:, None] * cov * w[None, :]))
+        return cls(cells, _signed(vecs[:, order].T), vals[order] / total,
+                   source="covariance eigenvectors")
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return (x * self.w.to(x.dtype)) @ self.v.to(x.dtype).T
+
+    def inverse(self, s: torch.Tensor) -> torch.Tensor:
+        return (s @ self.v.to(s.dtype)) / self.w.to(s.dtype)
+
+    def patterns(self) -> xr.DataArray:
+        """The modes as maps ``(mode, lat, lon)`` in the data's units per unit ``s``."""
+        v = (self.v / self.w).double().numpy()
+        stacked = xr.DataArray(v, dims=("mode", "cell"),
+                               coords={"mode": self.features["mode"].values})
+        return self.cells.unstack(stacked).rename("eof").assign_attrs(
+            long_name="EOF pattern (field of a unit coefficient)")
+
+
+def _weights(cells: CellIndex) -> np.ndarray:
+    """√(cell area / mean area) of the valid cells."""
+    a = np.asarray(area_weights(cells.mask, mask=cells.mask).values, float).ravel()[cells.flat]
+    return np.sqrt(a / a.mean())
+
+
+def _signed(v: np.ndarray) -> np.ndarray:
+    """Fix each mode's arbitrary sign: its largest-magnitude loading is positive."""
+    v = np.asarray(v, float)
+    sign = np.sign(v[np.arange(v.shape[0]), np.abs(v).argmax(1)])
+    return v * np.where(sign == 0, 1.0, sign)[:, None]

@@ -34,7 +34,7 @@ class EOF(Transform):
     >>> sst = xattrib.datasets.pacific_sst()
     >>> t = EOF.fit(sst, n_modes=5)
     >>> t.features.sizes["mode"], t.patterns().dims
-    (5, ('mode', 'latitude', 'longitude'))
+    (5, ('mode', 'lat', 'lon'))
     >>> bool(t.features["explained_variance_ratio"][0] > 0.3)  # ENSO
     True
     """

@@ -27,7 +27,8 @@ class SphericalHarmonics(Transform):
     """Real spherical-harmonic coefficients up to degree ``lmax``.
 
     The basis is 4π-normalised (the mean of Y² over the sphere is 1), so ``s`` has the
-    input's units and the ℓ = 0 coefficient is the global (area-weighted) mean. Analysis is
+    input's units and a constant field's only coefficient, at ℓ = 0, is the constant.
+    Analysis is
     the area-weighted least-squares fit of the harmonics to the field, latitude by latitude
     after an FFT in longitude: exact for fields band-limited to ``lmax``; the rest goes to
     TRIM's residual. Invalid cells hold a zero anomaly. Default groups: ``degree`` ℓ, with
@@ -49,7 +50,7 @@ class SphericalHarmonics(Transform):
     >>> g = xattrib.grid.make_grid(resolution=15.0, mask=None)
     >>> t = SphericalHarmonics(xattrib.CellIndex.from_mask(g["mask"]), lmax=4)
     >>> ones = torch.ones(1, t.cells.n_cells)
-    >>> round(float(t(ones)[0, 0]), 4)  # the ℓ = 0 coefficient is the global mean
+    >>> round(float(t(ones)[0, 0]), 4)  # a constant is all ℓ = 0
     1.0
     """
 

@@ -46,7 +46,7 @@ class Wavelet(Transform):
     >>> x = torch.randn(2, cells.n_cells)
     >>> bool(torch.allclose(t.inverse(t(x)), x, atol=1e-5))
     True
-    >>> list(t.group_coords["level"]["wavelet_band"].values)
+    >>> [str(b) for b in t.group_coords["level"]["wavelet_band"].values]
     ['a2', 'd2', 'd1']
     """
 

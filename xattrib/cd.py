@@ -73,8 +73,12 @@ _TWO_STREAM_LINEAR = {"add", "__add__", "__radd__", "__iadd__", "add_", "sub", "
                       "stack", "hstack", "vstack"}
 
 
-class UnsupportedOperation(TypeError):
-    """A layer or operation contextual decomposition has no rule for."""
+class UnsupportedOperation(ValueError):
+    """A layer or operation contextual decomposition has no rule for.
+
+    Not a TypeError: torch turns TypeErrors inside ``Tensor.__mul__`` and friends into
+    ``NotImplemented``, which would hide this message.
+    """
 
 
 class _Streams(torch.Tensor):

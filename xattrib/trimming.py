@@ -129,13 +129,15 @@ def _trim_kernel(x: np.ndarray, base: np.ndarray | None, index: np.ndarray, mode
         if features:
             res[:, n_groups:n_groups + p] = a
         with torch.no_grad():
-            fx = net(xb).squeeze(1)
+            if m.complete and m.baseline == "single":  # f(x) and f'(s_b) in one pass
+                both = net(torch.cat([xb, tr.inverse(sb) + r])).squeeze(1)
+                fx, fb = both[:b], both[b:]
+            else:
+                fx = net(xb).squeeze(1)
             if m.complete:
                 if m.baseline == "distribution":
                     k = s_bg.shape[0]
                     fb = tnet(s_bg.repeat(b, 1), r.repeat_interleave(k, 0)).view(b, k).mean(1)
-                else:
-                    fb = tnet(sb, r).squeeze(1)
                 res[:, -2] = a.sum(1) - (fx - fb)
             else:
                 res[:, -2] = math.nan
@@ -289,7 +291,7 @@ def trim(
         bg = base.background
         if bg is not None and mm.baseline == "distribution":
             bg = bg[: int(pp.get("n_background", bg.shape[0]))]
-        rows = mm.expansion(pp) * (2 if mm.complete else 1)
+        rows = mm.expansion(pp)
         budget = _MAX_ROWS * (4 if mm.forward_only else 1)
         batch = int(batch_size or max(1, budget // rows))
         kw = {"method": mm.name, "params": pp, "fixed": base.fixed, "background": bg,

@@ -37,7 +37,7 @@ def _linear_model(sst, bias=0.0, seed=0):
 
 def _exact_groups(t, w, x, b, gidx, n_groups):
     """w · T⁻¹(P_g T(x − b)) for every group g, straight from the definition."""
-    s = t(torch.as_tensor(x - b)).double().numpy()
+    s = t.forward(torch.as_tensor(x - b)).double().numpy()
     out = np.zeros((x.shape[0], n_groups))
     for g in range(n_groups):
         masked = torch.as_tensor(np.where(gidx == g, s, 0.0))
@@ -187,3 +187,31 @@ def test_trim_errors(sst):
     with pytest.raises(ValueError, match="transform_kwargs"):
         xattrib.trim(ds, model, transform=EOF.fit(sst, 3), transform_kwargs={"n_modes": 2},
                      progress=False)
+
+
+def test_custom_transform_and_global_transforms():
+    """A user's lossy, non-Module transform, and zonal/sht on a global land-masked grid, all
+    give a linear model's exact group contributions."""
+    from .test_transforms import BlockMeans
+
+    g = xattrib.grid.make_grid(resolution=20.0, mask="ocean")
+    rng = np.random.default_rng(0)
+    x = xr.DataArray(rng.standard_normal((4, *g["mask"].shape)), dims=("sample", "lat", "lon"),
+                     coords={"lat": g.lat, "lon": g.lon}, name="x").where(g["mask"])
+    cells = CellIndex.from_data(x)
+    torch.manual_seed(0)
+    lin = nn.Linear(cells.n_cells, 1, bias=False)
+    model = xattrib.Model.from_module(lin, like=x)
+    w = lin.weight.detach().double().numpy()[0]
+    xs = np.asarray(cells.stack(x).values, np.float64)
+    from xattrib.transforms import SphericalHarmonics, Zonal
+
+    for t in (BlockMeans(cells), Zonal(cells), SphericalHarmonics(cells, lmax=5)):
+        gidx, labels, _ = feature_grouping(t)
+        want = _exact_groups(t, w, xs, np.zeros_like(xs), gidx, labels.size)
+        out = xattrib.trim(x.to_dataset(), model, transform=t, progress=False,
+                           method=["occlusion", "integrated_gradients", "cd"])
+        for m in out.xai_method.values:
+            np.testing.assert_allclose(out["attribution"].sel(xai_method=m), want,
+                                       atol=1e-4 * np.abs(want).max(),
+                                       err_msg=f"{type(t).__name__} {m}")

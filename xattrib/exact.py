@@ -137,18 +137,23 @@ class QuantisedFactor:
         # of z @ Lᵀ needs z[:, :j+1] when L is lower triangular. Eight panels do 9/16 of a full
         # GEMM's flops. (BLAS trmm does 1/2, but scipy's wrapper holds the GIL, so dask's
         # threads ran one at a time; numpy's matmul releases it.) Eight panels: 9/16.
-        d = self.ints.shape[0]
+        d, d_in = self.ints.shape
         lt = self.ints.T
         edges = np.linspace(0, d, (8 if self.lower else 1) + 1).round().astype(int)
-        self._panels = [(int(e) if self.lower else d, slice(int(s), int(e)),
-                         np.ascontiguousarray(lt[: (int(e) if self.lower else d), int(s):int(e)]))
+        self._panels = [(int(e) if self.lower else d_in, slice(int(s), int(e)),
+                         np.ascontiguousarray(lt[: (int(e) if self.lower else d_in),
+                                                 int(s):int(e)]))
                         for s, e in zip(edges[:-1], edges[1:], strict=True) if e > s]
 
     @classmethod
-    def from_matrix(cls, factor: np.ndarray) -> QuantisedFactor:
-        """Quantise ``factor`` with as many bits as keep every sum below 2⁵³."""
+    def from_matrix(cls, factor: np.ndarray, square: bool = True) -> QuantisedFactor:
+        """Quantise ``factor`` with as many bits as keep every sum below 2⁵³.
+
+        ``square=False`` accepts a ``(k, d)`` matrix: :meth:`apply` then maps ``(n, d)``
+        normals to ``(n, k)`` exact values (e.g. transformed features of the same draws).
+        """
         factor = np.asarray(factor, dtype=np.float64)
-        if factor.ndim != 2 or factor.shape[0] != factor.shape[1]:
+        if factor.ndim != 2 or (square and factor.shape[0] != factor.shape[1]):
             raise ValueError(f"a covariance factor must be square, got shape {factor.shape}")
         if not np.all(np.isfinite(factor)):
             raise ValueError("the covariance factor contains NaN or inf")
@@ -161,7 +166,7 @@ class QuantisedFactor:
             raise ValueError(f"a factor over {factor.shape[0]} cells is too large for exact "
                              "draws (fewer than 8 bits of precision would remain)")
         ints = np.rint(factor / scale * 2.0**bits)
-        lower = bool(np.all(np.triu(ints, 1) == 0))
+        lower = ints.shape[0] == ints.shape[1] and bool(np.all(np.triu(ints, 1) == 0))
         assert float(np.abs(ints).sum(1).max()) * z_int < 2.0**_MANTISSA
         return cls(ints, scale, bits, lower)
 
@@ -188,7 +193,7 @@ class QuantisedFactor:
         np.rint(zq, out=zq)
         zd = _scratch("zd", z.shape, np.float64)
         zd[...] = zq
-        prod = _scratch("prod", zd.shape, np.float64)
+        prod = _scratch("prod", (zd.shape[0], self.ints.shape[0]), np.float64)
         for k, cols, panel in self._panels:
             np.matmul(zd[:, :k], panel, out=prod[:, cols])
         # one pass: the exact power-of-two scaling and the single rounding to dtype

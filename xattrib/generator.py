@@ -65,21 +65,48 @@ class Generator:
     scale: float
     noise_std: float = 0.0
     dtype: Any = np.float32
+    space: Any = None
     _factor: QuantisedFactor = field(init=False, repr=False)
+    _sfactor: QuantisedFactor | None = field(init=False, repr=False, default=None)
 
     def __post_init__(self) -> None:
         self.dtype = np.dtype(self.dtype)
         if self.dtype.name not in DTYPES:
             raise ValueError(f"dtype must be one of {DTYPES}, got {self.dtype.name!r}")
         self._factor = QuantisedFactor.from_matrix(self.covariance.factor())
+        if self.space is not None:
+            # s = A x = (A L) z: the features of the very same normals, as an exact product
+            # of its own, so they too never depend on the BLAS (A L is quantised like L)
+            m = self.space.analysis @ self._factor.matrix()
+            self._sfactor = QuantisedFactor.from_matrix(m, square=False)
 
     @property
     def n_cells(self) -> int:
         return self.covariance.cells.n_cells
 
+    @property
+    def n_features(self) -> int:
+        """Inputs of the response: the cells, or the transformed features of ``space``."""
+        return self.n_cells if self.space is None else self.space.n_features
+
+    @property
+    def feature_std(self) -> np.ndarray:
+        """Standard deviation of each response input under the sampling distribution."""
+        if self._sfactor is None:
+            return self.covariance.std
+        m = self._sfactor.matrix()
+        return np.sqrt((m * m).sum(1))
+
+    def features_of(self, x: np.ndarray) -> np.ndarray:
+        """The response's inputs for given fields ``(n, d)``: x itself, or s = A x."""
+        if self.space is None:
+            return x
+        return np.asarray(x, np.float64) @ self.space.analysis.T
+
     def __dask_tokenize__(self) -> tuple:
         return ("xattrib.Generator", self.seed, self.scale, self.noise_std, str(self.dtype),
-                self._factor.token(), self.response.__dask_tokenize__())
+                self._factor.token(), self.response.__dask_tokenize__(),
+                None if self._sfactor is None else self._sfactor.token())
 
     def _blocks(self, start: int, stop: int) -> Iterator[tuple[int, slice, slice]]:
         """``(block, rows of the output, rows of the block)`` covering ``start..stop``."""
@@ -92,6 +119,11 @@ class Generator:
 
     def _x_tiles(self, start: int, stop: int, stream: int = STREAM_SAMPLES
                  ) -> Iterator[tuple[slice, np.ndarray]]:
+        for rows, xb, _ in self._tiles(start, stop, stream, False):
+            yield rows, xb
+
+    def _tiles(self, start: int, stop: int, stream: int = STREAM_SAMPLES,
+               features: bool = True) -> Iterator[tuple[slice, np.ndarray, np.ndarray]]:
         """Yield ``(rows of the output, x)`` tile by tile for samples ``start..stop``.
 
         A block's normals are drawn in :data:`TILE`-row pieces of its one sequential stream
@@ -108,8 +140,14 @@ class Generator:
                 s, e = max(t0, sub.start), min(t1, sub.stop)
                 if s < e:  # tiles before the first wanted row only advance the stream
                     off = rows.start - sub.start
-                    yield slice(s + off, e + off), self._factor.apply(z[s - t0:e - t0],
-                                                                       self.dtype)
+                    zt = z[s - t0:e - t0]
+                    xb = self._factor.apply(zt, self.dtype)
+                    if not features:
+                        yield slice(s + off, e + off), xb, xb
+                    elif self._sfactor is None:
+                        yield slice(s + off, e + off), xb, xb
+                    else:
+                        yield slice(s + off, e + off), xb, self._sfactor.apply(zt, self.dtype)
 
     def draw_x(self, start: int, stop: int, stream: int = STREAM_SAMPLES,
                dtype: Any = None) -> np.ndarray:
@@ -130,7 +168,8 @@ class Generator:
         return out
 
     def contributions(self, x: np.ndarray) -> np.ndarray:
-        """scale · Fᵢ(xᵢ), ``(n, d)``: the truth relative to the zero baseline."""
+        """scale · Fᵢ(xᵢ), ``(n, d)``: the truth relative to the zero baseline (with a
+        ``space``, ``x`` are the transformed features, see :meth:`features_of`)."""
         f = self.response(x)
         f *= f.dtype.type(self.scale)
         return f
@@ -163,6 +202,7 @@ class Generator:
 
         ``y`` is noise-free (add :meth:`noise` for the observed response);
         ``baseline_contrib`` is scale·F(b), ``(d,)`` or ``(n, d)``, subtracted from the truth.
+        With a ``space``, F acts on the transformed features and the truth is ``(n, K)``.
 
         Work is done one tile at a time (RNG, exact product, F, truth) so each stays in
         cache; ``emit(rows, x_tile, truth_tile)``, if given, receives every tile (to scatter
@@ -172,10 +212,10 @@ class Generator:
         y = np.empty(n)
         keep = emit is None
         xs = np.empty((n, d), self.dtype) if keep else None
-        ts = np.empty((n, d), self.dtype) if keep else None
+        ts = np.empty((n, self.n_features), self.dtype) if keep else None
         per_sample = baseline_contrib is not None and baseline_contrib.ndim == 2
-        for rows, xb in self._x_tiles(start, stop):
-            y[rows], tb = self.respond(xb)
+        for rows, xb, sb in self._tiles(start, stop):
+            y[rows], tb = self.respond(sb)
             if baseline_contrib is not None:
                 tb -= (baseline_contrib[rows] if per_sample else baseline_contrib).astype(
                     tb.dtype, copy=False)
@@ -187,9 +227,14 @@ class Generator:
 
     def expected_contributions(self) -> np.ndarray:
         """scale · E[Fᵢ(Xᵢ)] under the sampling distribution, ``(d,)``."""
-        return self.scale * self.response.expectation(self.covariance.std)
+        return self.scale * self.response.expectation(self.feature_std)
 
     def pilot_variance(self, n: int = 20_000) -> float:
         """Variance of the noise-free y from ``n`` pilot draws (a stream of its own)."""
-        x = self.draw_x(0, n, STREAM_PILOT, np.float64)
-        return float(self.contributions(x).sum(1).var())
+        if self.space is None:
+            x = self.draw_x(0, n, STREAM_PILOT, np.float64)
+            return float(self.contributions(x).sum(1).var())
+        feats = np.empty((n, self.n_features))
+        for rows, _, sb in self._tiles(0, n, STREAM_PILOT):
+            feats[rows] = sb
+        return float(self.contributions(feats).sum(1).var())

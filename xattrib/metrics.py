@@ -223,6 +223,10 @@ def score(
         raise ValueError(f"unknown metric(s) {unknown}; valid metrics: {', '.join(METRICS)}")
     heat = attribution["attribution"] if isinstance(attribution, xr.Dataset) else attribution
     like = attribution if isinstance(attribution, xr.Dataset) else heat
+    fdim = _feature_dim(truth)
+    if fdim is not None:  # a transformed-space truth: features take the place of cells
+        return _score_features(attribution, heat, like, truth, fdim, names, weights, k,
+                               sign_threshold, positive_convention)
     if isinstance(attribution, xr.Dataset) and "mask" in attribution:
         mask = attribution["mask"]
     else:  # valid cells from the truth's first sample: one small read for lazy input
@@ -232,6 +236,59 @@ def score(
     w = _weights(cells, weights, like)
     a = cells.stack(heat)
     g = cells.stack(truth)
+    return _score_stacked(attribution, heat, like, a, g, w, names, k, sign_threshold,
+                          positive_convention,
+                          "cell area" if isinstance(weights, str) else
+                          ("uniform" if weights is None else "user-supplied"))
+
+
+def _feature_dim(truth: xr.DataArray) -> str | None:
+    """The feature dimension of a truth over transformed features (None on a grid)."""
+    from .grid import find_latlon
+
+    try:
+        find_latlon(truth)
+        return None
+    except ValueError:
+        pass
+    dims = [d for d in truth.dims if d != "sample"]
+    if len(dims) != 1:
+        raise ValueError(f"truth has no latitude/longitude, so it must be over one feature "
+                         f"dimension besides 'sample'; got dims {truth.dims}")
+    return str(dims[0])
+
+
+def _score_features(attribution: Any, heat: xr.DataArray, like: Any, truth: xr.DataArray,
+                    fdim: str, names: list[str], weights: Any, k: float,
+                    sign_threshold: float, positive_convention: str) -> xr.Dataset:
+    """Scores over transformed features: cell areas mean nothing there, so features weigh
+    the same (``weights="area"`` or None) unless a DataArray over ``fdim`` is given."""
+    if fdim not in heat.dims:
+        raise ValueError(f"the truth is over {fdim!r} but the attribution has dims "
+                         f"{heat.dims}; explain with trim(transform='benchmark', "
+                         "groups='features') or group the truth the same way")
+    n = truth.sizes[fdim]
+    if isinstance(weights, xr.DataArray):
+        w = np.asarray(weights.transpose(fdim).values, float)
+        label = "user-supplied"
+    elif weights is None or weights == "area":
+        w, label = np.ones(n), f"uniform over {fdim} (no cell areas in a transformed space)"
+    else:
+        raise ValueError(f"weights must be 'area', None or a DataArray, got {weights!r}")
+    if np.any(~np.isfinite(w)) or np.any(w < 0) or w.sum() <= 0:
+        raise ValueError("weights must be finite, non-negative and not all zero")
+    keep = [c for c in heat.coords if fdim in heat[c].dims]
+    a = heat.drop_vars(keep).rename({fdim: "cell"})
+    g = truth.drop_vars([c for c in truth.coords if fdim in truth[c].dims]).rename(
+        {fdim: "cell"})
+    return _score_stacked(attribution, heat, like, a, g, w / w.sum(), names, k,
+                          sign_threshold, positive_convention, label)
+
+
+def _score_stacked(attribution: Any, heat: xr.DataArray, like: Any, a: xr.DataArray,
+                   g: xr.DataArray, w: np.ndarray, names: list[str], k: float,
+                   sign_threshold: float, positive_convention: str,
+                   weights_label: str) -> xr.Dataset:
     if "sample" in a.dims and "sample" in g.dims and a.sizes["sample"] != g.sizes["sample"]:
         a, g = xr.align(a, g, join="inner", exclude=["cell"])
     flip = None
@@ -258,8 +315,7 @@ def score(
             out[c].attrs = dict(heat[c].attrs)
     out.attrs.update({
         "title": "xattrib scores of attributions against the truth",
-        "weights": "cell area" if isinstance(weights, str) else
-                   ("uniform" if weights is None else "user-supplied"),
+        "weights": weights_label,
         "topk_k": k, "sign_threshold": sign_threshold,
         "positive_only_convention": flip or "none (no positive-only method)",
         "conventions": (__doc__ or "").split("Conventions (also written into the output's "

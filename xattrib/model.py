@@ -201,8 +201,18 @@ class Model:
         cells = gen.covariance.cells
         net = ExactResponse.from_response(gen.response, gen.scale)
         d = cells.n_cells
-        model = cls(net, "exact", net.arch_kwargs(), cells, np.zeros(d, np.float32),
-                    np.ones(d, np.float32), 0.0, 1.0, r2=1.0, linear_r2=float("nan"))
+        arch = "exact"
+        if gen.space is not None:  # F acts on s = A x: a linear layer in front
+            import torch
+
+            lin = torch.nn.Linear(d, gen.space.n_features, bias=False)
+            with torch.no_grad():
+                lin.weight.copy_(torch.as_tensor(gen.space.analysis, dtype=torch.float32))
+            net = torch.nn.Sequential(lin, net)
+            arch = "exact-space"  # rebuilt from the benchmark, never from a file
+        model = cls(net, arch, {} if gen.space is not None else net.arch_kwargs(), cells,
+                    np.zeros(d, np.float32), np.ones(d, np.float32), 0.0, 1.0, r2=1.0,
+                    linear_r2=float("nan"))
         model.provenance = {"exact_response_family": gen.response.name,
                             "exact_response_scale": float(gen.scale),
                             "exact_kink_derivative": "left"}
@@ -387,6 +397,9 @@ class Model:
         """
         from .io import to_netcdf
 
+        if self.arch == "exact-space":
+            raise ValueError("the exact F of a transformed-space benchmark is rebuilt from the "
+                             "benchmark (Model.exact(bench)); it is not saved to a file")
         if self.arch == "module-instance":
             raise ValueError("this model was trained from a module instance (fit(arch=net)); "
                              "to save it, train with arch='package.module:function' and its "

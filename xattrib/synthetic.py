@@ -69,19 +69,29 @@ def _chunk_bounds(n: int, chunks: int) -> list[tuple[int, int]]:
 def _block(gen: Generator, start: int, stop: int, base: np.ndarray | None,
            per_sample: bool, flat: np.ndarray, shape: tuple[int, int]) -> tuple[np.ndarray, ...]:
     """One chunk of the benchmark, gridded: (x, y, truth). Runs inside a dask task."""
-    if per_sample and base is not None:
-        base = gen.contributions(base.astype(gen.dtype))
     n, cells = stop - start, shape[0] * shape[1]
     x = np.empty((n, cells), gen.dtype)
-    truth = np.empty((n, cells), gen.dtype)
+    gridded = gen.space is None  # else the truth is over the transformed features
+    truth = np.empty((n, cells if gridded else gen.n_features), gen.dtype)
 
     def emit(rows: slice, xb: np.ndarray, tb: np.ndarray) -> None:
         scatter_cells(xb, flat, shape, out=x[rows])
-        scatter_cells(tb, flat, shape, out=truth[rows])
+        if gridded:
+            scatter_cells(tb, flat, shape, out=truth[rows])
+        else:
+            truth[rows] = tb
 
     with one_blas_thread():  # dask already runs one task per core (speed only)
+        if per_sample and base is not None:
+            base = gen.contributions(gen.features_of(base.astype(gen.dtype)).astype(gen.dtype))
         _, y, _ = gen.draw(start, stop, base, emit=emit)
-    return x.reshape(n, *shape), y, truth.reshape(n, *shape)
+    return x.reshape(n, *shape), y, truth.reshape(n, *shape) if gridded else truth
+
+
+def _baseline_contrib(gen: Generator, b: np.ndarray) -> np.ndarray:
+    """scale · F(b) for one baseline field (over the features of a transformed benchmark)."""
+    with one_blas_thread():
+        return gen.contributions(gen.features_of(b[None]))[0]
 
 
 def _baseline(baseline: Any, gen: Generator, cells: CellIndex, n: int,
@@ -97,7 +107,7 @@ def _baseline(baseline: Any, gen: Generator, cells: CellIndex, n: int,
                          f"over (lat, lon) or a per-sample DataArray; got {baseline!r}")
     if np.isscalar(baseline):
         b = np.full(cells.n_cells, float(baseline))  # type: ignore[arg-type]
-        c = gen.contributions(b[None])[0]
+        c = _baseline_contrib(gen, b)
         return "value", c, None, {"baseline": b, "baseline_response": c}
     if isinstance(baseline, xr.DataArray):
         sdims = set(cells.spatial.dims)
@@ -106,7 +116,7 @@ def _baseline(baseline: Any, gen: Generator, cells: CellIndex, n: int,
             b = cells.stack(baseline).values.astype(float)
             if np.isnan(b).any():
                 raise ValueError("baseline field is NaN on some valid cells; fill it there")
-            c = gen.contributions(b[None])[0]
+            c = _baseline_contrib(gen, b)
             return "field", c, None, {"baseline": b, "baseline_response": c}
         if extra != ["sample"] or baseline.sizes["sample"] != n:
             raise ValueError(f"a per-sample baseline must have dims (sample, lat, lon) with "
@@ -130,6 +140,8 @@ def benchmark(
     noise_snr: float | None = None,
     dtype: Any = "float32",
     sample_dim: str | None = None,
+    space: str = "grid",
+    n_features: int | None = None,
     **response_kwargs: Any,
 ) -> xr.Dataset:
     """Generate a synthetic attribution benchmark whose correct attribution is known.
@@ -168,6 +180,17 @@ def benchmark(
         Of ``x`` and ``truth`` (``y`` is float64).
     sample_dim : str, optional
         The sample dimension of ``source`` anomalies, if not obvious.
+    space : {"grid", "eof", "fourier", "sht"}
+        Where the response acts. ``"grid"``: on every cell (the original). Otherwise
+        y = scale · Σₖ Fₖ(sₖ) over K features s = Bᵀ W x of an orthonormal basis
+        (:mod:`xattrib.spaces`: EOFs of the covariance, Fourier basis functions by radial
+        wavenumber, or spherical harmonics by degree on a global grid), and ``truth`` is
+        over the features: ``truth(sample, mode | fourier_mode | sh_mode)`` with the
+        group labels (``wavenumber``, ``degree``) as coordinates. x stays on the grid.
+        ``xattrib.transforms.from_benchmark`` gives the matching TRIM transform.
+    n_features : int, optional
+        K for a transformed space (default min(cells, 50)); ``scale="1/d"`` then divides
+        by K.
 
     Returns
     -------
@@ -195,10 +218,22 @@ def benchmark(
     cov, source = _as_covariance(source, covariance, sample_dim)
     cells = cov.cells
     d = cells.n_cells
+    basis = None
+    if space != "grid":
+        from .spaces import SPACES, build_space
+
+        if space not in SPACES:
+            raise ValueError(f"space must be one of {SPACES}, got {space!r}")
+        with one_blas_thread():  # eigenvectors and QR: repeatable bits
+            basis = build_space(space, cells, cov.matrix, n_features)
+    elif n_features is not None:
+        raise ValueError("n_features applies to a transformed space (space='eof', "
+                         "'fourier' or 'sht')")
+    k = d if basis is None else basis.n_features
     if isinstance(scale, str):
         if scale != "1/d":
             raise ValueError(f"scale must be '1/d' or a number, got {scale!r}")
-        scale_value = 1.0 / d
+        scale_value = 1.0 / k
     else:
         scale_value = float(scale)
     if isinstance(response, str):
@@ -206,14 +241,22 @@ def benchmark(
             raise ValueError(f"unknown response {response!r}; choose from {sorted(RESPONSES)}")
         rng = block_rng(seed, STREAM_PARAMS, 0)
         with one_blas_thread():  # LAPACK rounds differently with the thread count
-            corr_l = QuantisedFactor.from_matrix(
-                np.linalg.cholesky(cov.correlation + 1e-10 * np.eye(d)))
-        response = RESPONSES[response].random(rng, corr_l, cov.std, **response_kwargs)
+            if basis is None:
+                corr_l = QuantisedFactor.from_matrix(
+                    np.linalg.cholesky(cov.correlation + 1e-10 * np.eye(d)))
+                std = cov.std
+            else:  # independent parameters per feature, scaled by the feature's spread
+                corr_l = QuantisedFactor.from_matrix(np.eye(k))
+                a = basis.analysis
+                std = np.sqrt(np.einsum("kd,kd->k", a @ cov.matrix, a))
+        response = RESPONSES[response].random(rng, corr_l, std, **response_kwargs)
     elif response_kwargs:
         raise TypeError(f"response parameters {sorted(response_kwargs)} need a family name")
-    if response.n_cells != d:
-        raise ValueError(f"response has {response.n_cells} cells, the grid has {d}")
-    gen = Generator(cov, response, seed=int(seed), scale=scale_value, dtype=dtype)
+    if response.n_cells != k:
+        raise ValueError(f"response has {response.n_cells} inputs, the "
+                         f"{'grid has' if basis is None else 'space has'} {k}")
+    gen = Generator(cov, response, seed=int(seed), scale=scale_value, dtype=dtype,
+                    space=basis)
     if noise_snr is not None:
         gen.noise_std = float(np.sqrt(gen.pilot_variance() / noise_snr))
     kind, const, per_sample, base_vars = _baseline(baseline, gen, cells, n_samples, chunks)
@@ -235,7 +278,8 @@ def _assemble(gen: Generator, n: int, chunks: int, kind: str, const: np.ndarray 
             gen_d, s, e, base, per_sample is not None, cells.flat, (ny, nx))
         xs.append(dsa.from_delayed(part[0], (e - s, ny, nx), dtype=gen.dtype))
         ys.append(dsa.from_delayed(part[1], (e - s,), dtype=np.float64))
-        ts.append(dsa.from_delayed(part[2], (e - s, ny, nx), dtype=gen.dtype))
+        ts.append(dsa.from_delayed(part[2], (e - s, ny, nx) if gen.space is None else
+                                   (e - s, gen.n_features), dtype=gen.dtype))
     coords = {c: cells.mask[c] for c in cells.mask.coords}
     idx_dtype = np.int32 if n < 2**31 else np.float64  # CF-1.8 has no int64
     coords["sample"] = ("sample", np.arange(n, dtype=idx_dtype),
@@ -254,18 +298,36 @@ def _assemble(gen: Generator, n: int, chunks: int, kind: str, const: np.ndarray 
                                         "description": "scale * sum_i F_i(x_i)"})
         y = y + _noise_array(gen, n, chunks)
     ds["y"] = ("sample", y, y_attrs)
-    ds["truth"] = (("sample", *sdims), dsa.concatenate(ts), {
-        "long_name": "ground-truth attribution", "units": "1",
+    sp = gen.space
+    fdims = sdims if sp is None else [sp.feature_dim]
+    if sp is not None:
+        for cname, (values, cattrs) in sp.coords.items():
+            ds.coords[cname] = (sp.feature_dim, values, cattrs)
+        if sp.group is not None:
+            ds.coords[sp.group[0]] = (sp.feature_dim, sp.group[1], sp.group[2])
+    ds["truth"] = (("sample", *fdims), dsa.concatenate(ts), {
+        "long_name": "ground-truth attribution" + (
+            "" if sp is None else f" to each {sp.name} feature"), "units": "1",
         "baseline": kind,
-        "description": "scale * (F_i(x_i) - F_i(baseline_i)); sums to y - F(baseline)"})
+        "description": "scale * (F_i(x_i) - F_i(baseline_i)); sums to y - F(baseline)"
+        if sp is None else "scale * (F_k(s_k) - F_k(b_k)), s = B^T W x (space_synthesis B, "
+                           "space_weight W); sums to y - F(baseline)"})
     ds["mask"] = cells.mask.assign_attrs(long_name="valid cells",
                                          flag_meanings="invalid valid")
     from .grid import cell_area
 
     ds["cell_area"] = cell_area(source if isinstance(source, xr.Dataset) else ds)
+    def on_inputs(values: np.ndarray, dims: tuple[str, ...]) -> xr.DataArray:
+        arr = xr.DataArray(np.asarray(values), dims=(*dims[:-1], "cell"))
+        if sp is None:
+            return cells.unstack(arr)
+        return arr.rename(cell=sp.feature_dim)
+
     for name, values in base_vars.items():
         if isinstance(values, dsa.Array):
             ds[name] = cells.unstack(xr.DataArray(values, dims=("sample", "cell")))
+        elif name == "baseline_response":
+            ds[name] = on_inputs(values, ("cell",))
         else:
             ds[name] = cells.unstack(xr.DataArray(np.asarray(values), dims=("cell",)))
     if "baseline" in ds:
@@ -276,8 +338,16 @@ def _assemble(gen: Generator, n: int, chunks: int, kind: str, const: np.ndarray 
     for pname, values in gen.response.params.items():
         pdims = gen.response.param_dims[pname]
         arr = xr.DataArray(np.asarray(values), dims=("cell", *pdims))
-        ds[f"response_{pname}"] = cells.unstack(arr).transpose(*pdims, *sdims).assign_attrs(
+        arr = cells.unstack(arr) if sp is None else arr.rename(cell=sp.feature_dim)
+        ds[f"response_{pname}"] = arr.transpose(*pdims, *fdims).assign_attrs(
             long_name=f"{gen.response.name} response parameter {pname}", units="1")
+    if sp is not None:
+        ds["space_synthesis"] = cells.unstack(xr.DataArray(
+            sp.synthesis.T, dims=(sp.feature_dim, "cell"))).assign_attrs(
+            long_name=f"orthonormal {sp.name} basis B: x = B s on valid cells", units="1")
+        ds["space_weight"] = cells.unstack(xr.DataArray(sp.weights, dims=("cell",))) \
+            .assign_attrs(long_name="inner-product weight W (cell area / mean area): "
+                                    "s = B^T W x", units="1")
     if gen.covariance.attrs.get("covariance_source") != "parametric":
         ds["covariance"] = (("cell", "cell_t"), gen.covariance.matrix, {
             "long_name": "covariance of x over valid cells (row-major lat, lon order)",
@@ -288,6 +358,9 @@ def _assemble(gen: Generator, n: int, chunks: int, kind: str, const: np.ndarray 
         "xattrib_noise_std": float(gen.noise_std), "xattrib_sampling_block": BLOCK,
         "xattrib_sampling": SAMPLING,
         "xattrib_dtype": str(gen.dtype), "xattrib_baseline": kind,
+        "xattrib_space": "grid" if sp is None else sp.name,
+        **({} if sp is None else {"xattrib_space_feature_dim": sp.feature_dim,
+                                  "xattrib_space_group": sp.group[0] if sp.group else ""}),
         **({"xattrib_noise_snr": float(noise_snr)} if noise_snr else {}),
         **{f"xattrib_{k}": v for k, v in gen.response.describe().items()},
         **{f"xattrib_{k}": v for k, v in gen.covariance.attrs.items()},
@@ -328,11 +401,17 @@ def generator_from_dataset(ds: xr.Dataset) -> Generator:
         cov = cov_mod.parametric(cells, **kw)
     family = a["xattrib_response_family"]
     cls = RESPONSES[family]
+    from .spaces import space_from_dataset
+
+    sp = space_from_dataset(ds, cells)
     params = {}
     for pname, pdims in cls.param_dims.items():
-        v = ds[f"response_{pname}"].transpose(*cells.spatial.dims, *pdims)
-        params[pname] = cells.stack(v.transpose(*pdims, *cells.spatial.dims)).transpose(
-            "cell", *pdims).values
+        v = ds[f"response_{pname}"]
+        if sp is None:
+            params[pname] = cells.stack(v.transpose(*pdims, *cells.spatial.dims)).transpose(
+                "cell", *pdims).values
+        else:
+            params[pname] = v.transpose(sp.feature_dim, *pdims).values
     return Generator(cov, response_from_params(family, params), seed=int(a["xattrib_seed"]),
                      scale=float(a["xattrib_scale"]), noise_std=float(a["xattrib_noise_std"]),
-                     dtype=a.get("xattrib_dtype", "float32"))
+                     dtype=a.get("xattrib_dtype", "float32"), space=sp)

@@ -176,7 +176,8 @@ def trim(
     transform : str or transform
         ``"fourier"``, ``"zonal"``, ``"sht"``, ``"eof"``, ``"wavelet"`` (built on the
         model's grid with ``transform_kwargs``; ``"eof"`` is fitted on ``ds``'s own input,
-        which computes it) or an object with ``forward``, ``inverse`` and ``features``
+        which computes it), ``"benchmark"`` (the basis of a transformed-space benchmark
+        ``ds``, so the result compares with its ``truth``) or an object with ``forward``, ``inverse`` and ``features``
         (:mod:`xattrib.transforms`).
     method : str or list of str
         Registry names: gradient, smoothgrad, input_x_gradient, integrated_gradients,
@@ -264,7 +265,8 @@ def trim(
     sample_dim = da.dims[0]
     cells = model.cells
     d = cells.n_cells
-    tr = make_transform(transform, cells, data=da, **(transform_kwargs or {}))
+    tr = make_transform(transform, cells, data=ds if transform == "benchmark" else da,
+                        **(transform_kwargs or {}))
     check_transform(tr, d)
     gidx, labels, gcoords = feature_grouping(tr, groups)
     n_groups, p = int(labels.size), int(gidx.size)

@@ -19,16 +19,20 @@ from __future__ import annotations
 
 from typing import Any
 
+import xarray as xr
+
 from ..stacking import CellIndex
 from .base import Grid, Transform, check_transform, feature_grouping
 from .eof import EOF
 from .fourier import Fourier
+from .matrix import MatrixTransform, from_benchmark
 from .sht import SphericalHarmonics
 from .wavelet import Wavelet
 from .zonal import Zonal
 
-__all__ = ["EOF", "TRANSFORMS", "Fourier", "Grid", "SphericalHarmonics", "Transform",
-           "Wavelet", "Zonal", "check_transform", "feature_grouping", "make_transform"]
+__all__ = ["EOF", "TRANSFORMS", "Fourier", "Grid", "MatrixTransform", "SphericalHarmonics",
+           "Transform", "Wavelet", "Zonal", "check_transform", "feature_grouping",
+           "from_benchmark", "make_transform"]
 
 TRANSFORMS: dict[str, type] = {"fourier": Fourier, "zonal": Zonal, "sht": SphericalHarmonics,
                                "eof": EOF, "wavelet": Wavelet}
@@ -36,17 +40,24 @@ TRANSFORMS: dict[str, type] = {"fourier": Fourier, "zonal": Zonal, "sht": Spheri
 
 def make_transform(transform: Any, cells: CellIndex, data: Any = None, **kwargs: Any) -> Any:
     """A transform from a name (built on ``cells`` with ``kwargs``; ``"eof"`` fits on
-    ``data``), or ``transform`` itself when it is already an object."""
+    ``data``; ``"benchmark"`` is the basis of a transformed-space benchmark ``data``), or
+    ``transform`` itself when it is already an object."""
     if not isinstance(transform, str):
         if kwargs:
             raise ValueError(f"transform_kwargs {sorted(kwargs)} only apply when the transform "
                              "is given by name; configure the object instead")
         return transform
+    if transform == "benchmark":
+        if not isinstance(data, xr.Dataset):
+            raise ValueError("transform='benchmark' needs the benchmark Dataset")
+        return from_benchmark(data)
     if transform not in TRANSFORMS:
         raise ValueError(f"unknown transform {transform!r}; choose from "
                          f"{sorted(TRANSFORMS)} or pass an object with forward, inverse and "
                          "features (see xattrib.transforms.base)")
     if transform == "eof":
+        if isinstance(data, xr.Dataset):
+            data = data["x"]
         if data is None:
             raise ValueError("transform='eof' is fitted on data: pass data= (anomalies over "
                              "(sample, lat, lon)) or an xattrib.transforms.EOF")

@@ -120,7 +120,7 @@ def test_land_stays_nan(bench, relu_model):
 
 def test_unknown_method_lists_valid_and_closest(bench, relu_model):
     with pytest.raises(ValueError, match=r"Did you mean 'integrated_gradients'.*Valid methods: "
-                                         r"deeplift, deepshap"):
+                                         r"cd, deeplift, deepshap"):
         _sub(bench).xattrib.attribute(relu_model, methods=["integrated_gradient"])
 
 

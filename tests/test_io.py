@@ -84,3 +84,16 @@ def test_import_does_not_load_torch():
     code = "import sys, xattrib; xattrib.grid.make_grid(30.0); print('torch' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
+
+
+def test_large_parameters_keep_float64(tmp_path):
+    """A benchmark's covariance (202 500 values) keeps float64, so a generator rebuilt from
+    the file draws exactly the same samples."""
+    import xattrib
+
+    b = xattrib.benchmark(n_samples=100, chunks=100, seed=5)
+    p = io.to_netcdf(b, tmp_path / "b.nc")
+    with io.open_dataset(p) as back:
+        assert back["covariance"].dtype == np.float64
+        x = xattrib.generator_from_dataset(back).draw_x(0, 100)
+    np.testing.assert_array_equal(x, xattrib.generator_from_dataset(b).draw_x(0, 100))

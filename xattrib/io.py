@@ -18,7 +18,7 @@ import xarray as xr
 
 __all__ = ["check_cf", "cf_global_attrs", "open_dataset", "prepare_cf", "to_netcdf", "to_zarr", "versions"]
 
-_LARGE = 100_000  # variables with more elements than this are stored float32 + compressed
+_LARGE = 100_000  # variables with more elements than this are compressed
 
 
 def versions() -> dict[str, str]:
@@ -60,7 +60,8 @@ def prepare_cf(ds: xr.Dataset | xr.DataArray, title: str | None = None,
     - no ``_FillValue`` on coordinates or bounds; NaN as ``_FillValue`` on float data;
     - booleans stored as ``int8`` flags (``flag_values``/``flag_meanings``), restored by
       :func:`open_dataset`;
-    - large float variables as float32, zlib-compressed, chunked along ``sample``;
+    - large float variables zlib-compressed; those over ``sample`` stored as float32 and
+      chunked along it (parameters such as a covariance keep float64);
     - a ``time`` coordinate gets ``standard_name='time'``.
     """
     if isinstance(ds, xr.DataArray):
@@ -86,7 +87,11 @@ def prepare_cf(ds: xr.Dataset | xr.DataArray, title: str | None = None,
         elif np.issubdtype(var.dtype, np.floating):
             enc["_FillValue"] = np.nan
             if var.size > _LARGE:
-                enc.update(dtype="float32", zlib=True, complevel=1, shuffle=True)
+                enc.update(zlib=True, complevel=1, shuffle=True)
+                # per-sample data shrink to float32; parameters (a covariance, a basis) keep
+                # their precision, so a generator rebuilt from the file draws the same values
+                if "sample" in var.dims:
+                    enc["dtype"] = "float32"
                 if "sample" in var.dims:
                     enc["chunksizes"] = tuple(
                         min(sample_chunk, var.sizes[d]) if d == "sample" else var.sizes[d]

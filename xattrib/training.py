@@ -67,8 +67,12 @@ class _Source:
 
     def load(self, s: int, e: int) -> tuple[np.ndarray, np.ndarray]:
         if self.gen is not None and s >= self.first_fresh:
-            x = self.gen.draw_x(s, e)
-            y, _ = self.gen.respond(x, start=s)
+            if self.gen.space is None:
+                x = self.gen.draw_x(s, e)
+                y, _ = self.gen.respond(x, start=s)
+            else:  # the response reads the transformed features of the same draws
+                x, y, _ = self.gen.draw(s, e)
+                y = y + self.gen.noise(s, e)
         elif isinstance(self.x, np.ndarray):
             x, y = self.x[s:e], np.asarray(self.y[s:e], dtype=np.float64)
         else:  # one compute for both: x and y of a benchmark come from the same tasks

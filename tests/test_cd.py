@@ -125,3 +125,39 @@ def test_xattribs_own_networks_and_input_space_cd(arch, small_grid):
     counts = torch.bincount(groups).float()
     np.testing.assert_allclose(got, (scores[:, groups] / counts[groups]).numpy(), atol=1e-5)
     assert np.isnan(heat["completeness_error"]).all()
+
+
+def test_cd_batching_does_not_change_scores():
+    """Samples and groups split over passes (a small value budget) give the same scores."""
+    torch.manual_seed(3)
+    net = nn.Sequential(nn.Linear(20, 16), nn.ReLU(), nn.Linear(16, 1)).eval()
+    x = torch.randn(13, 20)
+    groups = torch.arange(20) % 7
+    whole = cd_scores(net, x, groups, 7)
+    pieces = cd_scores(net, x, groups, 7, max_values=20 * 3)  # 3 rows per pass
+    np.testing.assert_allclose(pieces, whole, atol=1e-6)
+
+
+def test_trim_split_batches_keep_each_samples_residual():
+    from xattrib.trimming import TrimNetwork
+
+    class Half:  # a lossy transform: the first half of the inputs
+        def forward(self, x):
+            return x[:, :10]
+
+        def inverse(self, s):
+            return torch.cat([s, torch.zeros_like(s)], 1)
+
+    torch.manual_seed(4)
+    net = nn.Sequential(nn.Linear(20, 8), nn.Tanh(), nn.Linear(8, 1)).eval()
+    x = torch.randn(9, 20)
+    t = Half()
+    s = t.forward(x)
+    r = x - t.inverse(s)
+    tnet = TrimNetwork(net, t)
+    groups = torch.arange(10) % 4
+    whole = cd_scores(net, s, groups, 4, split=tnet.cd_split(r))
+    pieces = cd_scores(net, s, groups, 4, split=tnet.cd_split(r), max_values=20)
+    np.testing.assert_allclose(pieces, whole, atol=1e-6)
+    beta, gamma = decompose(net, *tnet.cd_split(r)(s, torch.ones_like(s), 1, slice(0, 9)))
+    np.testing.assert_allclose(beta + gamma, net(x).detach(), atol=1e-6)  # f(x) exactly

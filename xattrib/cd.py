@@ -258,28 +258,36 @@ def decompose(net: nn.Module, beta: torch.Tensor, gamma: torch.Tensor,
 
 
 def cd_scores(net: nn.Module, x: torch.Tensor, groups: torch.Tensor, n_groups: int,
-              split: Any = None, max_rows: int = 8192) -> torch.Tensor:
+              split: Any = None, max_rows: int = 8192, max_values: int = 2**21
+              ) -> torch.Tensor:
     """CD score β of every group for every sample: ``(b, n_groups)``.
 
-    ``groups`` holds each input feature's group id ``(p,)``. ``split(xx, mask, reps)``
-    returns the (β, γ) network inputs for rows ``xx`` (``x`` repeated ``reps`` times, group
-    by group) and their 0/1 feature masks (default: ``mask * xx`` and the rest). Groups and
-    samples are batched together, ``max_rows`` rows per pass.
+    ``groups`` holds each input feature's group id ``(p,)``. ``split(xx, mask, reps, rows)``
+    returns the (β, γ) network inputs for rows ``xx`` (``x[rows]`` repeated ``reps`` times,
+    group by group) and their 0/1 feature masks (default: ``mask * xx`` and the rest).
+    Groups and samples are batched together: at most ``max_rows`` rows and ``max_values``
+    input values per pass (a CNN's activations are many times its input: 8192 rows of a
+    64 × 64 map peaked at 6 GB).
     """
     if split is None:
-        def split(xx: torch.Tensor, mask: torch.Tensor, reps: int
+        def split(xx: torch.Tensor, mask: torch.Tensor, reps: int, rows: slice
                   ) -> tuple[torch.Tensor, torch.Tensor]:
             beta = xx * mask
             return beta, xx - beta
-    b = x.shape[0]
+    b, p = x.shape
     out = x.new_empty(b, n_groups)
-    per = max(1, max_rows // max(b, 1))
-    for g0 in range(0, n_groups, per):
-        gs = torch.arange(g0, min(g0 + per, n_groups), device=x.device)
-        mask = (groups[None, :] == gs[:, None]).to(x.dtype)            # (g, p)
-        rows_mask = mask.repeat_interleave(b, dim=0)                     # (g·b, p)
-        xx = x.repeat(len(gs), 1)
-        beta, gamma = split(xx, rows_mask, len(gs))
-        out_beta, _ = decompose(net, beta, gamma)
-        out[:, g0:g0 + len(gs)] = out_beta.reshape(len(gs), b, -1)[..., 0].T
+    budget = max(1, min(int(max_rows), int(max_values) // max(p, 1)))
+    step = min(b, budget)
+    for s0 in range(0, b, step):
+        rows = slice(s0, min(s0 + step, b))
+        xs = x[rows]
+        n = xs.shape[0]
+        per = max(1, budget // n)
+        for g0 in range(0, n_groups, per):
+            gs = torch.arange(g0, min(g0 + per, n_groups), device=x.device)
+            mask = (groups[None, :] == gs[:, None]).to(x.dtype)            # (g, p)
+            rows_mask = mask.repeat_interleave(n, dim=0)                     # (g·n, p)
+            beta, gamma = split(xs.repeat(len(gs), 1), rows_mask, len(gs), rows)
+            out_beta, _ = decompose(net, beta, gamma)
+            out[rows, g0:g0 + len(gs)] = out_beta.reshape(len(gs), n, -1)[..., 0].T
     return out

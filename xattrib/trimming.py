@@ -57,10 +57,10 @@ class TrimNetwork(nn.Module):
         return self.net
 
     def cd_split(self, r: torch.Tensor) -> Any:
-        def split(ss: torch.Tensor, mask: torch.Tensor, reps: int
+        def split(ss: torch.Tensor, mask: torch.Tensor, reps: int, rows: slice
                   ) -> tuple[torch.Tensor, torch.Tensor]:
             beta = self.transform.inverse(ss * mask)
-            x = self.transform.inverse(ss) + r.repeat(reps, 1)
+            x = self.transform.inverse(ss) + r[rows].repeat(reps, 1)
             return beta, x - beta
         return split
 

@@ -88,10 +88,10 @@ def build_space(name: str, cells: CellIndex, covariance: np.ndarray | None = Non
 
         if covariance is None:
             raise ValueError("space='eof' needs the covariance of the source")
-        t = EOF.from_covariance(covariance, cells, n_modes=k)
-        v = t.v.double().numpy()
+        et = EOF.from_covariance(covariance, cells, n_modes=k)
+        v = et.v.double().numpy()
         b = (v / np.sqrt(w)[None, :]).T  # eof weights are √W
-        evr = t.features["explained_variance_ratio"].values
+        evr = et.features["explained_variance_ratio"].values
         return Space("eof", b, w, "mode", {
             "mode": (np.arange(1, k + 1), {"long_name": "EOF mode of the source covariance "
                                                         "(1 explains most variance)",
@@ -102,11 +102,12 @@ def build_space(name: str, cells: CellIndex, covariance: np.ndarray | None = Non
     if name == "fourier":
         from .transforms import Fourier
 
-        t = Fourier(cells)
-        order = np.argsort(t.features["feature_wavenumber"].values, kind="stable")
-        phi = t.inverse(torch.eye(t.n_features, dtype=torch.float64)[order]).numpy().T
+        ft = Fourier(cells)
+        assert ft.groups is not None
+        order = np.argsort(ft.features["feature_wavenumber"].values, kind="stable")
+        phi = ft.inverse(torch.eye(ft.n_features, dtype=torch.float64)[order]).numpy().T
         b = _orthonormalise(phi, w, k, "Fourier basis functions")
-        f = t.features.isel(fourier_feature=order[:k])
+        f = ft.features.isel(fourier_feature=order[:k])
         return Space("fourier", b, w, "fourier_mode", {
             "fourier_mode": (np.arange(k), {"long_name": "orthonormalised Fourier basis "
                                                           "function, by radial wavenumber",
@@ -114,19 +115,20 @@ def build_space(name: str, cells: CellIndex, covariance: np.ndarray | None = Non
             "k_lat": (f["k_lat"].values, dict(f["k_lat"].attrs)),
             "k_lon": (f["k_lon"].values, dict(f["k_lon"].attrs)),
             "part": (f["part"].values, dict(f["part"].attrs)),
-        }, ("wavenumber", t.groups.values[order[:k]], dict(t.groups.attrs)))
+        }, ("wavenumber", ft.groups.values[order[:k]], dict(ft.groups.attrs)))
     from .transforms import SphericalHarmonics
 
-    t = SphericalHarmonics(cells)  # raises for grids that are not global
-    phi = t.inverse(torch.eye(t.n_features, dtype=torch.float64)).numpy().T
+    st = SphericalHarmonics(cells)  # raises for grids that are not global
+    assert st.groups is not None
+    phi = st.inverse(torch.eye(st.n_features, dtype=torch.float64)).numpy().T
     b = _orthonormalise(phi, w, k, "spherical harmonics")
-    f = t.features.isel(sh_feature=slice(0, k))
+    f = st.features.isel(sh_feature=slice(0, k))
     return Space("sht", b, w, "sh_mode", {
         "sh_mode": (np.arange(k), {"long_name": "orthonormalised spherical harmonic, by "
                                                 "degree", "units": "1"}),
         "order": (f["order"].values, dict(f["order"].attrs)),
         "part": (f["part"].values, dict(f["part"].attrs)),
-    }, ("degree", t.groups.values[:k], dict(t.groups.attrs)))
+    }, ("degree", st.groups.values[:k], dict(st.groups.attrs)))
 
 
 def space_from_dataset(ds: Any, cells: CellIndex) -> Space | None:

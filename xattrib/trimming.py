@@ -136,6 +136,7 @@ def _trim_kernel(x: np.ndarray, base: np.ndarray | None, index: np.ndarray, mode
                 fx = net(xb).squeeze(1)
             if m.complete:
                 if m.baseline == "distribution":
+                    assert s_bg is not None
                     k = s_bg.shape[0]
                     fb = tnet(s_bg.repeat(b, 1), r.repeat_interleave(k, 0)).view(b, k).mean(1)
                 res[:, -2] = a.sum(1) - (fx - fb)
@@ -262,7 +263,7 @@ def trim(
         raise ValueError(f"{da.name!r} must have one sample dimension besides its spatial "
                          f"dims {sdims}; got dims {da.dims}")
     da = da.transpose(others[0], *sdims)
-    sample_dim = da.dims[0]
+    sample_dim = str(da.dims[0])
     cells = model.cells
     d = cells.n_cells
     tr = make_transform(transform, cells, data=ds if transform == "benchmark" else da,
@@ -292,7 +293,7 @@ def trim(
         pp = per_params[mm.name]
         bg = base.background
         if bg is not None and mm.baseline == "distribution":
-            bg = bg[: int(pp.get("n_background", bg.shape[0]))]
+            bg = bg[: int(pp.get("n_background") or bg.shape[0])]
         rows = mm.expansion(pp)
         budget = _MAX_ROWS * (4 if mm.forward_only else 1)
         batch = int(batch_size or max(1, budget // rows))
@@ -302,12 +303,13 @@ def trim(
               "output_index": k}
         ps = base.per_sample if mm.baseline == "single" else None
         if lazy:
+            sample_chunks = grid.chunks[0]  # type: ignore[union-attr]  # dask when lazy
             args: list[Any] = [grid, "ij"]
             if ps is not None:
-                args += [dsa.asarray(ps.data).rechunk({0: grid.chunks[0], 1: -1}), "ik"]
+                args += [dsa.asarray(ps.data).rechunk({0: sample_chunks, 1: -1}), "ik"]
             else:
                 args += [None, None]
-            args += [dsa.arange(n, chunks=grid.chunks[0]), "i", model_key, None, tr_key,
+            args += [dsa.arange(n, chunks=sample_chunks), "i", model_key, None, tr_key,
                      None]
             outs.append(dsa.blockwise(
                 _trim_kernel, "ij", *args, adjust_chunks={"j": width}, concatenate=True,
@@ -325,8 +327,8 @@ def _assemble(ds: xr.Dataset, da: xr.DataArray, model: Model, tr: Any, chosen: l
               per_params: dict[str, dict[str, Any]], baseline_kind: str,
               labels: xr.DataArray, gcoords: dict[str, xr.DataArray], packed: Any,
               n_groups: int, p: int, features: bool, prediction: bool) -> xr.Dataset:
-    sample_dim = da.dims[0]
-    gdim = labels.dims[0]
+    sample_dim = str(da.dims[0])
+    gdim = str(labels.dims[0])
     units = {mm.name: _units(ds, str(da.name), mm) for mm in chosen}
     common = set(units.values())
     attrs = {

@@ -35,21 +35,36 @@ class RealDFT:
         edge = (last == 0) | ((nl % 2 == 0) & (last == nl // 2))
         selfconj = np.all(partner == bins, axis=1)
         pidx = np.ravel_multi_index(tuple(partner.T), half, mode="wrap")
-        src, scale, kbin, part = [], [], [], []  # per feature (one row's worth)
-        dst, feat, coef = [], [], []             # per stored real number of the half array
+        src: list[int] = []     # per feature (one row's worth): where it is stored,
+        scale: list[float] = []  # its scale, wavenumbers and part
+        kbin: list[np.ndarray] = []
+        part: list[str] = []
+        dst: list[int] = []     # per stored real number of the half array: which feature,
+        feat: list[int] = []    # with which coefficient
+        coef: list[float] = []
         for i in range(n_half):
             if selfconj[i]:
                 f = len(src)
-                src.append(2 * i), scale.append(1.0), kbin.append(bins[i]), part.append("re")
-                dst.append(2 * i), feat.append(f), coef.append(1.0)
+                src.append(2 * i)
+                scale.append(1.0)
+                kbin.append(bins[i])
+                part.append("re")
+                dst.append(2 * i)
+                feat.append(f)
+                coef.append(1.0)
             elif not edge[i] or i < pidx[i]:  # interior, or the first of an edge pair
                 f = len(src)
                 for p, name in enumerate(("re", "im")):
-                    src.append(2 * i + p), scale.append(SQRT2), kbin.append(bins[i])
+                    src.append(2 * i + p)
+                    scale.append(SQRT2)
+                    kbin.append(bins[i])
                     part.append(name)
-                    dst.append(2 * i + p), feat.append(f + p), coef.append(1 / SQRT2)
+                    dst.append(2 * i + p)
+                    feat.append(f + p)
+                    coef.append(1 / SQRT2)
                     if edge[i]:  # its stored partner: the complex conjugate
-                        dst.append(2 * int(pidx[i]) + p), feat.append(f + p)
+                        dst.append(2 * int(pidx[i]) + p)
+                        feat.append(f + p)
                         coef.append((1.0 if p == 0 else -1.0) / SQRT2)
         n_feat = len(src)
         assert n_feat == int(np.prod(self.shape)), (n_feat, self.shape)

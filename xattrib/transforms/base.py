@@ -122,7 +122,8 @@ class Grid:
         ny, nx = self.lat.size, self.lon.size
         span = (f"latitude {self.lat.min():g} to {self.lat.max():g}, longitude "
                 f"{self.lon.min():g} to {self.lon.max():g}")
-        step = (f"{abs(self.dlat):g}° × {abs(self.dlon):g}°" if self.even
+        dlat, dlon = self.dlat, self.dlon
+        step = (f"{abs(dlat):g}° × {abs(dlon):g}°" if dlat is not None and dlon is not None
                 else "uneven spacing")
         return f"{ny} × {nx} cells ({step}; {span})"
 
@@ -133,7 +134,8 @@ class Grid:
                              "spacing; pass spacing_km=(dy, dx)")
         mid = np.deg2rad(0.5 * (self.lat.min() + self.lat.max()))
         k = np.pi / 180.0 * EARTH_RADIUS_KM
-        return abs(self.dlat) * k, abs(self.dlon) * k * float(np.cos(mid))  # type: ignore[arg-type]
+        dlat, dlon = float(self.dlat or 0.0), float(self.dlon or 0.0)
+        return abs(dlat) * k, abs(dlon) * k * float(np.cos(mid))
 
 
 class Transform(nn.Module):

@@ -40,6 +40,8 @@ class EOF(Transform):
     """
 
     name = "eof"
+    w: torch.Tensor
+    v: torch.Tensor
 
     def __init__(self, cells: CellIndex, components: np.ndarray,
                  explained_variance_ratio: np.ndarray | None = None,

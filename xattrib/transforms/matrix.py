@@ -20,6 +20,8 @@ class MatrixTransform(Transform):
     (optional) labels them."""
 
     name = "matrix"
+    a: torch.Tensor
+    b: torch.Tensor
 
     def __init__(self, cells: CellIndex, analysis: np.ndarray, synthesis: np.ndarray,
                  features: xr.DataArray, groups: xr.DataArray | None = None,

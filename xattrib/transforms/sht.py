@@ -55,6 +55,10 @@ class SphericalHarmonics(Transform):
     """
 
     name = "sht"
+    synth: torch.Tensor
+    anal: torch.Tensor
+    pos: torch.Tensor
+    phase: torch.Tensor
 
     def __init__(self, cells: CellIndex, lmax: int | None = None) -> None:
         super().__init__(cells)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import torch
 import xarray as xr
@@ -116,10 +118,11 @@ class Wavelet(Transform):
         self.params = {"wavelet": str(wavelet), "level": self.level, "mode": self.mode,
                        "orientation": int(bool(orientation))}
 
-    def _wavedec(self, grid: torch.Tensor) -> list:
+    def _wavedec(self, grid: torch.Tensor) -> Any:
         import ptwt
 
-        return ptwt.wavedec2(grid, self.wavelet, level=self.level, mode=self.mode)
+        return ptwt.wavedec2(grid, self.wavelet, level=self.level,
+                             mode=self.mode)  # type: ignore[arg-type]  # checked by ptwt
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         coeffs = self._wavedec(self.to_grid(x))
@@ -145,5 +148,5 @@ class Wavelet(Transform):
             at += n
         coeffs = [pieces[0]] + [tuple(pieces[1 + 3 * i: 4 + 3 * i])
                                 for i in range(self.level)]
-        grid = ptwt.waverec2(coeffs, self.wavelet)[..., :ny, :nx]
+        grid = ptwt.waverec2(coeffs, self.wavelet)[..., :ny, :nx]  # type: ignore[arg-type]
         return self.from_grid(grid)

@@ -253,6 +253,15 @@ def _kernel(x: np.ndarray, base: np.ndarray | None, index: np.ndarray, model: Mo
     return out
 
 
+def choose_methods(names: list[str], arg: str) -> list[Method]:
+    """The registry methods named in argument ``arg``: none missing, none twice."""
+    if not names:
+        raise ValueError(f"{arg} is empty; name at least one (see xattrib.methods.METHODS)")
+    if len(set(names)) != len(names):
+        raise ValueError(f"{arg} has duplicates: {list(names)}")
+    return [get_method(name) for name in names]
+
+
 def _split_params(methods: list[Method], params: dict[str, Any]) -> dict[str, dict[str, Any]]:
     """``integrated_gradients={...}`` goes to that method; a plain ``n_steps=`` to every
     method that has such a parameter (an error if none has)."""
@@ -352,13 +361,8 @@ def attribute(
     True
     """
 
-    if isinstance(methods, str):
-        methods = [methods]
-    if not methods:
-        raise ValueError("methods is empty; name at least one (see xattrib.methods.METHODS)")
-    if len(set(methods)) != len(methods):
-        raise ValueError(f"methods has duplicates: {list(methods)}")
-    chosen = [get_method(name) for name in methods]
+    methods = list(methods) if not isinstance(methods, str) else [methods]
+    chosen = choose_methods(methods, "methods")
     per_params = _split_params(chosen, params)
     if output is None and len(model.outputs) > 1:  # every output, along an output dim
         kw = dict(methods=methods, baseline=baseline, x=x, batch_size=batch_size,

@@ -25,9 +25,16 @@ import torch
 import xarray as xr
 from torch import nn
 
-from .attribution import _split_params, _units, _y_units, resolve_baseline, seeded_global_rngs
+from .attribution import (
+    _split_params,
+    _units,
+    _y_units,
+    choose_methods,
+    resolve_baseline,
+    seeded_global_rngs,
+)
 from .grid import find_latlon
-from .methods import METHOD_DIM, METHODS, Method, get_method
+from .methods import METHOD_DIM, METHODS, Method
 from .model import Model, resolve_device
 from .transforms import check_transform, feature_grouping, make_transform
 
@@ -224,11 +231,7 @@ def trim(
     True
     """
     methods = [method] if isinstance(method, str) else list(method)
-    if not methods:
-        raise ValueError("method is empty; name at least one (see xattrib.methods.METHODS)")
-    if len(set(methods)) != len(methods):
-        raise ValueError(f"method has duplicates: {methods}")
-    chosen = [get_method(name) for name in methods]
+    chosen = choose_methods(methods, "method")
     bad = [mm.name for mm in chosen if not mm.transformable]
     if bad:
         raise ValueError(f"{bad} cannot run in a transformed space: LRP's rules live on the "

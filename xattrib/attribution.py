@@ -235,17 +235,19 @@ def _kernel(x: np.ndarray, base: np.ndarray | None, index: np.ndarray, model: Mo
             if fx is None and (m.complete or want_prediction):
                 fx = net(xb)
             if m.complete:
+                assert fx is not None
                 if base is not None and m.baseline == "single":
                     fb = net(bb).squeeze(1)  # per-sample baselines
                 else:  # one baseline (or background) for every sample: evaluate it once
                     if f_fixed is None:
                         f_fixed = (net(bg).mean() if m.baseline == "distribution"
-                                   else net(bb[:1]).squeeze(1))
+                                   else net(bb[:1]).squeeze(1))  # type: ignore[index]
                     fb = f_fixed
                 ext[:, d + 1] = a.sum(1) - (fx.squeeze(1) - fb)
             else:
                 ext[:, d + 1] = math.nan
-            ext[:, d + 2] = fx.squeeze(1) if want_prediction else math.nan
+            ext[:, d + 2] = (fx.squeeze(1) if want_prediction and fx is not None
+                             else math.nan)
         if dev.type == "cpu":
             torch.index_select(ext, 1, put_t, out=out_t[rows])
         else:
@@ -385,7 +387,7 @@ def attribute(
                              "dims first")
         arrays.append(da.transpose(others[0], *sdims))
     da = arrays[0]
-    sample_dim = da.dims[0]
+    sample_dim = str(da.dims[0])
     n, size = da.shape[0], cells.shape[0] * cells.shape[1]
     n_bg = max([p.get("n_background", 100) for p in per_params.values()], default=100)
     base = resolve_baseline(baseline, ds, model, n_background=n_bg, seed=seed,
@@ -418,7 +420,7 @@ def attribute(
         p = per_params[m.name]
         bg = base.background
         if bg is not None and m.baseline == "distribution":
-            bg = bg[: int(p.get("n_background", bg.shape[0]))]
+            bg = bg[: int(p.get("n_background") or bg.shape[0])]
         rows = m.expansion(p)
         budget = _MAX_ROWS * (4 if m.forward_only else 1)  # no activations kept for backward
         batch = int(batch_size or max(1, budget // rows))
@@ -507,10 +509,10 @@ def _assemble(ds: xr.Dataset, da: xr.DataArray, model: Model, chosen: list[Metho
                                 {"long_name": "method is complete"}),
         "positive_only": xr.Variable(METHOD_DIM, [m.positive_only for m in chosen],
                                      {"long_name": "method returns non-negative relevance"}),
-        **{c: cells.mask[c].variable for c in cells.mask.coords},
+        **{str(c): cells.mask[c].variable for c in cells.mask.coords},
     }
     if sample_dim in da.coords:
-        coords[sample_dim] = da[sample_dim].variable
+        coords[str(sample_dim)] = da[sample_dim].variable
     bench_attrs = {k: v for k, v in ds.attrs.items() if k.startswith("xattrib_")}
     truth_baseline = bench_attrs.pop("xattrib_baseline", None)
     attrs = {"title": "xattrib attribution heatmaps", **bench_attrs,

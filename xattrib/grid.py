@@ -129,7 +129,7 @@ def cell_area(obj: xr.Dataset | xr.DataArray, radius: float = EARTH_RADIUS_M) ->
     """
     sc = find_latlon(obj)
     if not sc.regular:
-        coslat = np.cos(np.deg2rad(obj[sc.lat]))
+        coslat = xr.DataArray(np.cos(np.deg2rad(obj[sc.lat])))
         area = coslat * (4 * np.pi * radius**2 / coslat.size)
         return area.rename("cell_area").assign_attrs(
             long_name="approximate cell area (cos latitude)", units="m2",

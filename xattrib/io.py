@@ -203,7 +203,7 @@ def check_cf(path: str | os.PathLike, version: str = "1.8") -> list[str]:
             output_filename=str(report), output_format="json_new",
         )
         result = next(iter(json.loads(report.read_text()).values()))[f"cf:{version}"]
-    errors = []
+    errors: list[str] = []
     for check in result["high_priorities"]:
         scored, possible = check["value"]
         if scored < possible:

@@ -176,14 +176,15 @@ def _gradientshap(net: nn.Module, x: torch.Tensor, baseline: Any, background: to
                                        additional_forward_args=forward_args)
 
 
-def _lrp(rules: Callable[[list[nn.Module]], dict[int, Any]]) -> Callable[..., torch.Tensor]:
+def _lrp(rules: Callable[..., dict[int, Any]]) -> Callable[..., torch.Tensor]:
     """An LRP method with per-layer rules, set on the layers for one call and then removed."""
 
     def run(net: nn.Module, x: torch.Tensor, baseline: Any, background: Any, **params: Any
             ) -> torch.Tensor:
         from captum.attr import LRP
 
-        layers = [m for m in net.modules() if isinstance(m, nn.Linear | nn.Conv2d)]
+        layers: list[nn.Module] = [m for m in net.modules()
+                                   if isinstance(m, nn.Linear | nn.Conv2d)]
         chosen = rules(layers, **params)
         try:
             for i, layer in enumerate(layers):

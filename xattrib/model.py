@@ -199,7 +199,7 @@ class Model:
 
         gen = generator_from_dataset(bench)
         cells = gen.covariance.cells
-        net = ExactResponse.from_response(gen.response, gen.scale)
+        net: Any = ExactResponse.from_response(gen.response, gen.scale)
         d = cells.n_cells
         arch = "exact"
         if gen.space is not None:  # F acts on s = A x: a linear layer in front

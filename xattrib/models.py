@@ -62,6 +62,9 @@ class MLP(nn.Sequential):
 class ToGrid(nn.Module):
     """Stacked cells ``(b, d)`` → ``(b, 2, ny, nx)``: the field (0 on invalid cells) and a mask."""
 
+    flat: torch.Tensor
+    mask: torch.Tensor
+
     def __init__(self, flat: np.ndarray, shape: tuple[int, int]) -> None:
         super().__init__()
         self.shape = tuple(int(s) for s in shape)
@@ -151,7 +154,7 @@ def fold_normalisation(module: nn.Module, x_mean: np.ndarray, x_std: np.ndarray,
     with torch.no_grad():
         if plain:
             first, last = linears[0], linears[-1]
-            first.bias -= first.weight @ (mean / std)
+            first.bias.sub_(first.weight @ (mean / std))
             first.weight /= std
             last.weight *= y_std
             last.bias.mul_(y_std).add_(y_mean)
@@ -161,6 +164,9 @@ def fold_normalisation(module: nn.Module, x_mean: np.ndarray, x_std: np.ndarray,
 
 
 class _Affine(nn.Module):
+    scale: torch.Tensor
+    shift: torch.Tensor
+
     def __init__(self, scale: torch.Tensor, shift: torch.Tensor) -> None:
         super().__init__()
         self.register_buffer("scale", scale.float())

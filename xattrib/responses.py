@@ -86,7 +86,8 @@ class Response:
         return (w[:, None] * vals).sum(0) / np.sqrt(2 * np.pi)
 
     @classmethod
-    def random(cls, rng: np.random.Generator, corr_factor: np.ndarray, std: np.ndarray,
+    def random(cls, rng: np.random.Generator, corr_factor: np.ndarray | QuantisedFactor,
+               std: np.ndarray,
                **kwargs: Any) -> Response:
         raise NotImplementedError
 
@@ -183,7 +184,8 @@ class PiecewiseLinear(Response):
         return (w * (e_clip - np.clip(0.0, lo, hi))).sum(1)
 
     @classmethod
-    def random(cls, rng: np.random.Generator, corr_factor: np.ndarray, std: np.ndarray,
+    def random(cls, rng: np.random.Generator, corr_factor: np.ndarray | QuantisedFactor,
+               std: np.ndarray,
                n_breakpoints: int = 5, **kwargs: Any) -> PiecewiseLinear:
         """Breakpoints and slopes as in Mamalakis et al. (2022).
 
@@ -224,7 +226,8 @@ class Linear(Response):
         return np.zeros(self.n_cells)
 
     @classmethod
-    def random(cls, rng: np.random.Generator, corr_factor: np.ndarray, std: np.ndarray,
+    def random(cls, rng: np.random.Generator, corr_factor: np.ndarray | QuantisedFactor,
+               std: np.ndarray,
                **kwargs: Any) -> Linear:
         _no_extra(kwargs, "linear")
         return cls({"weights": _correlated_draws(rng, corr_factor, 1)[:, 0]})
@@ -249,7 +252,8 @@ class Tanh(Response):
         return a * (np.tanh(c * (x - t)) + np.tanh(c * t))
 
     @classmethod
-    def random(cls, rng: np.random.Generator, corr_factor: np.ndarray, std: np.ndarray,
+    def random(cls, rng: np.random.Generator, corr_factor: np.ndarray | QuantisedFactor,
+               std: np.ndarray,
                sharpness: float = 2.0, **kwargs: Any) -> Tanh:
         """Amplitude and threshold (× σᵢ/2) are MVN(0, R) draws; steepness = sharpness / σᵢ."""
         _no_extra(kwargs, "tanh")

@@ -40,14 +40,16 @@ def _as_covariance(source: xr.Dataset | xr.DataArray | None, covariance: Any,
     is_data = isinstance(source, xr.DataArray) and source.dtype != bool and any(
         d not in find_latlon(source).dims for d in source.dims)
     if isinstance(covariance, np.ndarray):
-        cells = CellIndex.from_data(source, sample_dim) if is_data else _grid_cells(source)
+        cells = (CellIndex.from_data(source, sample_dim)  # type: ignore[arg-type]
+                 if is_data else _grid_cells(source))
         return cov_mod.from_matrix(covariance, cells), source
     kwargs = dict(covariance or {})
     if not isinstance(kwargs, dict):
         raise TypeError("covariance must be None, a Covariance, an ndarray or a dict of "
                         f"keyword arguments, got {type(covariance).__name__}")
     if is_data:
-        return cov_mod.from_data(source, dim=sample_dim, **kwargs), source
+        return cov_mod.from_data(source, dim=sample_dim,  # type: ignore[arg-type]
+                                 **kwargs), source
     return cov_mod.parametric(_grid_cells(source), **kwargs), source
 
 
@@ -280,7 +282,7 @@ def _assemble(gen: Generator, n: int, chunks: int, kind: str, const: np.ndarray 
         ys.append(dsa.from_delayed(part[1], (e - s,), dtype=np.float64))
         ts.append(dsa.from_delayed(part[2], (e - s, ny, nx) if gen.space is None else
                                    (e - s, gen.n_features), dtype=gen.dtype))
-    coords = {c: cells.mask[c] for c in cells.mask.coords}
+    coords: dict[Any, Any] = {c: cells.mask[c] for c in cells.mask.coords}
     idx_dtype = np.int32 if n < 2**31 else np.float64  # CF-1.8 has no int64
     coords["sample"] = ("sample", np.arange(n, dtype=idx_dtype),
                         {"long_name": "sample index in the generator's stream", "units": "1"})

@@ -157,3 +157,19 @@ def test_scale_free_metrics_of_tiny_maps():
     x = np.random.default_rng(0).standard_normal((2, 12))
     np.testing.assert_allclose(M.pearson(x, x * 1e-161, w), 1.0, rtol=1e-12)
     np.testing.assert_allclose(M.pearson(x, x * -1e-161, w), -1.0, rtol=1e-12)
+
+
+def test_skill_map_matches_xr_corr_and_is_nan_where_constant():
+    import warnings
+
+    rng = np.random.default_rng(7)
+    t = xr.DataArray(rng.standard_normal((30, 3, 4)), dims=("sample", "lat", "lon"))
+    a = t + 0.5 * xr.DataArray(rng.standard_normal((30, 3, 4)), dims=t.dims)
+    a[:, 0, 0] = 1.0            # a constant map at one cell
+    a[:, 1, 1] = np.nan         # a land cell
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        sk = skill_map(a, t)
+    ref = np.array([[np.corrcoef(a[:, i, j], t[:, i, j])[0, 1] if (i, j) not in
+                     ((0, 0), (1, 1)) else np.nan for j in range(4)] for i in range(3)])
+    np.testing.assert_allclose(sk.values, ref, atol=1e-12)  # numpy's corrcoef, cell by cell

@@ -64,6 +64,7 @@ def test_both_layouts_equal_captum_directly(data, layout):
         grid = torch.zeros(x.shape[0], ny * nx)
         grid[:, torch.as_tensor(cells.flat)] = x
         inp, take = grid.view(-1, ny, nx), torch.as_tensor(cells.flat)
+    inp = inp.detach().requires_grad_()  # as attribute() hands captum its inputs
     want = {
         "gradient": Saliency(net).attribute(inp, abs=False),
         "integrated_gradients": IntegratedGradients(net).attribute(
@@ -94,7 +95,7 @@ def test_multi_variable_multi_output(data):
     x = _stacked(m, data).view(-1, 2, cells.n_cells)
     grid = torch.zeros(x.shape[0], 2, cells.shape[0] * cells.shape[1])
     grid[:, :, torch.as_tensor(cells.flat)] = x
-    grid = grid.view(-1, 2, *cells.shape)
+    grid = grid.view(-1, 2, *cells.shape).requires_grad_()
     for k, out in enumerate(["nino", "pdo"]):
         want = DeepLift(net).attribute(grid, baselines=torch.zeros_like(grid), target=k)
         want = want.reshape(want.shape[0], 2, -1)[:, :, torch.as_tensor(cells.flat)].detach().numpy()

@@ -74,7 +74,19 @@ def summarize(scores: xr.Dataset, quantiles: tuple[float, ...] = (0.05, 0.25, 0.
 def skill_map(heat: xr.Dataset | xr.DataArray, truth: xr.DataArray) -> xr.DataArray:
     """Per-cell skill: Pearson correlation between attribution and truth over samples."""
     a = heat["attribution"] if isinstance(heat, xr.Dataset) else heat
-    r = xr.corr(a, truth, dim="sample")
+    # written out rather than xr.corr: a constant map (the null_constant explanation, or
+    # a cell whose truth never varies) has zero variance, and xr.corr divides by it with a
+    # RuntimeWarning; here such cells are NaN by definition, silently. Sums with counts
+    # avoid numpy's "mean of empty slice" on land.
+    valid = a.notnull() & truth.notnull()
+    n = valid.sum("sample")
+    nn = xr.where(n > 0, n, 1)
+    am = a.where(valid) - a.where(valid).sum("sample") / nn
+    tm = truth.where(valid) - truth.where(valid).sum("sample") / nn
+    cov = (am * tm).sum("sample")
+    var = (am * am).sum("sample") * (tm * tm).sum("sample")
+    ok = (n > 1) & (var > 0)
+    r = xr.where(ok, cov / np.sqrt(xr.where(ok, var, 1.0)), np.nan)
     r.attrs = {}
     return r.rename("skill").assign_attrs(
         long_name="correlation over samples of attribution and truth at each cell", units="1")

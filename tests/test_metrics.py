@@ -119,7 +119,7 @@ def test_invariances(a, g, scale):
 
 
 def test_unknown_metric_and_bad_weights(truth):
-    with pytest.raises(ValueError, match="unknown metric.*valid metrics: pearson"):
+    with pytest.raises(ValueError, match="unknown metric.*Valid metrics: pearson"):
         xattrib.score(truth, truth, metrics=["pearsn"])
     with pytest.raises(ValueError, match="weights must be"):
         xattrib.score(truth, truth, weights="cos")

@@ -10,11 +10,11 @@ Users add their own with :func:`register_method`.
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
 import torch
 from torch import nn
 
@@ -88,10 +88,17 @@ class Method:
         if unknown:
             raise TypeError(f"method {self.name!r} has no parameter(s) {sorted(unknown)}; "
                             f"its parameters are {sorted(self.defaults) or 'none'}")
+        for key, value in overrides.items():
+            if key in COUNTS and not (isinstance(value, int | np.integer)
+                                      and not isinstance(value, bool) and value >= 1):
+                raise ValueError(f"{self.name} parameter {key} must be a whole number of at "
+                                 f"least 1, got {value!r}")
         return {**self.defaults, **overrides}
 
 
 METHODS: dict[str, Method] = {}
+#: method parameters that count something (steps, samples, cells): whole numbers ≥ 1
+COUNTS = ("n_steps", "n_samples", "n_background", "perturbations_per_eval", "patch")
 
 
 def register_method(method: Method, overwrite: bool = False) -> Method:
@@ -105,8 +112,9 @@ def register_method(method: Method, overwrite: bool = False) -> Method:
 def get_method(name: str) -> Method:
     """The registered method ``name``; unknown names get the valid ones and the closest."""
     if name not in METHODS:
-        close = difflib.get_close_matches(name, METHODS, n=1)
-        hint = f" Did you mean {close[0]!r}?" if close else ""
+        from ._names import closest_hint
+
+        hint = closest_hint(name, METHODS)
         raise ValueError(f"unknown attribution method {name!r}.{hint} "
                          f"Valid methods: {', '.join(sorted(METHODS))}")
     return METHODS[name]

@@ -220,7 +220,10 @@ def score(
     names = list(metrics) if metrics is not None else list(METRICS)
     unknown = [m for m in names if m not in METRICS]
     if unknown:
-        raise ValueError(f"unknown metric(s) {unknown}; valid metrics: {', '.join(METRICS)}")
+        from ._names import closest_hint
+
+        raise ValueError(f"unknown metric(s) {unknown};{closest_hint(unknown[0], METRICS)} "
+                         f"Valid metrics: {', '.join(METRICS)}")
     heat = attribution["attribution"] if isinstance(attribution, xr.Dataset) else attribution
     like = attribution if isinstance(attribution, xr.Dataset) else heat
     fdim = _feature_dim(truth)

@@ -240,7 +240,10 @@ def benchmark(
         scale_value = float(scale)
     if isinstance(response, str):
         if response not in RESPONSES:
-            raise ValueError(f"unknown response {response!r}; choose from {sorted(RESPONSES)}")
+            from ._names import closest_hint
+
+            raise ValueError(f"unknown response {response!r};{closest_hint(response, RESPONSES)}"
+                             f" Choose from {sorted(RESPONSES)}")
         rng = block_rng(seed, STREAM_PARAMS, 0)
         with one_blas_thread():  # LAPACK rounds differently with the thread count
             if basis is None:

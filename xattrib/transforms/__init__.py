@@ -52,7 +52,10 @@ def make_transform(transform: Any, cells: CellIndex, data: Any = None, **kwargs:
             raise ValueError("transform='benchmark' needs the benchmark Dataset")
         return from_benchmark(data)
     if transform not in TRANSFORMS:
-        raise ValueError(f"unknown transform {transform!r}; choose from "
+        from .._names import closest_hint
+
+        raise ValueError(f"unknown transform {transform!r};{closest_hint(transform, TRANSFORMS)}"
+                         " Choose from "
                          f"{sorted(TRANSFORMS)} or pass an object with forward, inverse and "
                          "features (see xattrib.transforms.base)")
     if transform == "eof":

@@ -1,0 +1,168 @@
+"""Bad inputs and what the user sees: one case per row of docs/errors.md.
+
+Each case runs a mistake and checks the error type and message. ``docs/errors.md`` is
+written from this list (``.venv/bin/python tests/test_errors.py``), and a test checks that
+it is up to date, so every row of the table is a test.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import numpy as np
+import pytest
+import xarray as xr
+
+import xattrib
+
+DOC = Path(__file__).resolve().parent.parent / "docs" / "errors.md"
+
+
+def _sst():
+    return xattrib.datasets.pacific_sst()
+
+
+def _bench():
+    return xattrib.benchmark(n_samples=60, chunks=60, seed=0)
+
+
+_MODEL = {}
+
+
+def _model():
+    if "m" not in _MODEL:
+        _MODEL["m"] = xattrib.fit(_bench(), epochs=1, hidden=(4,), progress=False, fresh=False)
+    return _MODEL["m"]
+
+
+def _global():
+    return xattrib.grid.make_grid(resolution=20.0, mask="ocean")
+
+
+def _gaps():
+    sst = _sst()
+    hole = (sst.time == sst.time[3]) & (sst.lat == sst.lat[9]) & (sst.lon == sst.lon[0])
+    return sst.where(~hole)
+
+
+# (area, bad input, call, exception, message pattern)
+CASES = [
+    ("coordinates", "no latitude/longitude coordinate",
+     lambda: xattrib.benchmark(xr.DataArray(np.zeros((5, 3, 4)), dims=("t", "a", "b"))),
+     ValueError, r"could not find a latitude coordinate.*standard_name='latitude'"),
+    ("coordinates", "extra dims (a member axis) given to attribute",
+     lambda: xattrib.attribute(_bench().expand_dims(member=2), _model(), "gradient",
+                               progress=False),
+     ValueError, r"one sample dimension besides.*\('member', 'sample'.*Stack or select"),
+    ("values", "NaN in some samples of a cell but not in others",
+     lambda: xattrib.benchmark(_gaps()),
+     ValueError, r"1 grid cells of sst are NaN in some samples but not in others"),
+    ("values", "float16 benchmark",
+     lambda: xattrib.benchmark(n_samples=10, chunks=10, dtype="float16"),
+     ValueError, r"dtype must be one of \('float32', 'float64'\)"),
+    ("parameters", "unknown method name (a typo)",
+     lambda: xattrib.attribute(_bench(), _model(), "integrated_gradient", progress=False),
+     ValueError, r"unknown attribution method .*Did you mean 'integrated_gradients'"),
+    ("parameters", "unknown metric name",
+     lambda: xattrib.score(_bench()["truth"], _bench()["truth"], metrics=["pearsn"]),
+     ValueError, r"unknown metric.*Did you mean 'pearson'.*Valid metrics"),
+    ("parameters", "unknown response family",
+     lambda: xattrib.benchmark(n_samples=10, chunks=10, response="pwll"),
+     ValueError, r"unknown response 'pwll'; Did you mean 'pwl'"),
+    ("parameters", "unknown transform",
+     lambda: xattrib.trim(_bench(), _model(), transform="fourrier", progress=False),
+     ValueError, r"unknown transform 'fourrier'; Did you mean 'fourier'"),
+    ("parameters", "unknown method parameter",
+     lambda: xattrib.attribute(_bench(), _model(), "gradient", n_stepz=3, progress=False),
+     TypeError, r"no chosen method has a parameter 'n_stepz'"),
+    ("parameters", "zero integration steps",
+     lambda: xattrib.attribute(_bench(), _model(), "integrated_gradients", n_steps=0,
+                               progress=False),
+     ValueError, r"integrated_gradients parameter n_steps must be a whole number of at "
+                 r"least 1, got 0"),
+    ("parameters", "no samples",
+     lambda: xattrib.benchmark(n_samples=0), ValueError, r"n_samples must be at least 1"),
+    ("parameters", "zero chunk size",
+     lambda: xattrib.benchmark(n_samples=10, chunks=0), ValueError,
+     r"chunks must be a positive number of samples"),
+    ("parameters", "K < 1 breakpoints",
+     lambda: xattrib.benchmark(n_samples=10, chunks=10, n_breakpoints=0), ValueError,
+     r"n_breakpoints must be at least 1"),
+    ("parameters", "non-positive covariance length scale",
+     lambda: xattrib.benchmark(_global(), n_samples=10, chunks=10,
+                               covariance={"length_scale_km": -1}),
+     ValueError, r"length_scale_km must be positive"),
+    ("parameters", "val_fraction outside [0, 1)",
+     lambda: xattrib.fit(_bench(), val_fraction=1.5, epochs=1, progress=False, fresh=False),
+     ValueError, r"val_fraction must be in \[0, 1\)"),
+    ("parameters", "zero epochs",
+     lambda: xattrib.fit(_bench(), epochs=0, progress=False, fresh=False), ValueError,
+     r"epochs must be a positive integer"),
+    ("parameters", "a baseline name that does not exist",
+     lambda: xattrib.benchmark(n_samples=10, chunks=10, baseline="mean0"), ValueError,
+     r"baseline must be one of \('zero', 'expectation'\)"),
+    ("grids", "a model applied to data on another grid",
+     lambda: xattrib.attribute(xattrib.benchmark(_global(), n_samples=5, chunks=5), _model(),
+                               "gradient", progress=False),
+     ValueError, r"variable 'x' is not on the expected grid: lat has 9 points, expected 18.*Regrid"),
+    ("grids", "a truth on another grid than the heatmaps",
+     lambda: xattrib.score(
+         xattrib.attribute(_bench().isel(sample=slice(0, 3)), _model(), "gradient",
+                           progress=False),
+         xattrib.benchmark(_global(), n_samples=3, chunks=3)["truth"]),
+     ValueError, r"truth is not on the expected grid"),
+    ("grids", "spherical harmonics on a regional grid",
+     lambda: xattrib.trim(_bench(), _model(), transform="sht", progress=False),
+     ValueError, r"the grid is 18 × 30 cells.*'sht' needs a global regular grid.*"
+                 r"Transforms that fit this grid: fourier, eof, wavelet"),
+    ("grids", "a wavelet level too deep for the grid",
+     lambda: xattrib.trim(_bench(), _model(), transform="wavelet",
+                          transform_kwargs={"wavelet": "db2", "level": 5}, progress=False),
+     ValueError, r"wavelet level 5 does not fit.*at most level 2"),
+    ("methods", "LRP in a transformed space",
+     lambda: xattrib.trim(_bench(), _model(), method="lrp_epsilon", progress=False),
+     ValueError, r"cannot run in a transformed space: LRP's rules live on the network's "
+                 r"layers"),
+    ("methods", "a one-baseline method with a background baseline",
+     lambda: xattrib.attribute(_bench(), _model(), "integrated_gradients",
+                               baseline="expectation", progress=False),
+     ValueError, r"compares with one baseline input.*background distribution"),
+    ("files", "a Dataset that is not an xattrib benchmark",
+     lambda: xattrib.generator_from_dataset(xr.Dataset()), ValueError,
+     r"not an xattrib benchmark Dataset: missing \['mask', 'xattrib_seed'"),
+]
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c[1] for c in CASES])
+def test_bad_input_gets_a_clear_error(case):
+    _, _, call, exc, pattern = case
+    with pytest.raises(exc, match=pattern):
+        call()
+
+
+def _table() -> str:
+    lines = [
+        "# Bad input and what you see",
+        "",
+        "Every row is a test in `tests/test_errors.py`, which also writes this page",
+        "(`.venv/bin/python tests/test_errors.py`). The message column shows the pattern",
+        "the test matches: the exception's text contains it.",
+        "",
+        "| area | bad input | error | message (pattern) |",
+        "|---|---|---|---|",
+    ]
+    for area, what, _, exc, pattern in CASES:
+        shown = re.sub(r"\\(.)", r"\1", pattern).replace("|", "\\|").replace(".*", " … ")
+        lines.append(f"| {area} | {what} | `{exc.__name__}` | {shown} |")
+    return "\n".join(lines) + "\n"
+
+
+def test_docs_table_is_up_to_date():
+    assert DOC.read_text(encoding="utf-8") == _table(), (
+        "docs/errors.md is out of date: run .venv/bin/python tests/test_errors.py")
+
+
+if __name__ == "__main__":
+    DOC.write_text(_table(), encoding="utf-8")
+    print(f"wrote {DOC}")

@@ -284,6 +284,77 @@ def _split_params(methods: list[Method], params: dict[str, Any]) -> dict[str, di
     return {m.name: m.params(per[m.name]) for m in methods}
 
 
+def sample_first(da: xr.DataArray) -> xr.DataArray:
+    """``da`` as ``(sample, lat, lon)``: exactly one dimension besides the spatial ones."""
+    sdims = find_latlon(da).dims  # the data's own names for them
+    others = [dim for dim in da.dims if dim not in sdims]
+    if len(others) != 1:
+        raise ValueError(f"{da.name!r} must have one sample dimension besides its spatial "
+                         f"dims {sdims}; got dims {da.dims}. Stack or select the extra "
+                         "dims first")
+    return da.transpose(others[0], *sdims)
+
+
+def baseline_for(baseline: Any, ds: xr.Dataset, model: Model, chosen: list[Method],
+                 per_params: dict[str, dict[str, Any]], seed: int, sample_dim: str
+                 ) -> Baseline:
+    """The resolved baseline, checked against every chosen method."""
+    n_bg = max([p.get("n_background", 100) for p in per_params.values()], default=100)
+    base = resolve_baseline(baseline, ds, model, n_background=n_bg, seed=seed,
+                            sample_dim=sample_dim)
+    for m in chosen:
+        why = base.for_method(m)
+        if why:
+            raise ValueError(why)
+    return base
+
+
+def run_methods(kernel: Any, grid: Any, objects: list[Any], width: int, chosen: list[Method],
+                per_params: dict[str, dict[str, Any]], base: Baseline,
+                batch_size: int | None, progress: bool, **common: Any) -> Any:
+    """``(method, sample, width)``: ``kernel(grid rows, per-sample baseline rows, sample
+    index, *objects, **kw)`` for every method, lazily per sample chunk of a dask ``grid``
+    (each object, e.g. the model, one graph key that travels to a worker once) or into
+    one numpy array (every method writes its slice: no stacking copy).
+
+    ``common`` values are passed to every call; a callable ``want_prediction(i)`` says
+    which method returns the prediction.
+    """
+    n = grid.shape[0]
+    lazy = not isinstance(grid, np.ndarray)
+    keys = [dask.delayed(o, pure=False) for o in objects] if lazy else objects
+    want = common.pop("want_prediction")
+    outs = []
+    if not lazy:
+        packed = np.empty((len(chosen), n, width), np.float32)
+    for i, m in enumerate(chosen):
+        p = per_params[m.name]
+        bg = base.background
+        if bg is not None and m.baseline == "distribution":
+            bg = bg[: int(p.get("n_background") or bg.shape[0])]
+        budget = _MAX_ROWS * (4 if m.forward_only else 1)  # no activations kept for backward
+        batch = int(batch_size or max(1, budget // m.expansion(p)))
+        kw = {"method": m.name, "params": p, "fixed": base.fixed, "background": bg,
+              "batch": batch, "want_prediction": want(i), **common}
+        ps = base.per_sample if m.baseline == "single" else None
+        if lazy:
+            args: list[Any] = [grid, "ij"]
+            if ps is not None:
+                args += [dsa.asarray(ps.data).rechunk({0: grid.chunks[0], 1: -1}), "ik"]
+            else:
+                args += [None, None]
+            args += [dsa.arange(n, chunks=grid.chunks[0]), "i"]
+            for key in keys:
+                args += [key, None]
+            outs.append(dsa.blockwise(
+                kernel, "ij", *args, adjust_chunks={"j": width}, concatenate=True,
+                dtype=np.float32, meta=np.empty((0, 0), np.float32), **kw))
+        else:
+            kernel(grid, None if ps is None else np.asarray(ps.values), np.arange(n),
+                   *objects, progress=progress, out=packed[i], **kw)
+    return dsa.stack(outs) if lazy else packed
+
+
 def attribute(
     ds: xr.Dataset,
     model: Model,
@@ -377,26 +448,11 @@ def attribute(
     k = model.output_index(output)
     names = model.input_names(x)
     cells = model.cells
-    arrays = []
-    for da in model.inputs(ds, x):  # present and on the model's grid
-        sdims = find_latlon(da).dims  # the data's own names for them
-        others = [dim for dim in da.dims if dim not in sdims]
-        if len(others) != 1:
-            raise ValueError(f"{da.name!r} must have one sample dimension besides its spatial "
-                             f"dims {sdims}; got dims {da.dims}. Stack or select the extra "
-                             "dims first")
-        arrays.append(da.transpose(others[0], *sdims))
+    arrays = [sample_first(a) for a in model.inputs(ds, x)]  # present, on the model's grid
     da = arrays[0]
     sample_dim = str(da.dims[0])
     n, size = da.shape[0], cells.shape[0] * cells.shape[1]
-    n_bg = max([p.get("n_background", 100) for p in per_params.values()], default=100)
-    base = resolve_baseline(baseline, ds, model, n_background=n_bg, seed=seed,
-                            sample_dim=sample_dim)
-    for m in chosen:
-        why = base.for_method(m)
-        if why:
-            raise ValueError(why)
-    dev = resolve_device(device)
+    base = baseline_for(baseline, ds, model, chosen, per_params, seed, sample_dim)
     lazy = any(a.chunks is not None for a in arrays)
     if lazy:
         parts_ = [dsa.asarray(a.data).rechunk({1: -1, 2: -1}).reshape(n, size) for a in arrays]
@@ -406,43 +462,16 @@ def attribute(
         parts_np = [np.asarray(a.values).reshape(n, size) for a in arrays]
         grid = parts_np[0] if len(parts_np) == 1 else np.concatenate(parts_np, axis=1)
     size = grid.shape[1]  # every variable's grid, end to end
-    model_key = dask.delayed(model, pure=False) if lazy else model
     # the prediction comes from the method that computes f(x) anyway (complete methods for
     # their completeness error, gradients in their own forward pass); else one extra pass
     pred_from = None
     if prediction:
         pred_from = min(range(len(chosen)), key=lambda i: not (
             chosen[i].complete or chosen[i].forward_is_prediction))
-    outs = []
-    if not lazy:  # every method writes its slice of one array: no stacking copy
-        packed = np.empty((len(chosen), n, size + 2), np.float32)
-    for i, m in enumerate(chosen):
-        p = per_params[m.name]
-        bg = base.background
-        if bg is not None and m.baseline == "distribution":
-            bg = bg[: int(p.get("n_background") or bg.shape[0])]
-        rows = m.expansion(p)
-        budget = _MAX_ROWS * (4 if m.forward_only else 1)  # no activations kept for backward
-        batch = int(batch_size or max(1, budget // rows))
-        kw = {"method": m.name, "params": p, "fixed": base.fixed, "background": bg,
-              "device": dev, "batch": batch, "seed": int(seed),
-              "want_prediction": i == pred_from, "output_index": k}
-        ps = base.per_sample if m.baseline == "single" else None
-        if lazy:
-            args: list[Any] = [grid, "ij"]
-            if ps is not None:
-                args += [dsa.asarray(ps.data).rechunk({0: grid.chunks[0], 1: -1}), "ik"]
-            else:
-                args += [None, None]
-            args += [dsa.arange(n, chunks=grid.chunks[0]), "i", model_key, None]
-            outs.append(dsa.blockwise(
-                _kernel, "ij", *args, adjust_chunks={"j": size + 2}, concatenate=True,
-                dtype=np.float32, meta=np.empty((0, 0), np.float32), **kw))
-        else:
-            _kernel(grid, None if ps is None else np.asarray(ps.values), np.arange(n), model,
-                    progress=progress, out=packed[i], **kw)
-    if lazy:
-        packed = dsa.stack(outs)
+    packed = run_methods(_kernel, grid, [model], size + 2, chosen, per_params, base,
+                         batch_size, progress, device=resolve_device(device),
+                         seed=int(seed), output_index=k,
+                         want_prediction=lambda i: i == pred_from)
     heat = packed[..., :size].reshape(len(chosen), n, len(names), *cells.shape)
     pred = None if pred_from is None else packed[pred_from, :, size + 1].astype(np.float64)
     return _assemble(ds, da, model, chosen, per_params, base, heat, packed[..., size], pred,

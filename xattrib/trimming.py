@@ -18,7 +18,6 @@ import contextlib
 import math
 from typing import Any
 
-import dask
 import dask.array as dsa
 import numpy as np
 import torch
@@ -29,18 +28,18 @@ from .attribution import (
     _split_params,
     _units,
     _y_units,
+    baseline_for,
     choose_methods,
-    resolve_baseline,
+    run_methods,
+    sample_first,
     seeded_global_rngs,
 )
-from .grid import find_latlon
 from .methods import METHOD_DIM, METHODS, Method
 from .model import Model, resolve_device
 from .transforms import check_transform, feature_grouping, make_transform
 
 __all__ = ["TrimNetwork", "trim"]
 
-_MAX_ROWS = 2_048  # forward rows per captum call (as in attribute)
 
 
 class TrimNetwork(nn.Module):
@@ -260,68 +259,23 @@ def trim(
                          "a transform of your own over all inputs (forward/inverse on "
                          f"(batch, {model.cells.n_cells * len(model.variables)}))")
     (da,) = model.inputs(ds, x)
-    sdims = find_latlon(da).dims
-    others = [dim for dim in da.dims if dim not in sdims]
-    if len(others) != 1:
-        raise ValueError(f"{da.name!r} must have one sample dimension besides its spatial "
-                         f"dims {sdims}; got dims {da.dims}")
-    da = da.transpose(others[0], *sdims)
+    da = sample_first(da)
     sample_dim = str(da.dims[0])
     cells = model.cells
-    d = cells.n_cells
     tr = make_transform(transform, cells, data=ds if transform == "benchmark" else da,
                         **(transform_kwargs or {}))
-    check_transform(tr, d)
+    check_transform(tr, cells.n_cells)
     gidx, labels, gcoords = feature_grouping(tr, groups)
     n_groups, p = int(labels.size), int(gidx.size)
     n, size = da.shape[0], cells.shape[0] * cells.shape[1]
-    n_bg = max([pp.get("n_background", 100) for pp in per_params.values()], default=100)
-    base = resolve_baseline(baseline, ds, model, n_background=n_bg, seed=seed,
-                            sample_dim=sample_dim)
-    for mm in chosen:
-        why = base.for_method(mm)
-        if why:
-            raise ValueError(why)
-    dev = resolve_device(device)
-    lazy = da.chunks is not None
-    grid = (dsa.asarray(da.data).rechunk({1: -1, 2: -1}).reshape(n, size) if lazy
-            else np.asarray(da.values).reshape(n, size))
-    model_key = dask.delayed(model, pure=False) if lazy else model
-    tr_key = dask.delayed(tr, pure=False) if lazy else tr
-    width = n_groups + (p if features else 0) + 2
-    outs = []
-    if not lazy:
-        packed = np.empty((len(chosen), n, width), np.float32)
-    for i, mm in enumerate(chosen):
-        pp = per_params[mm.name]
-        bg = base.background
-        if bg is not None and mm.baseline == "distribution":
-            bg = bg[: int(pp.get("n_background") or bg.shape[0])]
-        rows = mm.expansion(pp)
-        budget = _MAX_ROWS * (4 if mm.forward_only else 1)
-        batch = int(batch_size or max(1, budget // rows))
-        kw = {"method": mm.name, "params": pp, "fixed": base.fixed, "background": bg,
-              "device": dev, "batch": batch, "group_index": gidx, "n_groups": n_groups,
-              "features": bool(features), "seed": int(seed), "want_prediction": i == 0,
-              "output_index": k}
-        ps = base.per_sample if mm.baseline == "single" else None
-        if lazy:
-            sample_chunks = grid.chunks[0]  # type: ignore[union-attr]  # dask when lazy
-            args: list[Any] = [grid, "ij"]
-            if ps is not None:
-                args += [dsa.asarray(ps.data).rechunk({0: sample_chunks, 1: -1}), "ik"]
-            else:
-                args += [None, None]
-            args += [dsa.arange(n, chunks=sample_chunks), "i", model_key, None, tr_key,
-                     None]
-            outs.append(dsa.blockwise(
-                _trim_kernel, "ij", *args, adjust_chunks={"j": width}, concatenate=True,
-                dtype=np.float32, meta=np.empty((0, 0), np.float32), **kw))
-        else:
-            _trim_kernel(grid, None if ps is None else np.asarray(ps.values), np.arange(n),
-                         model, tr, progress=progress, out=packed[i], **kw)
-    if lazy:
-        packed = dsa.stack(outs)
+    base = baseline_for(baseline, ds, model, chosen, per_params, seed, sample_dim)
+    grid = (dsa.asarray(da.data).rechunk({1: -1, 2: -1}).reshape(n, size)
+            if da.chunks is not None else np.asarray(da.values).reshape(n, size))
+    packed = run_methods(_trim_kernel, grid, [model, tr], n_groups + (p if features else 0) + 2,
+                         chosen, per_params, base, batch_size, progress,
+                         device=resolve_device(device), group_index=gidx, n_groups=n_groups,
+                         features=bool(features), seed=int(seed), output_index=k,
+                         want_prediction=lambda i: i == 0)
     return _assemble(ds, da, model, tr, chosen, per_params, base.kind, labels, gcoords,
                      packed, n_groups, p, features, prediction)
 

@@ -18,15 +18,6 @@ class _Accessor:
     def __init__(self, obj: xr.Dataset | xr.DataArray) -> None:
         self._obj = obj
 
-    def _ds(self, what: str) -> xr.Dataset:
-        """The object as a Dataset (a named DataArray becomes its only variable)."""
-        if isinstance(self._obj, xr.Dataset):
-            return self._obj
-        if self._obj.name is None:
-            raise ValueError(f"{what} needs a Dataset or a named DataArray; name it "
-                             "(da.rename('x')) or call .to_dataset(name=...)")
-        return self._obj.to_dataset()
-
     def to_netcdf(self, path: Any, **kwargs: Any) -> Any:
         """CF-1.8 netCDF, written atomically (see :func:`xattrib.io.to_netcdf`)."""
         return io.to_netcdf(self._obj, path, **kwargs)
@@ -45,19 +36,19 @@ class _Accessor:
         """Train a network on this benchmark (see :func:`xattrib.fit`)."""
         from .training import fit
 
-        return fit(self._ds("fit"), *args, **kwargs)
+        return fit(self._obj, *args, **kwargs)  # type: ignore[arg-type]
 
     def attribute(self, *args: Any, **kwargs: Any) -> xr.Dataset:
         """Attribution heatmaps of a model on these inputs (see :func:`xattrib.attribute`)."""
         from .attribution import attribute
 
-        return attribute(self._ds("attribute"), *args, **kwargs)
+        return attribute(self._obj, *args, **kwargs)  # type: ignore[arg-type]
 
     def trim(self, *args: Any, **kwargs: Any) -> xr.Dataset:
         """Attribution to groups of transformed features (see :func:`xattrib.trim`)."""
         from .trimming import trim
 
-        return trim(self._ds("trim"), *args, **kwargs)
+        return trim(self._obj, *args, **kwargs)  # type: ignore[arg-type]
 
     def score(self, *args: Any, **kwargs: Any) -> xr.Dataset:
         """Score these heatmaps against a truth (see :func:`xattrib.score`)."""

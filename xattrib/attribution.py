@@ -11,6 +11,7 @@ attributes, the completeness error and the prediction.
 from __future__ import annotations
 
 import contextlib
+import functools
 import math
 import threading
 from collections.abc import Iterator
@@ -309,6 +310,14 @@ def baseline_for(baseline: Any, ds: xr.Dataset, model: Model, chosen: list[Metho
     return base
 
 
+def _in_task(kernel: Any, *args: Any, **kw: Any) -> Any:
+    """``kernel`` on this task's share of the cores (torch and BLAS threads)."""
+    from .parallel import task_threads
+
+    with task_threads():
+        return kernel(*args, **kw)
+
+
 def run_methods(kernel: Any, grid: Any, objects: list[Any], width: int, chosen: list[Method],
                 per_params: dict[str, dict[str, Any]], base: Baseline,
                 batch_size: int | None, progress: bool, **common: Any) -> Any:
@@ -347,11 +356,11 @@ def run_methods(kernel: Any, grid: Any, objects: list[Any], width: int, chosen: 
             for key in keys:
                 args += [key, None]
             outs.append(dsa.blockwise(
-                kernel, "ij", *args, adjust_chunks={"j": width}, concatenate=True,
+                functools.partial(_in_task, kernel), "ij", *args, adjust_chunks={"j": width}, concatenate=True,
                 dtype=np.float32, meta=np.empty((0, 0), np.float32), **kw))
         else:
-            kernel(grid, None if ps is None else np.asarray(ps.values), np.arange(n),
-                   *objects, progress=progress, out=packed[i], **kw)
+            _in_task(kernel, grid, None if ps is None else np.asarray(ps.values), np.arange(n),
+                     *objects, progress=progress, out=packed[i], **kw)
     return dsa.stack(outs) if lazy else packed
 
 

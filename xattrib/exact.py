@@ -35,7 +35,7 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["QuantisedFactor", "Z_BITS", "Z_CLIP", "one_blas_thread"]
+__all__ = ["QuantisedFactor", "Z_BITS", "Z_CLIP", "blas_threads", "one_blas_thread"]
 
 #: fractional bits kept of each standard normal draw, and the clip (in σ) that bounds them
 Z_BITS = 16
@@ -79,6 +79,19 @@ def _local_setters() -> tuple[Any, ...]:
 
 
 @contextlib.contextmanager
+def blas_threads(n: int) -> Iterator[None]:
+    """Context manager: BLAS calls made by *this thread* use ``n`` threads inside it
+    (other threads and the process-wide setting untouched; see :func:`one_blas_thread`)."""
+    setters = _local_setters()
+    previous = [fn(int(n)) for fn in setters]
+    try:
+        yield
+    finally:
+        for fn, prev in zip(setters, previous, strict=True):
+            fn(prev)
+
+
+@contextlib.contextmanager
 def one_blas_thread() -> Iterator[None]:
     """Context manager: BLAS calls made by *this thread* use one thread inside it.
 
@@ -88,13 +101,8 @@ def one_blas_thread() -> Iterator[None]:
     limits. Where a BLAS offers no per-thread setting it does nothing: generated values
     never depend on it (see the module docstring), only speed does.
     """
-    setters = _local_setters()
-    previous = [fn(1) for fn in setters]
-    try:
+    with blas_threads(1):
         yield
-    finally:
-        for fn, prev in zip(setters, previous, strict=True):
-            fn(prev)
 
 
 _local = threading.local()

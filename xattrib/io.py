@@ -149,10 +149,19 @@ def to_zarr(ds: xr.Dataset | xr.DataArray, path: str | os.PathLike, title: str |
     """Write ``ds`` as a CF-attributed zarr store, atomically (temporary store, then rename)."""
     path = Path(path)
     out = prepare_cf(ds, title=title)
-    for name in out.variables:  # zarr takes neither netCDF compression keys nor chunksizes
+    for name in list(out.variables):  # zarr takes neither netCDF compression keys nor chunksizes
         enc = out[name].encoding
         for k in ("zlib", "complevel", "shuffle", "chunksizes"):
             enc.pop(k, None)
+        if out[name].dtype.kind == "U":
+            # zarr v3 specifies variable-length UTF-8 strings, not numpy's fixed-width ones
+            # (those warn that they may become unreadable); values are unchanged
+            var = out[name].variable.astype(object)
+            var.encoding = enc
+            if name in out.coords:
+                out = out.assign_coords({name: var})
+            else:
+                out[name] = var
     tmp = _tmp_beside(path, ".zarr")
     try:
         out.to_zarr(tmp, mode="w", **kwargs)

@@ -90,22 +90,6 @@ class _Log:
                   flush=True)
 
 
-@contextlib.contextmanager
-def _scheduler(spec: str | None) -> Iterator[Any]:
-    if spec is None:
-        yield None
-        return
-    from distributed import Client, LocalCluster
-
-    if spec == "local":
-        with LocalCluster(n_workers=2, threads_per_worker=1, dashboard_address=None) as c, \
-                Client(c) as client:
-            yield client
-    else:
-        with Client(spec) as client:
-            yield client
-
-
 def _source(cfg: JobConfig) -> Any:
     from .datasets import pacific_sst
     from .grid import make_grid
@@ -124,7 +108,7 @@ def run_benchmark(out: str | Path, config: JobConfig | None = None, quiet: bool 
     """
     import torch
 
-    from . import io, plots
+    from . import io, parallel, plots
     from .attribution import attribute
     from .methods import get_method
     from .metrics import score
@@ -140,7 +124,7 @@ def run_benchmark(out: str | Path, config: JobConfig | None = None, quiet: bool 
     log = _Log(quiet)
     torch.manual_seed(cfg.seed)
     paths: dict[str, Path] = {}
-    with _scheduler(cfg.scheduler) as client:
+    with parallel.client(cfg.scheduler) as client:
         if client is not None:
             log(f"dask scheduler: {client.scheduler.address}")
         with log.step("generate benchmark"):
@@ -148,7 +132,7 @@ def run_benchmark(out: str | Path, config: JobConfig | None = None, quiet: bool 
             bench = benchmark(_source(cfg), n_samples=cfg.samples, seed=cfg.seed,
                               chunks=cfg.chunks, response=cfg.response, baseline=cfg.baseline,
                               covariance=cov)
-            bench = bench.persist()
+            bench = parallel.persist(bench, progress=not quiet)
         with log.step("fit network"):
             kw: dict[str, Any] = {"hidden": tuple(cfg.hidden)} if cfg.hidden else {}
             kw.update({k: getattr(cfg, k) for k in ("epochs", "samples_per_epoch",
@@ -167,7 +151,7 @@ def run_benchmark(out: str | Path, config: JobConfig | None = None, quiet: bool 
         with log.step(f"attribute {len(usable)} methods on {cfg.test_samples} test samples"):
             heat = attribute(test, model, methods=usable, baseline=cfg.baseline,
                              device=cfg.device, progress=not quiet, seed=cfg.seed)
-            heat = heat.compute()
+            heat, = parallel.compute(heat, progress=not quiet)
         exact_table = None
         if cfg.exact_samples:
             # the same methods on the true F: each method's own error, free of the network's

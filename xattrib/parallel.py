@@ -1,0 +1,202 @@
+"""Running on dask: threads per task, progress, and connecting to a cluster.
+
+xattrib's lazy results are ordinary dask collections, so they run on whatever scheduler is
+active: the threaded one by default, or a ``dask.distributed.Client`` once one exists (in
+Python, ``Client("tcp://host:8786")``; on the command line, ``--scheduler``). This module
+adds what dask cannot know about the work inside xattrib's tasks:
+
+- :func:`threads_per_task` / :func:`task_threads`: torch and BLAS run multi-threaded inside
+  each task, and dask runs one task per worker thread. Left alone, two dask threads on two
+  cores each start two torch threads, and a 16-thread worker on a 16-core node asks for 256.
+  Each task gets its share of the cores instead.
+- :func:`compute`: compute with dask's own progress reporting (distributed's progress bar
+  on a cluster, ``dask.diagnostics.ProgressBar`` locally).
+- :func:`client`: a context manager giving a ``Client`` for ``"local"`` (a LocalCluster
+  sized to this machine) or a scheduler address.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import sys
+import threading
+from collections.abc import Iterator
+from typing import Any
+
+import dask
+
+__all__ = ["client", "compute", "current_client", "persist", "task_threads",
+           "threads_per_task"]
+
+#: dask configuration key overriding :func:`threads_per_task`
+CONFIG_KEY = "xattrib.threads_per_task"
+
+
+def _cores() -> int:
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # pragma: no cover - macOS, Windows
+        return os.cpu_count() or 1
+
+
+def _worker_threads() -> int | None:
+    """Task threads of the distributed workers living in this process (None: not a worker)."""
+    try:
+        from distributed import get_worker
+        from distributed.worker import Worker
+    except ImportError:  # pragma: no cover - distributed is optional
+        return None
+    try:
+        get_worker()
+    except ValueError:
+        return None
+    # every worker of this process (a LocalCluster with processes=False runs several)
+    return sum(int(w.state.nthreads) for w in list(Worker._instances)) or 1
+
+
+def threads_per_task() -> int:
+    """CPU threads one task may use so concurrent tasks never oversubscribe the cores.
+
+    - ``dask.config.set({"xattrib.threads_per_task": n})`` wins;
+    - in a distributed worker started by a nanny, ``OMP_NUM_THREADS`` (distributed sets it
+      to 1 for its worker processes) if set, else the cores over the task threads of the
+      workers in this process;
+    - in the threaded scheduler's pool, the cores over its ``num_workers``;
+    - anywhere else (the main thread, the synchronous scheduler), every core.
+    """
+    forced = dask.config.get(CONFIG_KEY, None)
+    if forced is not None:
+        if int(forced) < 1:
+            raise ValueError(f"dask config {CONFIG_KEY!r} must be a whole number ≥ 1, got "
+                             f"{forced!r}")
+        return int(forced)
+    cores = _cores()
+    slots = _worker_threads()
+    if slots is not None:
+        env = os.environ.get("OMP_NUM_THREADS")
+        if env and env.isdigit() and int(env) >= 1:
+            return int(env)
+        return max(1, cores // slots)
+    if threading.current_thread() is threading.main_thread():
+        return cores
+    pool = dask.config.get("num_workers", None) or cores
+    return max(1, cores // int(pool))
+
+
+_lock = threading.Lock()
+_active = 0
+_saved: int | None = None
+
+
+@contextlib.contextmanager
+def task_threads(n: int | None = None) -> Iterator[int]:
+    """Run a task's torch and BLAS work on ``n`` threads (default :func:`threads_per_task`).
+
+    torch's intra-op thread count is process-wide, so it is set when the first concurrent
+    task enters and restored when the last one leaves (concurrent tasks agree on ``n``).
+    BLAS threads are set for the calling thread only (:mod:`xattrib.exact`). Yields ``n``.
+    """
+    import torch
+
+    from .exact import blas_threads
+
+    global _active, _saved
+    n = threads_per_task() if n is None else int(n)
+    with _lock:
+        if _active == 0:
+            _saved = torch.get_num_threads()
+            if _saved != n:
+                torch.set_num_threads(n)
+        _active += 1
+    try:
+        with blas_threads(n):
+            yield n
+    finally:
+        with _lock:
+            _active -= 1
+            if _active == 0 and _saved is not None and torch.get_num_threads() != _saved:
+                torch.set_num_threads(_saved)
+
+
+def current_client() -> Any:
+    """The active ``dask.distributed.Client``, or None (threaded or synchronous scheduler)."""
+    try:
+        from distributed import default_client
+    except ImportError:  # pragma: no cover
+        return None
+    try:
+        return default_client()
+    except ValueError:
+        return None
+
+
+def compute(*collections: Any, progress: bool = False) -> tuple[Any, ...]:
+    """``dask.compute`` with dask's own progress reporting when ``progress``.
+
+    On a distributed client: ``distributed.progress`` on the futures (a text bar on stderr
+    in a terminal, a widget in a notebook); otherwise ``dask.diagnostics.ProgressBar``.
+    """
+    c = current_client()
+    if not progress:
+        return dask.compute(*collections)
+    if c is not None:
+        from distributed import progress as dprogress
+
+        futures = c.compute(list(collections))
+        with contextlib.redirect_stdout(sys.stderr):
+            dprogress(futures)
+        return tuple(c.gather(futures))
+    from dask.diagnostics import ProgressBar
+
+    with ProgressBar(out=sys.stderr):
+        return dask.compute(*collections)
+
+
+def persist(collection: Any, progress: bool = False) -> Any:
+    """``collection.persist()`` with dask's progress reporting when ``progress`` (on a
+    cluster the data stay on the workers; this waits until they are there)."""
+    c = current_client()
+    if c is None:
+        if not progress:
+            return collection.persist()
+        from dask.diagnostics import ProgressBar
+
+        with ProgressBar(out=sys.stderr):
+            return collection.persist()
+    from distributed import progress as dprogress
+    from distributed import wait
+
+    out = collection.persist()
+    if progress:
+        with contextlib.redirect_stdout(sys.stderr):
+            dprogress(out)
+    wait(out)
+    return out
+
+
+@contextlib.contextmanager
+def client(address: str | None, n_workers: int | None = None,
+           threads_per_worker: int = 1, memory_limit: str | float = "auto") -> Iterator[Any]:
+    """A ``Client`` for the duration of the block (None: no client, dask's threads).
+
+    ``address`` is ``"local"`` for a LocalCluster on this machine (``n_workers`` processes,
+    default one per core over ``threads_per_worker``) or a scheduler address such as
+    ``"tcp://10.0.0.1:8786"`` for an existing cluster (its workers' memory and threads are
+    set where the cluster is started, e.g. ``dask worker ADDRESS --nthreads 4
+    --memory-limit 8GB``).
+    """
+    if address is None:
+        yield None
+        return
+    from distributed import Client, LocalCluster
+
+    if address == "local":
+        n = n_workers or max(1, _cores() // threads_per_worker)
+        with LocalCluster(n_workers=n, threads_per_worker=threads_per_worker,
+                          memory_limit=memory_limit, dashboard_address=None) as cluster, \
+                Client(cluster) as c:
+            yield c
+        return
+    with Client(address) as c:
+        yield c

@@ -17,10 +17,16 @@ wrote and writing its result straight into a zarr store (nothing is ever held wh
 3. **attribute IG**: integrated gradients (50 steps) on the first min(n, 10⁵) samples (a
    subset: IG costs 50 gradients per sample; its throughput is what scales) → ``to_zarr``;
 4. **score**: the gradient heatmaps of every sample against the stored truth, every metric
-   → ``to_zarr``.
+   → ``to_zarr``;
+5. with ``--fit``: ``fit`` for one epoch over every stored sample (``fresh=False``, a
+   32-unit hidden layer: the reading is what scales), chunks read through the cluster into
+   this process.
 
-It prints wall time, throughput (samples/s) and the peak RSS of each worker process during
-the stage (``VmHWM`` after resetting it through ``/proc/self/clear_refs``), then the ratio of
+Every stage ends with ``os.sync()`` inside its timing: stored means on disk (without it,
+10⁶ samples' writes sit in the page cache while 10⁷ samples' must reach the disk).
+
+It prints wall time, throughput (samples/s) and the peak RSS of each worker process (and
+of this client process) during the stage (``VmHWM`` after resetting it through ``/proc/self/clear_refs``), then the ratio of
 times between consecutive sizes. The grid is the 20° global ocean grid (9 × 18 cells, 106
 valid): at 10⁷ samples its stores take about 15 GB; the bundled Pacific grid (540 cells)
 would need about 65 GB of disk for the same run (``--resolution`` changes the grid).
@@ -74,17 +80,28 @@ def _score(bench_path: str, heat_path: str, path: str) -> None:
     xattrib.io.to_zarr(xattrib.score(heat, truth), path)
 
 
+def _fit(bench_path: str) -> None:
+    """One epoch over every stored sample (a small network: the reading is what scales)."""
+    import xattrib
+
+    stored = xattrib.io.open_dataset(bench_path)
+    xattrib.fit(stored, fresh=False, epochs=1, hidden=(32,), val_fraction=0.01,
+                batch_size=4096, patience=None, progress=False)
+
+
 def _stage(client: Any, name: str, n: int, fn: Any, *args: Any, **kw: Any) -> dict[str, Any]:
     client.run(_reset_peak)
+    _reset_peak()
     t = time.perf_counter()
     fn(*args, **kw)
+    os.sync()  # stored means on disk: the page cache absorbs 10⁶ samples' writes, not 10⁷
     dt = time.perf_counter() - t
     peaks = client.run(_peak_mib)
     row = {"stage": name, "n": n, "seconds": dt, "rate": n / dt,
-           "peak_mib": sorted(peaks.values())}
+           "peak_mib": sorted(peaks.values()), "client_mib": _peak_mib()}
     print(f"  {name:<22} n={n:>10,}  {dt:8.1f} s  {n / dt:12,.0f} samples/s  "
-          f"peak RSS per worker {', '.join(f'{p:,.0f}' for p in row['peak_mib'])} MiB",
-          flush=True)
+          f"peak RSS per worker {', '.join(f'{p:,.0f}' for p in row['peak_mib'])} MiB, "
+          f"client {row['client_mib']:,.0f} MiB", flush=True)
     return row
 
 
@@ -93,8 +110,8 @@ def _store_size(path: str) -> float:
                for f in fs) / 2**30
 
 
-def run(sizes: list[int], chunks: int, resolution: float, workdir: str, client: Any
-        ) -> list[dict[str, Any]]:
+def run(sizes: list[int], chunks: int, resolution: float, workdir: str, client: Any,
+        fit: bool = False) -> list[dict[str, Any]]:
     import torch
 
     import xattrib
@@ -120,6 +137,8 @@ def run(sizes: list[int], chunks: int, resolution: float, workdir: str, client: 
         rows.append(_stage(client, "attribute IG (subset)", m, _attribute, b_path, m, model,
                            "integrated_gradients", ig_path, n_steps=50))
         rows.append(_stage(client, "score", n, _score, b_path, h_path, s_path))
+        if fit:
+            rows.append(_stage(client, "fit 1 epoch from store", n, _fit, b_path))
         print(f"  stores: benchmark {_store_size(b_path):.2f} GiB, gradient heatmaps "
               f"{_store_size(h_path):.2f} GiB", flush=True)
         for p in (b_path, h_path, ig_path, s_path):
@@ -136,6 +155,8 @@ def main() -> None:
     ap.add_argument("--scheduler", default="local",
                     help="'local' (2 worker processes × 1 thread) or a scheduler address")
     ap.add_argument("--workdir", default=None, help="where the stores go (default: a temp dir)")
+    ap.add_argument("--fit", action="store_true",
+                    help="also time fit: one epoch over every stored sample (hidden=(32,))")
     a = ap.parse_args()
 
     from xattrib.parallel import client
@@ -143,7 +164,7 @@ def main() -> None:
     workdir = a.workdir or tempfile.mkdtemp(prefix="xattrib-scale-")
     try:
         with client(a.scheduler, n_workers=2, threads_per_worker=1) as c:
-            rows = run(sorted(a.samples), a.chunks, a.resolution, workdir, c)
+            rows = run(sorted(a.samples), a.chunks, a.resolution, workdir, c, a.fit)
     finally:
         if a.workdir is None:
             shutil.rmtree(workdir, ignore_errors=True)

@@ -57,7 +57,7 @@ def test_config_file_and_flags(tmp_path):
     cfg = config_from_args(args)
     assert (cfg.samples, cfg.methods, cfg.epochs) == (800, ["gradient"], 5)
     cfg_file.write_text("sampels = 3\n")
-    with pytest.raises(SystemExit, match="unknown key"):
+    with pytest.raises(ValueError, match="unknown key.*Did you mean 'samples'"):
         config_from_args(_parser().parse_args(["benchmark", "--out", "x", "--config",
                                                str(cfg_file)]))
 
@@ -80,7 +80,9 @@ def test_same_seed_twice_gives_byte_identical_data(run_dir, tmp_path):
     import numpy as np
     import xarray as xr
 
-    assert main(["benchmark", "--out", str(tmp_path), *TINY]) == 0
+    (tmp_path / "report.md").write_text("an earlier run")  # replaced with --overwrite
+    assert main(["benchmark", "--out", str(tmp_path), "--overwrite", *TINY]) == 0
+    assert (tmp_path / "report.md").read_text() != "an earlier run"
     for name in ("benchmark.nc", "model.nc", "attributions.nc", "scores.nc"):
         with xr.open_dataset(run_dir / name) as a, xr.open_dataset(tmp_path / name) as b:
             assert set(a.variables) == set(b.variables)
@@ -102,3 +104,18 @@ def test_no_dimension_or_coordinate_is_an_xarray_keyword(run_dir):
     heat = xattrib.io.open_dataset(run_dir / "attributions.nc")
     one = heat["attribution"].sel(xai_method="gradient")  # selects by keyword, one method
     assert "xai_method" not in one.dims and one.ndim == 3
+
+
+def test_interrupted_run_leaves_out_as_it_was(tmp_path, monkeypatch, capsys):
+    """Ctrl-C while the files are being written: nothing appears in --out (files go to a
+    hidden folder beside it and move in only when all are done), and no folder is left."""
+    import xattrib.plots
+
+    def interrupt(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(xattrib.plots, "plot_skill", interrupt)  # after the .nc files
+    out = tmp_path / "run"
+    assert main(["benchmark", "--out", str(out), *TINY]) == 130
+    assert "interrupted; nothing was written" in capsys.readouterr().err
+    assert not out.exists() and not list(tmp_path.iterdir())

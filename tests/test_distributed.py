@@ -62,9 +62,11 @@ def test_streamed_pipeline_on_cluster_equals_local(cluster, setup, local, tmp_pa
         stored = xattrib.io.open_dataset(tmp_path / "bench.zarr")
         # attributions and scores of the stored benchmark, straight into a store
         xattrib.io.to_zarr(_pipeline(stored, model), tmp_path / "scores.zarr")
-    got_bench = xattrib.io.open_dataset(tmp_path / "bench.zarr").compute()
-    for v in ("x", "y", "truth"):  # generation: bit-identical (x, truth stored as float32)
-        np.testing.assert_array_equal(got_bench[v].values, local[0][v].values)
+        xattrib.io.to_netcdf(bench, tmp_path / "bench.nc")  # netCDF streams too
+    for store in ("bench.zarr", "bench.nc"):  # generation: bit-identical
+        got_bench = xattrib.io.open_dataset(tmp_path / store).compute()
+        for v in ("x", "y", "truth"):
+            np.testing.assert_array_equal(got_bench[v].values, local[0][v].values)
     got = xattrib.io.open_dataset(tmp_path / "scores.zarr").compute()
     want = local[1]
     for v in ("attribution", "pearson", "spearman", "nmae", "completeness_error"):

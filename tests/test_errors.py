@@ -46,6 +46,67 @@ def _gaps():
     return sst.where(~hole)
 
 
+def _with(value, time=2, lat=5, lon=5):
+    sst = _sst().copy()
+    sst[time, lat, lon] = value
+    return sst
+
+
+def _constant_cell():
+    sst = _sst().copy()
+    sst[:, 5, 5] = 0.0
+    return sst
+
+
+def _all_land():
+    g = _global()
+    return g.assign(mask=g["mask"] & False)
+
+
+class ExitStatus(Exception):
+    """What the command line did: its exit status and the last line on stderr."""
+
+
+def _cli(*argv):
+    import contextlib
+    import io
+
+    from xattrib.cli import main
+
+    err = io.StringIO()
+    with contextlib.redirect_stderr(err):
+        try:
+            rc = main(list(argv))
+        except SystemExit as exit_:  # argparse's own errors
+            rc = exit_.code
+    lines = err.getvalue().strip().splitlines()
+    raise ExitStatus(f"exit {rc}: {lines[-1] if lines else ''}")
+
+
+_TMP = {}
+
+
+def _tmp():
+    import tempfile
+
+    if "d" not in _TMP:
+        _TMP["d"] = Path(tempfile.mkdtemp(prefix="xattrib-errors-"))
+    return _TMP["d"]
+
+
+def _nonempty_out():
+    out = _tmp() / "old-run"
+    out.mkdir(exist_ok=True)
+    (out / "report.md").write_text("an earlier run")
+    return str(out)
+
+
+def _config(text):
+    p = _tmp() / "job.toml"
+    p.write_text(text)
+    return str(p)
+
+
 # (area, bad input, call, exception, message pattern)
 CASES = [
     ("coordinates", "no latitude/longitude coordinate",
@@ -58,6 +119,19 @@ CASES = [
     ("values", "NaN in some samples of a cell but not in others",
      lambda: xattrib.benchmark(_gaps()),
      ValueError, r"1 grid cells of sst are NaN in some samples but not in others"),
+    ("values", "an infinite value",
+     lambda: xattrib.benchmark(_with(np.inf)),
+     ValueError, r"1 values of sst are infinite \(the first at time=.*lat=2.5, lon=142.5\); "
+                 r"replace them"),
+    ("values", "a cell constant in every sample (zero variance)",
+     lambda: xattrib.benchmark(_constant_cell()),
+     ValueError, r"1 cells are constant along 'time'; mask them"),
+    ("values", "too few samples to estimate a covariance",
+     lambda: xattrib.benchmark(_sst().isel(time=slice(0, 2))),
+     ValueError, r"need at least 3 samples along 'time' to estimate a covariance, got 2"),
+    ("values", "a region that is all land",
+     lambda: xattrib.benchmark(_all_land()),
+     ValueError, r"the grid has no valid cells"),
     ("values", "float16 benchmark",
      lambda: xattrib.benchmark(n_samples=10, chunks=10, dtype="float16"),
      ValueError, r"dtype must be one of \('float32', 'float64'\)"),
@@ -128,6 +202,32 @@ CASES = [
      lambda: xattrib.attribute(_bench(), _model(), "integrated_gradients",
                                baseline="expectation", progress=False),
      ValueError, r"compares with one baseline input.*background distribution"),
+    ("grids", "a baseline field on another grid",
+     lambda: xattrib.benchmark(_sst(), n_samples=10,
+                               baseline=xr.zeros_like(_global()["mask"], float)),
+     ValueError, r"baseline: the data is not on the expected grid: lat has 9 points, "
+                 r"expected 18.*Regrid it"),
+    ("command line", "a non-empty --out folder",
+     lambda: _cli("benchmark", "--out", _nonempty_out()),
+     ExitStatus, r"exit 2: xattrib: out folder .* is not empty; choose another folder or "
+                 r"pass --overwrite"),
+    ("command line", "an unknown flag",
+     lambda: _cli("benchmark", "--out", str(_tmp() / "new"), "--smaples", "10"),
+     ExitStatus, r"exit 2: .*unrecognized arguments: --smaples 10"),
+    ("command line", "a --config file that does not exist",
+     lambda: _cli("benchmark", "--out", str(_tmp() / "new"), "--config", "nope.toml"),
+     ExitStatus, r"exit 2: xattrib: cannot read --config 'nope.toml': No such file"),
+    ("command line", "a --config file that is not TOML",
+     lambda: _cli("benchmark", "--out", str(_tmp() / "new"), "--config", _config("samples=")),
+     ExitStatus, r"exit 2: xattrib: --config '.*job.toml' is not valid TOML"),
+    ("command line", "a misspelt key in the --config file",
+     lambda: _cli("benchmark", "--out", str(_tmp() / "new"), "--config",
+                  _config("sampels = 100\n")),
+     ExitStatus, r"exit 2: xattrib: unknown key\(s\) \['sampels'\].* Did you mean 'samples'\?"),
+    ("command line", "a value of the wrong type in the --config file",
+     lambda: _cli("benchmark", "--out", str(_tmp() / "new"), "--config",
+                  _config('samples = "many"\n')),
+     ExitStatus, r"exit 2: xattrib: samples must be a whole number, got 'many'"),
     ("files", "a Dataset that is not an xattrib benchmark",
      lambda: xattrib.generator_from_dataset(xr.Dataset()), ValueError,
      r"not an xattrib benchmark Dataset: missing \['mask', 'xattrib_seed'"),

@@ -9,7 +9,7 @@ import tomllib
 from dataclasses import fields
 from typing import Any
 
-from .job import JobConfig, run_benchmark
+from .job import JobConfig, check_out, run_benchmark
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -42,6 +42,8 @@ def _parser() -> argparse.ArgumentParser:
     b.add_argument("--scheduler", help="'local' (a LocalCluster) or a dask.distributed address")
     b.add_argument("--device", help="torch device (default: cuda when available)")
     b.add_argument("--quiet", action="store_true", help="no progress on stderr")
+    b.add_argument("--overwrite", action="store_true",
+                   help="write into a non-empty --out folder, replacing files of the same name")
     return p
 
 
@@ -50,11 +52,19 @@ def config_from_args(args: argparse.Namespace) -> JobConfig:
     values: dict[str, Any] = {}
     names = {f.name for f in fields(JobConfig)}
     if args.config:
-        with open(args.config, "rb") as fh:
-            values = tomllib.load(fh)
+        try:
+            with open(args.config, "rb") as fh:
+                values = tomllib.load(fh)
+        except OSError as err:
+            raise ValueError(f"cannot read --config {args.config!r}: {err.strerror}") from None
+        except tomllib.TOMLDecodeError as err:
+            raise ValueError(f"--config {args.config!r} is not valid TOML: {err}") from None
         unknown = sorted(set(values) - names)
         if unknown:
-            raise SystemExit(f"xattrib: unknown key(s) {unknown} in {args.config}; valid keys: "
+            from ._names import closest_hint
+
+            hints = "".join(closest_hint(u, sorted(names)) for u in unknown)
+            raise ValueError(f"unknown key(s) {unknown} in {args.config};{hints} valid keys: "
                              f"{', '.join(sorted(names))}")
     for name in names:
         v = getattr(args, name, None)
@@ -72,11 +82,17 @@ def main(argv: list[str] | None = None) -> int:
     try:
         cfg = config_from_args(args)
         cfg.validate()
-    except (ValueError, TypeError) as err:
+        check_out(args.out, args.overwrite)
+    except (ValueError, TypeError, FileExistsError) as err:
         print(f"xattrib: {err}", file=sys.stderr)
         return 2
     command = "xattrib " + " ".join(shlex.quote(a) for a in (argv or sys.argv[1:]))
-    run_benchmark(args.out, cfg, quiet=args.quiet, command=command)
+    try:
+        run_benchmark(args.out, cfg, quiet=args.quiet, command=command,
+                      overwrite=args.overwrite)
+    except KeyboardInterrupt:
+        print(f"xattrib: interrupted; nothing was written to {args.out}", file=sys.stderr)
+        return 130
     return 0
 
 

@@ -113,13 +113,26 @@ def _bounds(obj: xr.Dataset | xr.DataArray, name: str) -> np.ndarray:
     return np.stack([edges[:-1], edges[1:]], axis=1)
 
 
+def _centred_diff(v: np.ndarray, axis: int, wrap: bool) -> np.ndarray:
+    """Spacing of ``v`` along ``axis`` per index step: central differences inside, one-sided
+    at the edges; longitude steps wrapped into (−180, 180]."""
+    d = np.diff(v, axis=axis)
+    if wrap:
+        d = (d + 180.0) % 360.0 - 180.0
+    d = np.moveaxis(d, axis, 0)
+    out = np.empty((d.shape[0] + 1, *d.shape[1:]))
+    out[0], out[-1] = d[0], d[-1]
+    out[1:-1] = 0.5 * (d[:-1] + d[1:])
+    return np.moveaxis(out, 0, axis)
+
+
 def cell_area(obj: xr.Dataset | xr.DataArray, radius: float = EARTH_RADIUS_M) -> xr.DataArray:
     """Area of every grid cell in m², from the coordinate bounds.
 
     Uses the CF ``bounds`` variables when present and otherwise infers edges half-way between
     centres (latitude edges clipped to ±90°). Works for ascending or descending latitude and
-    for 0–360 or −180–180 longitude. Curvilinear grids (2-D coordinates) fall back to
-    ``cos(lat)`` scaled so that the cells share the sphere's area equally per unit ``cos``.
+    for 0–360 or −180–180 longitude. Curvilinear grids (2-D coordinates) use the local
+    metric of the centres: R² cos φ times the Jacobian of (lon, lat) over the grid indices.
 
     Examples
     --------
@@ -129,12 +142,22 @@ def cell_area(obj: xr.Dataset | xr.DataArray, radius: float = EARTH_RADIUS_M) ->
     """
     sc = find_latlon(obj)
     if not sc.regular:
-        coslat = xr.DataArray(np.cos(np.deg2rad(obj[sc.lat])))
-        area = coslat * (4 * np.pi * radius**2 / coslat.size)
-        return area.rename("cell_area").assign_attrs(
-            long_name="approximate cell area (cos latitude)", units="m2",
-            standard_name="cell_area",
-        )
+        lat, lon = obj[sc.lat].transpose(*sc.dims), obj[sc.lon].transpose(*sc.dims)
+        if min(lat.shape) < 2:
+            raise ValueError(f"cannot infer the cell areas of a curvilinear grid with a single "
+                             f"row or column ({dict(zip(sc.dims, lat.shape, strict=True))})")
+        # the local metric R² cos φ |∂(λ, φ)/∂(i, j)|, with central differences of the 2-D
+        # centres (longitude differences wrapped): second-order accurate, and exact to
+        # ~dφ²/24 against the bounds formula on a regular grid written as 2-D coordinates
+        la, lo = np.asarray(lat.values, float), np.asarray(lon.values, float)
+        d = [[_centred_diff(v, ax, wrap) for ax in (0, 1)] for v, wrap in ((lo, True),
+                                                                           (la, False))]
+        jac = np.abs(d[0][0] * d[1][1] - d[0][1] * d[1][0]) * np.deg2rad(1.0) ** 2
+        values = radius**2 * np.cos(np.deg2rad(la)) * jac
+        return xr.DataArray(values, dims=sc.dims, coords={sc.lat: lat, sc.lon: lon},
+                            name="cell_area", attrs={
+                                "standard_name": "cell_area", "units": "m2",
+                                "long_name": "area of grid cell (from the centres' spacing)"})
     lat_b = np.clip(_bounds(obj, sc.lat), -90.0, 90.0)
     lon_b = _bounds(obj, sc.lon)
     dsin = np.abs(np.sin(np.deg2rad(lat_b[:, 1])) - np.sin(np.deg2rad(lat_b[:, 0])))
@@ -272,6 +295,17 @@ def make_grid(
     return ds
 
 
+def _first_true(flags: xr.DataArray) -> str:
+    """``dim=value, ...`` of the first True element (in the array's own order)."""
+    values = np.asarray(flags.transpose(*flags.dims).values)
+    idx = np.argwhere(values)[0]
+    parts = []
+    for dim, i in zip(flags.dims, idx, strict=True):
+        v = flags[dim].values[i] if dim in flags.coords else i
+        parts.append(f"{dim}={v}")
+    return ", ".join(parts)
+
+
 def valid_mask(
     da: xr.DataArray, sample_dim: str | None = None, spatial: SpatialCoords | None = None
 ) -> xr.DataArray:
@@ -285,17 +319,28 @@ def valid_mask(
     other = [d for d in da.dims if d not in sc.dims]
     if sample_dim is not None:
         other = [sample_dim]
+    if np.issubdtype(da.dtype, np.floating):
+        inf = xr.apply_ufunc(np.isinf, da, dask="allowed")
+        n_inf = int(inf.sum())
+        if n_inf:
+            raise ValueError(
+                f"{n_inf} values of {da.name or 'the input'!s} are infinite (the first at "
+                f"{_first_true(inf)}); replace them, e.g. da.where(np.isfinite(da)) to mark "
+                "them missing, or fix the source")
     isnan = da.isnull()
     any_nan = isnan.any(other) if other else isnan
     all_nan = isnan.all(other) if other else isnan
     any_nan, all_nan = xr.align(*(a.compute() for a in (any_nan, all_nan)))
     partial = int((any_nan & ~all_nan).sum())
     if partial:
+        gaps = isnan & ~all_nan
+        n_samples = int(gaps.any(list(sc.dims)).sum()) if other else 1
         raise ValueError(
             f"{partial} grid cells of {da.name or 'the input'!s} are NaN in some samples but not "
-            "in others; NaN must mark cells that are invalid in every sample (e.g. land). "
-            "Fill the gaps (e.g. da.fillna(0) for anomalies) or mask those cells everywhere "
-            "(da.where(da.notnull().all('sample')))"
+            f"in others ({n_samples} samples have such a gap; the first at "
+            f"{_first_true(gaps)}); NaN must mark cells that are invalid in every sample "
+            "(e.g. land). Fill the gaps (e.g. da.fillna(0) for anomalies) or mask those "
+            f"cells everywhere (da.where(da.notnull().all({(other or ['sample'])[0]!r})))"
         )
     valid = ~all_nan
     return valid.rename("mask").assign_attrs(long_name="valid cells")

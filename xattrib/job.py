@@ -8,7 +8,10 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
+import shutil
 import sys
+import tempfile
 import time
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
@@ -54,6 +57,7 @@ class JobConfig:
     exact_samples: int = 200       # test samples also explained on the exact F (0: none)
 
     def validate(self) -> None:
+        _check_types(self)
         if not 0 <= self.exact_samples <= self.test_samples:
             raise ValueError(f"exact_samples must be between 0 and test_samples "
                              f"({self.test_samples}); got {self.exact_samples}")
@@ -69,6 +73,33 @@ class JobConfig:
 
         for m in self.methods:
             get_method(m)
+
+
+_TYPES = {"int": (int,), "float": (int, float), "str": (str,),
+          "list[str]": (list,), "list[int]": (list,)}
+_SAY = {"int": "a whole number", "float": "a number", "str": "a string",
+        "list[str]": "a list of strings", "list[int]": "a list of whole numbers"}
+
+
+def _check_types(cfg: JobConfig) -> None:
+    """Each setting has its declared type (a config file can hold anything)."""
+    from dataclasses import fields
+
+    for f in fields(cfg):
+        v = getattr(cfg, f.name)
+        spec = str(f.type).replace(" ", "")
+        optional = spec.endswith("|None")
+        base = spec.removesuffix("|None")
+        if v is None and optional:
+            continue
+        ok = _TYPES.get(base)
+        if ok is None:
+            continue
+        item = int if base == "list[int]" else str
+        if isinstance(v, bool) or not isinstance(v, ok) or (isinstance(v, list) and not all(
+                isinstance(e, item) and not isinstance(e, bool) for e in v)):
+            raise TypeError(f"{f.name} must be {_SAY[base]}"
+                            f"{' or absent' if optional else ''}, got {v!r}")
 
 
 class _Log:
@@ -99,13 +130,50 @@ def _source(cfg: JobConfig) -> Any:
     return pacific_sst()
 
 
+def check_out(out: str | Path, overwrite: bool = False) -> Path:
+    """``out`` as a folder the job may write into: absent, empty, or ``overwrite``."""
+    out = Path(out)
+    if out.exists() and not out.is_dir():
+        raise ValueError(f"out {str(out)!r} is a file; give a folder for the job's outputs")
+    if out.is_dir() and any(out.iterdir()) and not overwrite:
+        raise FileExistsError(f"out folder {str(out)!r} is not empty; choose another folder "
+                              "or pass --overwrite (overwrite=True) to replace its files")
+    return out
+
+
+def _publish(stage: Path, out: Path) -> None:
+    """Move the finished files into ``out``, ``report.md`` last: a folder with a report
+    holds a complete run."""
+    out.mkdir(parents=True, exist_ok=True)
+    names = sorted(p.name for p in stage.iterdir())
+    for name in sorted(names, key=lambda n: n == "report.md"):
+        os.replace(stage / name, out / name)
+
+
 def run_benchmark(out: str | Path, config: JobConfig | None = None, quiet: bool = False,
-                  command: str | None = None) -> dict[str, Path]:
+                  command: str | None = None, overwrite: bool = False) -> dict[str, Path]:
     """Run the whole benchmark and write its files into ``out``; return their paths.
 
     Files: ``benchmark.nc``, ``attributions.nc``, ``scores.nc`` (CF-1.8), ``model.nc``,
-    ``maps.png``, ``histograms.png``, ``skill.png`` and ``report.md``.
+    ``maps.png``, ``histograms.png``, ``skill.png`` and ``report.md``. They are written
+    into a hidden folder beside ``out`` and moved into ``out`` only when all are done, so
+    an interrupted or failed run leaves ``out`` as it was. ``out`` must be absent or empty
+    unless ``overwrite`` (then files of the same name are replaced).
     """
+    cfg = config or JobConfig()
+    cfg.validate()
+    final = check_out(out, overwrite)
+    final.parent.mkdir(parents=True, exist_ok=True)
+    stage = Path(tempfile.mkdtemp(prefix=f".{final.name}.partial-", dir=final.parent))
+    try:
+        paths = _run(stage, cfg, quiet, command)
+        _publish(stage, final)
+    finally:
+        shutil.rmtree(stage, ignore_errors=True)
+    return {k: final / p.name for k, p in paths.items()}
+
+
+def _run(out: Path, cfg: JobConfig, quiet: bool, command: str | None) -> dict[str, Path]:
     import torch
 
     from . import io, parallel, plots
@@ -117,10 +185,6 @@ def run_benchmark(out: str | Path, config: JobConfig | None = None, quiet: bool 
     from .synthetic import benchmark
     from .training import fit
 
-    cfg = config or JobConfig()
-    cfg.validate()
-    out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
     log = _Log(quiet)
     torch.manual_seed(cfg.seed)
     paths: dict[str, Path] = {}
@@ -194,7 +258,7 @@ def run_benchmark(out: str | Path, config: JobConfig | None = None, quiet: bool 
             tmp.write_text(report)
             tmp.replace(out / "report.md")
             paths["report"] = out / "report.md"
-    log(f"done: {out}/report.md")
+    log("done: report.md written")
     return paths
 
 

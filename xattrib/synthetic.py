@@ -115,7 +115,10 @@ def _baseline(baseline: Any, gen: Generator, cells: CellIndex, n: int,
         sdims = set(cells.spatial.dims)
         extra = [d for d in baseline.dims if d not in sdims]
         if not extra:
-            b = cells.stack(baseline).values.astype(float)
+            try:
+                b = cells.stack(baseline).values.astype(float)
+            except ValueError as err:
+                raise ValueError(f"baseline: {err}") from None
             if np.isnan(b).any():
                 raise ValueError("baseline field is NaN on some valid cells; fill it there")
             c = _baseline_contrib(gen, b)

@@ -1,28 +1,46 @@
-"""The cosmology example TRIM was made for: which angular scales does a CNN use?
+# ---
+# jupyter:
+#   jupytext:
+#     formats: py:percent
+#   kernelspec:
+#     display_name: Python 3
+#     language: python
+#     name: python3
+# ---
 
-Run:  .venv/bin/python examples/cosmology.py [--small] [--samples N] [--size PIXELS]
-                                            [--epochs E] [--plot FILE]
+# %% [markdown]
+# # Cosmology: which angular scales does a CNN use?
+#
+# The cosmology example TRIM was made for.
+#
+# Run:  .venv/bin/python examples/cosmology.py [--small] [--samples N] [--size PIXELS]
+#                                             [--epochs E] [--plot FILE]
+#
+# Gaussian random fields on a flat square patch (64 × 64 pixels by default) have the power
+# spectrum
+#
+#     P(k) = a · (1 + (k / 6)²)⁻¹  +  θ · 1[8 ≤ k < 12]
+#
+# with k the radial wavenumber in cycles per patch: a nuisance amplitude a ~ U(0.5, 1.5)
+# changes the power at every scale, and the parameter θ ~ U(0, 1) adds power only inside a
+# known band. xattrib's own CNN (through ``xattrib.fit``) regresses θ from the map; TRIM with
+# contextual decomposition, IG and occlusion over radial Fourier bands of width 4 must then
+# put the importance on the informative band [8, 12). A second variant has two parameters
+# acting on two bands ([4, 8) and [16, 20)); it trains one network per parameter (xattrib's
+# CNN has one output) and checks each network's top band.
+#
+# The fields are made with numpy's FFT: white noise filtered by √P(k) is three lines, and a
+# library such as powerbox would add a dependency for the same. The last line printed is
+# ``top-band hit rate: <fraction>`` for TRIM-CD on held-out samples.
+#
+# The documentation executes this notebook with `XATTRIB_EXAMPLE_SIZE=small` (the same as
+# `--small`).
 
-Gaussian random fields on a flat square patch (64 × 64 pixels by default) have the power
-spectrum
-
-    P(k) = a · (1 + (k / 6)²)⁻¹  +  θ · 1[8 ≤ k < 12]
-
-with k the radial wavenumber in cycles per patch: a nuisance amplitude a ~ U(0.5, 1.5)
-changes the power at every scale, and the parameter θ ~ U(0, 1) adds power only inside a
-known band. xattrib's own CNN (through ``xattrib.fit``) regresses θ from the map; TRIM with
-contextual decomposition, IG and occlusion over radial Fourier bands of width 4 must then
-put the importance on the informative band [8, 12). A second variant has two parameters
-acting on two bands ([4, 8) and [16, 20)); it trains one network per parameter (xattrib's
-CNN has one output) and checks each network's top band.
-
-The fields are made with numpy's FFT: white noise filtered by √P(k) is three lines, and a
-library such as powerbox would add a dependency for the same. The last line printed is
-``top-band hit rate: <fraction>`` for TRIM-CD on held-out samples.
-"""
-
+# %%
 import argparse
+import os
 
+import matplotlib.pyplot as plt
 import numpy as np
 import xarray as xr
 
@@ -37,7 +55,8 @@ ap.add_argument("--size", type=int, default=64, help="pixels per side")
 ap.add_argument("--epochs", type=int, default=20)
 ap.add_argument("--seed", type=int, default=0)
 ap.add_argument("--plot", help="save band-importance curves (median, 10–90 %%) to this file")
-a = ap.parse_args()
+a, _ = ap.parse_known_args()  # in a notebook, the kernel's own arguments are ignored
+a.small = a.small or os.environ.get("XATTRIB_EXAMPLE_SIZE") == "small"  # the docs build
 if a.small:
     a.samples, a.test, a.size, a.epochs = 300, 20, 32, 2
 N, WIDTH = a.size, 4.0
@@ -123,25 +142,24 @@ for m in ("integrated_gradients", "occlusion"):
     print(f"TRIM-{m} top-band hit rate: {float(rates.sel(xai_method=m)):.3f} "
           f"(median share of |attribution| in the band: {float(share.sel(xai_method=m)):.2f})")
 print(f"median share of |CD| in the band: {float(share.sel(xai_method='cd')):.2f}")
+# %% [markdown]
+# The figure (saved to a file with `--plot FILE`):
+
+# %%
+fig, ax = plt.subplots(figsize=(6, 3.5))
+for i, m in enumerate(("cd", "integrated_gradients", "occlusion")):
+    att = abs(out["attribution"].sel(xai_method=m))
+    att = att / att.sum("wavenumber")  # share of each map's |attribution|
+    q = att.quantile([0.1, 0.5, 0.9], dim="sample")
+    centre = q.wavenumber + WIDTH / 2
+    ax.fill_between(centre, q[0], q[2], alpha=0.2, color=f"C{i}")
+    ax.plot(centre, q[1], "o-", color=f"C{i}", label=f"TRIM-{m}")
+ax.axvspan(8, 12, color="grey", alpha=0.15, label="informative band")
+ax.set_xlabel("radial wavenumber (cycles per patch)")
+ax.set_ylabel("share of |attribution|")
+ax.legend(fontsize=8)
+fig.tight_layout()
 if a.plot:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, ax = plt.subplots(figsize=(6, 3.5))
-    for i, m in enumerate(("cd", "integrated_gradients", "occlusion")):
-        att = abs(out["attribution"].sel(xai_method=m))
-        att = att / att.sum("wavenumber")  # share of each map's |attribution|
-        q = att.quantile([0.1, 0.5, 0.9], dim="sample")
-        centre = q.wavenumber + WIDTH / 2
-        ax.fill_between(centre, q[0], q[2], alpha=0.2, color=f"C{i}")
-        ax.plot(centre, q[1], "o-", color=f"C{i}", label=f"TRIM-{m}")
-    ax.axvspan(8, 12, color="grey", alpha=0.15, label="informative band")
-    ax.set_xlabel("radial wavenumber (cycles per patch)")
-    ax.set_ylabel("share of |attribution|")
-    ax.legend(fontsize=8)
-    fig.tight_layout()
     fig.savefig(a.plot, dpi=120)
     print(f"saved {a.plot}")
 print(f"top-band hit rate: {float(rates.sel(xai_method='cd')):.3f}")

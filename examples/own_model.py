@@ -1,19 +1,36 @@
-"""Your own network on real data: train it outside xattrib, wrap it, explain it.
+# ---
+# jupyter:
+#   jupytext:
+#     formats: py:percent
+#   kernelspec:
+#     display_name: Python 3
+#     language: python
+#     name: python3
+# ---
 
-Run:  .venv/bin/python examples/own_model.py [--small]
+# %% [markdown]
+# # Your own model and data
+#
+# Your own network on real data: train it outside xattrib, wrap it, explain it.
+#
+# Run:  .venv/bin/python examples/own_model.py [--small]
+#
+# The bundled Pacific SST anomalies (50 observed winters) feed a small torch network trained
+# here with a plain torch loop, nothing from xattrib: it predicts the winter's Niño-3.4 index
+# (area-mean SST over 5°S–5°N, 170°–120°W) from two input variables on one grid, this
+# winter's SST and last winter's. xattrib wraps it (`Model.from_module`), computes
+# Integrated Gradients and gradient heatmaps per variable (each in its own units), and
+# breaks the prediction down by variable and by region. The index is an area mean over 20
+# cells of this winter's field; with 49 winters for 900 inputs the network can fit it just as
+# well through other, correlated cells and last winter's field, and the breakdown shows how
+# much it does. There is no benchmark truth here; this is what real data look like.
+#
+# The documentation executes this notebook with `XATTRIB_EXAMPLE_SIZE=small` (the same as
+# `--small`).
 
-The bundled Pacific SST anomalies (50 observed winters) feed a small torch network trained
-here with a plain torch loop, nothing from xattrib: it predicts the winter's Niño-3.4 index
-(area-mean SST over 5°S–5°N, 170°–120°W) from two input variables on one grid, this
-winter's SST and last winter's. xattrib wraps it (`Model.from_module`), computes
-Integrated Gradients and gradient heatmaps per variable (each in its own units), and
-breaks the prediction down by variable and by region. The index is an area mean over 20
-cells of this winter's field; with 49 winters for 900 inputs the network can fit it just as
-well through other, correlated cells and last winter's field, and the breakdown shows how
-much it does. There is no benchmark truth here; this is what real data look like.
-"""
-
+# %%
 import argparse
+import os
 
 import numpy as np
 import torch
@@ -23,7 +40,8 @@ import xattrib
 
 ap = argparse.ArgumentParser()
 ap.add_argument("--small", action="store_true", help="fewer training steps (for the tests)")
-a = ap.parse_args()
+a, _ = ap.parse_known_args()  # in a notebook, the kernel's own arguments are ignored
+a.small = a.small or os.environ.get("XATTRIB_EXAMPLE_SIZE") == "small"  # the docs build
 torch.manual_seed(0)
 
 sst = xattrib.datasets.pacific_sst()                          # (time, lat, lon), K, land NaN

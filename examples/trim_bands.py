@@ -1,24 +1,42 @@
-"""Which scales and modes does a network use? TRIM over Fourier bands, EOF modes and zonal
-wavenumbers, with IG and contextual decomposition, next to the true function's answer.
+# ---
+# jupyter:
+#   jupytext:
+#     formats: py:percent
+#   kernelspec:
+#     display_name: Python 3
+#     language: python
+#     name: python3
+# ---
 
-Run:  .venv/bin/python examples/trim_bands.py [--small] [--results DIR] [--plot FILE]
+# %% [markdown]
+# # TRIM: which scales does my network use?
+#
+# TRIM over Fourier bands, EOF modes and zonal wavenumbers, with IG and contextual
+# decomposition, next to the true function's answer.
+#
+# Run:  .venv/bin/python examples/trim_bands.py [--small] [--results DIR] [--plot FILE]
+#
+# 1. The main job's network (``xattrib benchmark --out DIR`` writes ``DIR/model.nc`` and
+#    ``DIR/benchmark.nc``; pass ``--results DIR``), or without it a quickly trained one on the
+#    same Pacific SST benchmark, explained over the 18 × 30 grid's radial **Fourier bands**
+#    and its 20 leading **EOF modes** (fitted on the benchmark's samples). The Pacific grid is
+#    regional, so zonal wavenumbers (a series round the latitude circle) do not fit it.
+# 2. A network trained on a global 10° ocean benchmark, explained over **zonal
+#    wavenumbers** m.
+#
+# For each, TRIM-IG and TRIM-CD of the network and TRIM-IG of the benchmark's exact response
+# F (``Model.exact``: what a perfect network would answer) on held-out samples: the mean
+# |attribution| per group, and how well the network's curve matches F's (Pearson r).
+#
+# The documentation executes this notebook with `XATTRIB_EXAMPLE_SIZE=small` (the same as
+# `--small`).
 
-1. The main job's network (``xattrib benchmark --out DIR`` writes ``DIR/model.nc`` and
-   ``DIR/benchmark.nc``; pass ``--results DIR``), or without it a quickly trained one on the
-   same Pacific SST benchmark, explained over the 18 × 30 grid's radial **Fourier bands**
-   and its 20 leading **EOF modes** (fitted on the benchmark's samples). The Pacific grid is
-   regional, so zonal wavenumbers (a series round the latitude circle) do not fit it.
-2. A network trained on a global 10° ocean benchmark, explained over **zonal
-   wavenumbers** m.
-
-For each, TRIM-IG and TRIM-CD of the network and TRIM-IG of the benchmark's exact response
-F (``Model.exact``: what a perfect network would answer) on held-out samples: the mean
-|attribution| per group, and how well the network's curve matches F's (Pearson r).
-"""
-
+# %%
 import argparse
+import os
 from pathlib import Path
 
+import matplotlib.pyplot as plt
 import numpy as np
 
 import xattrib
@@ -29,7 +47,8 @@ ap.add_argument("--small", action="store_true", help="tiny sizes (for the tests)
 ap.add_argument("--results", type=Path, help="a main-job output directory to explain")
 ap.add_argument("--samples", type=int, default=200, help="held-out samples to explain")
 ap.add_argument("--plot", type=Path, help="save band-importance curves to this file")
-a = ap.parse_args()
+a, _ = ap.parse_known_args()  # in a notebook, the kernel's own arguments are ignored
+a.small = a.small or os.environ.get("XATTRIB_EXAMPLE_SIZE") == "small"  # the docs build
 n_explain = 20 if a.small else a.samples
 train = dict(epochs=2, samples_per_epoch=20_000) if a.small else dict(
     epochs=8, samples_per_epoch=200_000)
@@ -90,21 +109,20 @@ print(f"\nGlobal 10° ocean benchmark, network R² {gmodel.r2:.4f}")
 imp_z, ref_z, _ = curves(gbench, gmodel, "zonal")
 report("Zonal wavenumbers m", imp_z, ref_z)
 
-if a.plot is not None:
-    import matplotlib
+# %% [markdown]
+# The figure (saved to a file with `--plot FILE`):
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, ax = plt.subplots(figsize=(6, 3.5))
-    att = abs(out["attribution"].sel(xai_method="cd"))
-    q = att.quantile([0.1, 0.5, 0.9], dim=att.dims[0])
-    ax.fill_between(q.wavenumber, q[0], q[2], alpha=0.3, label="CD, 10–90 %")
-    ax.plot(q.wavenumber, q[1], label="CD, median")
-    ax.plot(ref.wavenumber, ref, "k--", label="exact F (IG), mean")
-    ax.set_xlabel("radial wavenumber (cycles per domain)")
-    ax.set_ylabel("|attribution|")
-    ax.legend()
-    fig.tight_layout()
+# %%
+fig, ax = plt.subplots(figsize=(6, 3.5))
+att = abs(out["attribution"].sel(xai_method="cd"))
+q = att.quantile([0.1, 0.5, 0.9], dim=att.dims[0])
+ax.fill_between(q.wavenumber, q[0], q[2], alpha=0.3, label="CD, 10–90 %")
+ax.plot(q.wavenumber, q[1], label="CD, median")
+ax.plot(ref.wavenumber, ref, "k--", label="exact F (IG), mean")
+ax.set_xlabel("radial wavenumber (cycles per domain)")
+ax.set_ylabel("|attribution|")
+ax.legend()
+fig.tight_layout()
+if a.plot:
     fig.savefig(a.plot, dpi=120)
     print(f"saved {a.plot}")

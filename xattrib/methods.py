@@ -43,7 +43,7 @@ class Method:
         Attributions sum to f(x) − f(baseline) (or − E f(background)).
     positive_only : bool
         The method is designed to return relevance of one sign, so scores compare it with
-        one signed part of the truth (g⁺, sign-flipped for negative predictions, or |g|, as
+        one signed part of the truth (g⁺, sign-flipped for negative predictions, or ``|g|``, as
         in Mamalakis et al. 2022). Note: captum's α1β0 clamps weights, not inputs, so on
         signed inputs (anomalies) its input-layer relevance can still take both signs.
     gradient_units : bool

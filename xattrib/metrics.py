@@ -198,10 +198,10 @@ def score(
     k : float
         Top-k size, as a fraction of valid cells (< 1) or a count.
     sign_threshold : float
-        Cells with |g| below this fraction of max|g| are left out of ``sign_agreement``.
+        Cells with ``|g|`` below this fraction of ``max |g|`` are left out of ``sign_agreement``.
     positive_convention : {"positive_part", "abs"}
         For one-signed methods (``positive_only``): compare s·a with (s·g)⁺, s the sign of
-        the prediction (Mamalakis et al. 2022), or s·a with |g|.
+        the prediction (Mamalakis et al. 2022), or s·a with ``|g|``.
 
     Examples
     --------

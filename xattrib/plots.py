@@ -36,9 +36,12 @@ def _save(fig: Any, path: str | os.PathLike | None) -> None:
 
 
 def _pyplot() -> Any:
+    import sys
+
     import matplotlib
 
-    matplotlib.use("Agg", force=False)
+    if "ipykernel" not in sys.modules:  # files only; in a notebook figures show inline
+        matplotlib.use("Agg", force=False)
     import matplotlib.pyplot as plt
 
     return plt
@@ -99,7 +102,7 @@ def _map_axes(plt: Any, nrow: int, ncol: int, figsize: tuple[float, float]) -> t
 
 def plot_maps(heat: xr.Dataset, truth: xr.DataArray, samples: list[int] | None = None,
               path: str | os.PathLike | None = None) -> Any:
-    """Truth and every method for a few samples; each map divided by its max |value| so one
+    """Truth and every method for a few samples; each map divided by its max ``|value|`` so one
     diverging colour scale, centred at 0, is shared across each row."""
     plt = _pyplot()
     a = heat["attribution"]

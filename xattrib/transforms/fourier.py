@@ -21,7 +21,7 @@ class Fourier(Transform):
     anomaly. The FFT treats the domain as periodic, so a regional field's edges leak into
     all wavenumbers, as with any FFT of a limited area.
 
-    Default groups are radial wavenumber bands: ``wavenumber`` = round(|κ| L / ``band_width``)
+    Default groups are radial wavenumber bands: ``wavenumber`` = round(``|κ|`` L / ``band_width``)
     · ``band_width`` in cycles per domain, where κ = (k_lat / L_y, k_lon / L_x) is the
     physical wavenumber and L = √(L_x L_y) the side of the equal-area square domain (on a
     square domain this is √(k_lat² + k_lon²)). Each band also carries its ``wavelength``

@@ -28,8 +28,8 @@ Every stage ends with ``os.sync()`` inside its timing: stored means on disk (wit
 It prints wall time, throughput (samples/s) and the peak RSS of each worker process (and
 of this client process) during the stage (``VmHWM`` after resetting it through ``/proc/self/clear_refs``), then the ratio of
 times between consecutive sizes. The grid is the 20° global ocean grid (9 × 18 cells, 106
-valid): at 10⁷ samples its stores take about 15 GB; the bundled Pacific grid (540 cells)
-would need about 65 GB of disk for the same run (``--resolution`` changes the grid).
+valid): at 10⁷ samples its benchmark and heatmap stores take 12 GiB; the bundled Pacific
+grid (540 cells) would need about 40 GiB for the same run (``--resolution`` changes the grid).
 """
 
 from __future__ import annotations

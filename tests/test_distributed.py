@@ -212,3 +212,22 @@ def test_fit_from_zarr_reads_chunk_by_chunk(small_grid, tmp_path):
     assert len(sched.sizes) >= 8 and max(sched.sizes) < whole / 4  # one chunk at a time
     in_memory = xattrib.fit(bench.persist(), **kw)  # the same stream of chunks, in memory
     assert from_store.r2 == in_memory.r2
+
+
+def test_progress_is_dask_own_on_a_cluster_and_locally(cluster, capfd):
+    from xattrib import parallel
+
+    arr = dask.array.arange(40, chunks=4) * 2
+    with distributed.Client(cluster):
+        assert parallel.current_client() is not None
+        got, = parallel.compute(arr, progress=True)
+        kept = parallel.persist(arr, progress=True)
+        np.testing.assert_array_equal(kept.compute(), got)
+    remote = capfd.readouterr().err
+    assert parallel.current_client() is None
+    local, = parallel.compute(arr, progress=True)
+    np.testing.assert_array_equal(local, np.arange(40) * 2)
+    np.testing.assert_array_equal(got, local)
+    err = capfd.readouterr().err
+    assert "100% Completed" in err  # dask.diagnostics.ProgressBar, on stderr
+    assert "100% Completed" in remote  # distributed's progress bar, on stderr

@@ -101,6 +101,12 @@ def _nonempty_out():
     return str(out)
 
 
+def _foreign_file():
+    path = _tmp() / "foreign.nc"
+    xr.Dataset({"a": ("x", np.arange(3.0))}).to_netcdf(path)
+    return path
+
+
 def _config(text):
     p = _tmp() / "job.toml"
     p.write_text(text)
@@ -228,6 +234,9 @@ CASES = [
      lambda: _cli("benchmark", "--out", str(_tmp() / "new"), "--config",
                   _config('samples = "many"\n')),
      ExitStatus, r"exit 2: xattrib: samples must be a whole number, got 'many'"),
+    ("files", "a netCDF file written by another tool, loaded as a model",
+     lambda: xattrib.Model.load(_foreign_file()),
+     ValueError, r"foreign.nc is not an xattrib model file \(no xattrib_arch attribute\)"),
     ("files", "a Dataset that is not an xattrib benchmark",
      lambda: xattrib.generator_from_dataset(xr.Dataset()), ValueError,
      r"not an xattrib benchmark Dataset: missing \['mask', 'xattrib_seed'"),

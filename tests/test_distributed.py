@@ -231,3 +231,30 @@ def test_progress_is_dask_own_on_a_cluster_and_locally(cluster, capfd):
     err = capfd.readouterr().err
     assert "100% Completed" in err  # dask.diagnostics.ProgressBar, on stderr
     assert "100% Completed" in remote  # distributed's progress bar, on stderr
+
+
+def test_threads_per_task_with_threaded_workers_in_one_process(monkeypatch):
+    """Workers sharing this process (processes=False) split its cores between all their
+    task threads: 2 workers x 2 threads on 8 cores leave 2 threads per task."""
+    from xattrib import parallel
+
+    monkeypatch.delenv("OMP_NUM_THREADS", raising=False)
+    monkeypatch.setattr(parallel, "_cores", lambda: 8)
+    arr = dask.array.zeros(8, chunks=1)
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=2, processes=False,
+                                  dashboard_address=None) as c, distributed.Client(c) as cl:
+        got = cl.compute(arr.map_blocks(lambda b: np.array([threads_per_task()]),
+                                        dtype=int)).result()
+    assert (got == 2).all()
+
+
+def test_fresh_recipe_validates_on_at_most_the_last_100k(small_grid):
+    from xattrib.training import FRESH_RECIPE
+
+    assert FRESH_RECIPE["max_val_samples"] == 100_000
+    bench = small_grid.xattrib.benchmark(n_samples=240_000, seed=5, chunks=60_000)
+    m = xattrib.fit(bench, epochs=1, samples_per_epoch=2_000, hidden=(4,), progress=False)
+    assert m.provenance["fit_n_val"] == 100_000  # not half of 240 000
+    m = xattrib.fit(bench, epochs=1, samples_per_epoch=2_000, hidden=(4,), progress=False,
+                    val_fraction=0.5)
+    assert m.provenance["fit_n_val"] == 120_000  # an explicit fraction is exact

@@ -213,6 +213,12 @@ CASES = [
                                baseline=xr.zeros_like(_global()["mask"], float)),
      ValueError, r"baseline: the data is not on the expected grid: lat has 9 points, "
                  r"expected 18.*Regrid it"),
+    ("grids", "a truth for other samples than the heatmaps",
+     lambda: xattrib.score(
+         xattrib.attribute(_bench(), _model(), "gradient", progress=False),
+         _bench()["truth"].isel(sample=slice(0, 5))),
+     ValueError, r"truth and heatmaps cover different 'sample': heatmaps 60, 0 … 59, truth 5, "
+                 r"0 … 4. Select the same ones"),
     ("command line", "a non-empty --out folder",
      lambda: _cli("benchmark", "--out", _nonempty_out()),
      ExitStatus, r"exit 2: xattrib: out folder .* is not empty; choose another folder or "

@@ -26,6 +26,7 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
+from .grid import find_latlon
 from .stacking import CellIndex
 
 __all__ = ["METRICS", "score"]
@@ -227,6 +228,8 @@ def score(
     heat = attribution["attribution"] if isinstance(attribution, xr.Dataset) else attribution
     like = attribution if isinstance(attribution, xr.Dataset) else heat
     fdim = _feature_dim(truth)
+    _check_same_samples(heat, truth, {fdim} if fdim is not None else
+                        set(find_latlon(truth).dims))
     if fdim is not None:  # a transformed-space truth: features take the place of cells
         return _score_features(attribution, heat, like, truth, fdim, names, weights, k,
                                sign_threshold, positive_convention)
@@ -243,6 +246,28 @@ def score(
                           positive_convention,
                           "cell area" if isinstance(weights, str) else
                           ("uniform" if weights is None else "user-supplied"))
+
+
+def _labels(da: xr.DataArray, dim: Any) -> str:
+    n = da.sizes[dim]
+    if dim not in da.indexes or n == 0:
+        return f"{n}"
+    idx = da.indexes[dim]
+    return f"{n}, {idx[0]} … {idx[-1]}"
+
+
+def _check_same_samples(heat: xr.DataArray, truth: xr.DataArray, spatial: set[Any]) -> None:
+    """Heatmaps and truth over the same samples: xarray would otherwise score only the
+    common labels (silently dropping the rest) or fail with an alignment error."""
+    for dim in set(heat.dims) & set(truth.dims) - spatial:
+        same = heat.sizes[dim] == truth.sizes[dim] and (
+            dim not in heat.indexes or dim not in truth.indexes
+            or heat.indexes[dim].equals(truth.indexes[dim]))
+        if not same:
+            raise ValueError(
+                f"truth and heatmaps cover different {dim!r}: heatmaps {_labels(heat, dim)}, "
+                f"truth {_labels(truth, dim)}. Select the same ones, e.g. "
+                f"truth.sel({dim}=heat[{dim!r}])")
 
 
 def _feature_dim(truth: xr.DataArray) -> str | None:

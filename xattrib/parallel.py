@@ -51,8 +51,12 @@ def _worker_threads() -> int | None:
         get_worker()
     except ValueError:
         return None
-    # every worker of this process (a LocalCluster with processes=False runs several)
-    return sum(int(w.state.nthreads) for w in list(Worker._instances)) or 1
+    from distributed.core import Status
+
+    # every running worker of this process (a LocalCluster with processes=False runs
+    # several; closed ones linger in the weak set until collected)
+    live = (Status.running, Status.paused)
+    return sum(int(w.state.nthreads) for w in list(Worker._instances) if w.status in live) or 1
 
 
 def threads_per_task() -> int:

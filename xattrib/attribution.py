@@ -356,8 +356,8 @@ def run_methods(kernel: Any, grid: Any, objects: list[Any], width: int, chosen: 
             for key in keys:
                 args += [key, None]
             outs.append(dsa.blockwise(
-                functools.partial(_in_task, kernel), "ij", *args, adjust_chunks={"j": width}, concatenate=True,
-                dtype=np.float32, meta=np.empty((0, 0), np.float32), **kw))
+                functools.partial(_in_task, kernel), "ij", *args, adjust_chunks={"j": width},
+                concatenate=True, dtype=np.float32, meta=np.empty((0, 0), np.float32), **kw))
         else:
             _in_task(kernel, grid, None if ps is None else np.asarray(ps.values), np.arange(n),
                      *objects, progress=progress, out=packed[i], **kw)

@@ -297,7 +297,7 @@ def make_grid(
 
 def _first_true(flags: xr.DataArray) -> str:
     """``dim=value, ...`` of the first True element (in the array's own order)."""
-    values = np.asarray(flags.transpose(*flags.dims).values)
+    values = np.asarray(flags.values)
     idx = np.argwhere(values)[0]
     parts = []
     for dim, i in zip(flags.dims, idx, strict=True):

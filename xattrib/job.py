@@ -145,8 +145,7 @@ def _publish(stage: Path, out: Path) -> None:
     """Move the finished files into ``out``, ``report.md`` last: a folder with a report
     holds a complete run."""
     out.mkdir(parents=True, exist_ok=True)
-    names = sorted(p.name for p in stage.iterdir())
-    for name in sorted(names, key=lambda n: n == "report.md"):
+    for name in sorted((p.name for p in stage.iterdir()), key=lambda n: (n == "report.md", n)):
         os.replace(stage / name, out / name)
 
 

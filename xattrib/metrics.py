@@ -272,8 +272,6 @@ def _check_same_samples(heat: xr.DataArray, truth: xr.DataArray, spatial: set[An
 
 def _feature_dim(truth: xr.DataArray) -> str | None:
     """The feature dimension of a truth over transformed features (None on a grid)."""
-    from .grid import find_latlon
-
     try:
         find_latlon(truth)
         return None

@@ -135,6 +135,23 @@ def current_client() -> Any:
         return None
 
 
+def _local_bar(on: bool) -> Any:
+    """dask.diagnostics' progress bar on stderr, or nothing."""
+    if not on:
+        return contextlib.nullcontext()
+    from dask.diagnostics import ProgressBar
+
+    return ProgressBar(out=sys.stderr)
+
+
+def _cluster_bar(futures: Any) -> None:
+    """distributed's progress bar (on stderr); returns when the futures are done."""
+    from distributed import progress as dprogress
+
+    with contextlib.redirect_stdout(sys.stderr):
+        dprogress(futures)
+
+
 def compute(*collections: Any, progress: bool = False) -> tuple[Any, ...]:
     """``dask.compute`` with dask's own progress reporting when ``progress``.
 
@@ -142,18 +159,11 @@ def compute(*collections: Any, progress: bool = False) -> tuple[Any, ...]:
     in a terminal, a widget in a notebook); otherwise ``dask.diagnostics.ProgressBar``.
     """
     c = current_client()
-    if not progress:
-        return dask.compute(*collections)
-    if c is not None:
-        from distributed import progress as dprogress
-
+    if progress and c is not None:
         futures = c.compute(list(collections))
-        with contextlib.redirect_stdout(sys.stderr):
-            dprogress(futures)
+        _cluster_bar(futures)
         return tuple(c.gather(futures))
-    from dask.diagnostics import ProgressBar
-
-    with ProgressBar(out=sys.stderr):
+    with _local_bar(progress):
         return dask.compute(*collections)
 
 
@@ -161,21 +171,14 @@ def persist(collection: Any, progress: bool = False) -> Any:
     """``collection.persist()`` with dask's progress reporting when ``progress`` (on a
     cluster the data stay on the workers; this waits until they are there)."""
     c = current_client()
-    if c is None:
-        if not progress:
-            return collection.persist()
-        from dask.diagnostics import ProgressBar
+    with _local_bar(progress and c is None):
+        out = collection.persist()
+    if c is not None:
+        from distributed import wait
 
-        with ProgressBar(out=sys.stderr):
-            return collection.persist()
-    from distributed import progress as dprogress
-    from distributed import wait
-
-    out = collection.persist()
-    if progress:
-        with contextlib.redirect_stdout(sys.stderr):
-            dprogress(out)
-    wait(out)
+        if progress:
+            _cluster_bar(out)
+        wait(out)
     return out
 
 

@@ -113,6 +113,42 @@ def _config(text):
     return str(p)
 
 
+def _linear_file(name="linear.nc", **spec):
+    """A wrapped torch.nn.Linear saved with its factory, the spec optionally tampered."""
+    import json
+
+    import torch
+
+    path = _tmp() / name
+    net = torch.nn.Linear(450, 1)
+    m = xattrib.Model.from_module(net, like=_sst(), factory=torch.nn.Linear,
+                                  factory_kwargs={"in_features": 450, "out_features": 1})
+    m.save(path)
+    if spec:
+        with xr.open_dataset(path) as ds:
+            ds = ds.load()
+        ds.attrs["xattrib_module_spec"] = json.dumps(
+            {**json.loads(ds.attrs["xattrib_module_spec"]), **spec})
+        path = _tmp() / f"tampered-{name}"
+        ds.to_netcdf(path)
+    return path
+
+
+def _load_linear(factory=None, **spec):
+    import torch
+
+    return xattrib.Model.load(_linear_file(**spec), factory=factory or torch.nn.Linear)
+
+
+def _tampered_bench():
+    path = _tmp() / "bench.nc"
+    b = _bench()
+    b.attrs["xattrib_response_family"] = "os:system"
+    b.to_netcdf(path)
+    with xr.open_dataset(path) as ds:
+        return xattrib.generator_from_dataset(ds)
+
+
 # (area, bad input, call, exception, message pattern)
 CASES = [
     ("coordinates", "no latitude/longitude coordinate",
@@ -243,6 +279,28 @@ CASES = [
     ("files", "a netCDF file written by another tool, loaded as a model",
      lambda: xattrib.Model.load(_foreign_file()),
      ValueError, r"foreign.nc is not an xattrib model file \(no xattrib_arch attribute\)"),
+    ("files", "a model file naming code (its factory) loaded without factory= or trusted=",
+     lambda: xattrib.Model.load(_linear_file()), ValueError,
+     r"asks to rebuild its network with 'torch.nn.modules.linear:Linear'; loading a file "
+     r"never imports or calls code it names.* factory=Linear.*trusted="),
+    ("files", "factory= a function of another name than the file's",
+     lambda: _load_linear(factory=xattrib.Model), ValueError,
+     r"was saved with the factory 'torch.nn.modules.linear:Linear' but factory= is .* "
+     r"approve it explicitly: factory=\{"),
+    ("files", "a model file whose factory keyword arguments are not plain data",
+     lambda: _load_linear(factory_kwargs={"in_features": {"a": 1}}), ValueError,
+     r"factory_kwargs .*\['in_features'\] is dict .* must be plain data"),
+    ("files", "a model file whose keyword arguments the factory does not take",
+     lambda: _load_linear(factory_kwargs={"in_features": 450, "depth": 2}), ValueError,
+     r"do not fit the signature Linear"),
+    ("files", "an approved factory that returns no torch module",
+     lambda: _load_linear(factory={"torch.nn.modules.linear:Linear": lambda **kw: 42}),
+     ValueError, r"returned int, not a torch.nn.Module; nothing was loaded"),
+    ("files", "an approved factory whose network does not match the file",
+     lambda: _load_linear(factory_kwargs={"in_features": 450, "out_features": 2}), ValueError,
+     r"parameter 'weight' has shape \(2, 450\); the file stores \(1, 450\)"),
+    ("files", "a benchmark file naming an unknown response family",
+     _tampered_bench, ValueError, r"names the response family 'os:system', which is none of"),
     ("files", "a Dataset that is not an xattrib benchmark",
      lambda: xattrib.generator_from_dataset(xr.Dataset()), ValueError,
      r"not an xattrib benchmark Dataset: missing \['mask', 'xattrib_seed'"),

@@ -128,7 +128,7 @@ def test_save_load_with_factory(tmp_path, data):
                           factory="tests.test_user_module:make_net",
                           factory_kwargs={"n_inputs": cells.n_cells, "width": 5,
                                           "n_outputs": 2})
-    back = Model.load(m.save(tmp_path / "mine.nc"))
+    back = Model.load(m.save(tmp_path / "mine.nc"), factory=make_net)
     assert back.outputs == ["a", "b"] and back.variables == ["sst"]
     xr.testing.assert_allclose(back.predict(data[["sst"]]), m.predict(data[["sst"]]))
     with pytest.raises(ValueError, match="pass factory="):
@@ -163,7 +163,7 @@ def test_fit_with_a_factory_or_a_module(tmp_path, small_grid):
     m = b.xattrib.fit(arch="tests.test_user_module:make_net", n_inputs=d, width=16,
                       epochs=8, batch_size=64, lr=3e-3, progress=False, fresh=False)
     assert m.r2 > 0.9 and m.arch == "tests.test_user_module:make_net"
-    back = Model.load(m.save(tmp_path / "f.nc"))
+    back = Model.load(m.save(tmp_path / "f.nc"), trusted=["tests.test_user_module:make_net"])
     np.testing.assert_allclose(back.predict(b).values, m.predict(b).values, rtol=1e-6)
     net = make_net(d, width=16)
     m2 = b.xattrib.fit(arch=net, epochs=1, progress=False, fresh=False)

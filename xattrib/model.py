@@ -2,7 +2,8 @@
 
 Saved as a netCDF file of plain arrays (state-dict tensors, normalisation, the grid mask)
 plus JSON attributes (architecture keyword arguments, history) — never a pickled module, so
-a model file can be inspected with any netCDF tool and loaded without running code.
+a model file can be inspected with any netCDF tool. Loading runs no code the file names: a
+user's factory runs only when the caller supplies or allows it (:mod:`xattrib.factories`).
 """
 
 from __future__ import annotations
@@ -93,25 +94,35 @@ class Model:
     @classmethod
     def build(cls, arch: Any, cells: CellIndex, arch_kwargs: dict[str, Any], x_mean: np.ndarray,
               x_std: np.ndarray, y_mean: float, y_std: float) -> Model:
-        """A network from an architecture name, a ``"package.module:function"`` factory
-        (called with ``arch_kwargs``) or a module instance; it reads the stacked valid
-        cells ``(n, d)`` and returns ``(n, 1)``."""
+        """A network from an architecture of xattrib's registry (``"mlp"``, ``"cnn"``), your
+        own factory — a callable, or its ``"package.module:function"`` name written in your
+        own code — called with ``arch_kwargs``, or a module instance; it reads the stacked
+        valid cells ``(n, d)`` and returns ``(n, 1)``."""
         import torch
 
+        from .factories import factory_name, import_factory
         from .models import build_module
 
+        norm = (np.asarray(x_mean, np.float32), np.asarray(x_std, np.float32), float(y_mean),
+                float(y_std))
         if isinstance(arch, torch.nn.Module):  # trained in place; cannot be saved as text
             if arch_kwargs:
                 raise ValueError(f"arch is a module instance: {sorted(arch_kwargs)} cannot "
                                  "configure it (pass a factory 'package.module:function')")
-            return cls(arch, "module-instance", {}, cells, np.asarray(x_mean, np.float32),
-                       np.asarray(x_std, np.float32), float(y_mean), float(y_std))
+            return cls(arch, "module-instance", {}, cells, *norm)
+        if isinstance(arch, str) and ":" in arch:  # named in the caller's code: theirs to run
+            module, kwargs = _call_factory(import_factory(arch), arch_kwargs, None,
+                                           f"the factory {arch!r}")
+            return cls(module, arch, kwargs, cells, *norm)
+        if callable(arch) and not isinstance(arch, str):
+            name = factory_name(arch)
+            module, kwargs = _call_factory(arch, arch_kwargs, None, f"the factory {name!r}")
+            return cls(module, name, kwargs, cells, *norm)
         clash = set(arch_kwargs) & set(_arch_inputs(arch, cells))
         if clash:
             raise ValueError(f"{sorted(clash)} come from the data's grid; do not pass them")
         module = build_module(arch, **_arch_inputs(arch, cells), **arch_kwargs)
-        return cls(module, arch, dict(arch_kwargs), cells, np.asarray(x_mean, np.float32),
-                   np.asarray(x_std, np.float32), float(y_mean), float(y_std))
+        return cls(module, arch, dict(arch_kwargs), cells, *norm)
 
     @classmethod
     def from_module(cls, module: Any, like: xr.Dataset | xr.DataArray, **kwargs: Any
@@ -143,9 +154,11 @@ class Model:
             Raw output = module output · y_std + y_mean.
         outputs : list of str, optional
             Names of the outputs (default ``output0``, ``output1``...; ``y`` for one).
-        factory, factory_kwargs : str, dict
-            ``"package.module:function"`` and keyword arguments that rebuild ``module``
-            (needed by :meth:`save`; a saved model is the state dict plus this, no pickle).
+        factory, factory_kwargs : callable or str, dict
+            Your function that rebuilds ``module`` (or its ``"package.module:function"``
+            name) and its keyword arguments, plain data (needed by :meth:`save`; a saved
+            model is the state dict plus the function's *name*, no pickle, and
+            :meth:`load` calls it only when you pass or allow it).
 
         Examples
         --------
@@ -412,42 +425,146 @@ class Model:
         return to_netcdf(self.to_dataset(), path, title=f"xattrib model ({self.arch})")
 
     @classmethod
-    def load(cls, path: str | os.PathLike) -> Model:
-        """Read a model written by :meth:`save`."""
+    def load(cls, path: str | os.PathLike, factory: Any = None,
+             trusted: str | list[str] | tuple[str, ...] = ()) -> Model:
+        """Read a model written by :meth:`save`. Reading never runs code the file names.
+
+        xattrib's own architectures (``mlp``, ``cnn``, ``exact``) are rebuilt from its
+        registry by name. A network of your own is rebuilt only by a factory *you* supply or
+        approve; the file's keyword arguments must be plain data that fit its signature, and
+        what it returns must match the stored parameters in names and shapes before any
+        weight is loaded.
+
+        Parameters
+        ----------
+        path : str or path
+        factory : callable or mapping, optional
+            Your function that builds the network; its ``module:qualname`` must be the name
+            the file stores. ``{stored_name: function}`` approves a renamed or moved one.
+        trusted : str or list of str
+            ``"package.module:function"`` names you allow to be imported and called.
+
+        Examples
+        --------
+        >>> import torch, xattrib
+        >>> sst = xattrib.datasets.pacific_sst()
+        >>> net = torch.nn.Linear(450, 1)
+        >>> m = xattrib.Model.from_module(net, like=sst, factory=torch.nn.Linear,
+        ...                               factory_kwargs={"in_features": 450, "out_features": 1})
+        >>> path = m.save(getfixture("tmp_path") / "linear.nc")
+        >>> xattrib.Model.load(path)
+        Traceback (most recent call last):
+        ...
+        xattrib.factories.UntrustedFactoryError: the model file ... asks to rebuild its network with 'torch.nn.modules.linear:Linear'; ...
+        >>> back = xattrib.Model.load(path, factory=torch.nn.Linear)
+        >>> back.variables
+        ['sst']
+        """
         import torch
 
+        from .factories import plain_kwargs, resolve_factory
         from .io import open_dataset
+        from .user_module import ModuleSpec
 
         with open_dataset(path) as ds:
             ds = ds.load()
         if "xattrib_arch" not in ds.attrs:
             raise ValueError(f"{path} is not an xattrib model file (no xattrib_arch attribute)")
+        source = f"the model file {os.fspath(path)!r}"
         cells = CellIndex.from_dataset(ds)
         a = ds.attrs
+        arch = str(a["xattrib_arch"])
+        params = {str(ds[n].attrs["state_dict_key"]): ds[n] for n in ds.data_vars
+                  if "state_dict_key" in ds[n].attrs}
+        shapes = {k: tuple(v.shape) for k, v in params.items()}
         ym, ys = ds["y_mean"].values, ds["y_std"].values
+        x_mean, x_std = ds["x_mean"].values, ds["x_std"].values
         if "xattrib_module_spec" in a:
-            from .user_module import ModuleSpec, import_factory
-
-            spec = ModuleSpec(**json.loads(a["xattrib_module_spec"]))
-            module = import_factory(str(spec.factory))(**spec.factory_kwargs)
-            model = cls(module, "module", {}, cells, ds["x_mean"].values, ds["x_std"].values,
-                        0.0, 1.0, variables=json.loads(a["xattrib_variables"]), spec=spec)
+            spec = _read_spec(_json_attr(a, "xattrib_module_spec", source), ModuleSpec, source)
+            kwargs = plain_kwargs(spec.factory_kwargs, f"factory_kwargs in {source}")
+            fn = resolve_factory(str(spec.factory), factory, trusted, source)
+            module, kwargs = _call_factory(fn, kwargs, shapes, f"the factory {spec.factory!r}")
+            model = cls(module, "module", {}, cells, x_mean, x_std, 0.0, 1.0,
+                        variables=_json_attr(a, "xattrib_variables", source), spec=spec)
             model.y_mean, model.y_std = ym, ys  # type: ignore[assignment]
         else:
-            model = cls.build(a["xattrib_arch"], cells, json.loads(a["xattrib_arch_kwargs"]),
-                              ds["x_mean"].values, ds["x_std"].values, float(ym[0]),
-                              float(ys[0]))
-            model.variables = json.loads(a.get("xattrib_variables", '["x"]'))
+            kwargs = plain_kwargs(_json_attr(a, "xattrib_arch_kwargs", source),
+                                  f"xattrib_arch_kwargs in {source}")
+            if ":" in arch:  # a network trained by fit(arch=your_factory)
+                fn = resolve_factory(arch, factory, trusted, source)
+                module, kwargs = _call_factory(fn, kwargs, shapes, f"the factory {arch!r}")
+                model = cls(module, arch, kwargs, cells, x_mean, x_std, float(ym[0]),
+                            float(ys[0]))
+            else:
+                model = _build_registered(cls, arch, cells, kwargs, shapes, source,
+                                          (x_mean, x_std, float(ym[0]), float(ys[0])))
+            model.variables = _json_attr(a, "xattrib_variables", source, ["x"])
         model.outputs = [str(o) for o in ds["output"].values]
-        state = {}
         own = model.module.state_dict()
-        for name in ds.data_vars:
-            key = ds[name].attrs.get("state_dict_key")
-            if key is not None:
-                state[key] = torch.as_tensor(ds[name].values).to(own[key].dtype)
-        model.module.load_state_dict(state)
+        model.module.load_state_dict({k: torch.as_tensor(v.values).to(own[k].dtype)
+                                      for k, v in params.items()})
         model.module.eval()
         model.r2, model.linear_r2 = float(a["xattrib_r2"]), float(a["xattrib_linear_r2"])
-        model.history = json.loads(a["xattrib_history"])
-        model.provenance = json.loads(a["xattrib_provenance"])
+        model.history = _json_attr(a, "xattrib_history", source, [])
+        model.provenance = _json_attr(a, "xattrib_provenance", source, {})
         return model
+
+
+def _json_attr(attrs: dict[str, Any], key: str, source: str, default: Any = None) -> Any:
+    """A JSON attribute of a model file, parsed as data (json never builds objects)."""
+    if key not in attrs:
+        if default is not None:
+            return default
+        raise ValueError(f"{source} has no {key} attribute; it is damaged or not from xattrib")
+    try:
+        return json.loads(attrs[key])
+    except (TypeError, ValueError):
+        raise ValueError(f"{source}: attribute {key} is not valid JSON") from None
+
+
+def _read_spec(values: Any, spec_cls: Any, source: str) -> Any:
+    """The stored :class:`~xattrib.user_module.ModuleSpec`, its fields checked as data."""
+    from dataclasses import fields
+
+    from .user_module import LAYOUTS
+
+    names = {f.name for f in fields(spec_cls)}
+    if not isinstance(values, dict) or set(values) - names:
+        extra = sorted(set(values) - names) if isinstance(values, dict) else values
+        raise ValueError(f"{source}: xattrib_module_spec has unknown entries {extra}")
+    spec = spec_cls(**values)
+    if spec.layout not in LAYOUTS or not isinstance(spec.factory, str):
+        raise ValueError(f"{source}: xattrib_module_spec needs a layout among {LAYOUTS} and a "
+                         f"factory name; got layout {spec.layout!r}, factory {spec.factory!r}")
+    return spec
+
+
+def _call_factory(fn: Any, kwargs: dict[str, Any], shapes: dict[str, tuple[int, ...]] | None,
+                  what: str) -> tuple[Any, dict[str, Any]]:
+    """Call a factory with plain, signature-checked keyword arguments; check what it returns
+    (a torch module, with the stored parameters' names and shapes when ``shapes`` is given)."""
+    from .factories import bind_kwargs, check_state_shapes, plain_kwargs
+
+    kwargs = plain_kwargs(dict(kwargs), f"keyword arguments of {what}")
+    bind_kwargs(fn, kwargs, f"keyword arguments of {what}")
+    module = fn(**kwargs)
+    check_state_shapes(module, shapes, what)
+    return module, kwargs
+
+
+def _build_registered(cls: Any, arch: str, cells: CellIndex, kwargs: dict[str, Any],
+                      shapes: dict[str, tuple[int, ...]], source: str,
+                      norm: tuple[Any, ...]) -> Model:
+    """One of xattrib's own networks, by registry name, checked against the stored shapes."""
+    from .factories import bind_kwargs, check_state_shapes
+    from .models import FILE_ARCHITECTURES as ARCHITECTURES
+
+    if arch not in ARCHITECTURES:
+        raise ValueError(f"{source} names the architecture {arch!r}, which is none of "
+                         f"xattrib's {list(ARCHITECTURES)} and no 'package.module:function' "
+                         "factory; the file is damaged or from another program")
+    bind_kwargs(ARCHITECTURES[arch], {**_arch_inputs(arch, cells), **kwargs},
+                f"xattrib_arch_kwargs in {source}")
+    model = cls.build(arch, cells, kwargs, *norm)
+    check_state_shapes(model.module, shapes, f"{source} ({arch})")
+    return model

@@ -13,7 +13,10 @@ import numpy as np
 import torch
 from torch import nn
 
-__all__ = ["ACTIVATIONS", "ARCHITECTURES", "CNN", "MLP", "build_module", "fold_normalisation"]
+from .exact_response import ExactResponse
+
+__all__ = ["ACTIVATIONS", "ARCHITECTURES", "CNN", "FILE_ARCHITECTURES", "MLP", "build_module",
+           "fold_normalisation"]
 
 ACTIVATIONS: dict[str, type[nn.Module]] = {
     "relu": nn.ReLU, "elu": nn.ELU, "tanh": nn.Tanh, "gelu": nn.GELU, "softplus": nn.Softplus,
@@ -114,23 +117,25 @@ ARCHITECTURES: dict[str, Any] = {"mlp": MLP, "cnn": CNN}
 
 
 def build_module(arch: str, **kwargs: Any) -> nn.Module:
-    """Build a network by name from plain keyword arguments."""
+    """Build one of xattrib's own networks by registry name from plain keyword arguments.
+
+    Never imports anything: a user's factory is resolved by :meth:`xattrib.Model.build`
+    (named in the caller's own code) or :meth:`xattrib.Model.load` (supplied or approved by
+    the caller), not from here.
+    """
     if arch == "exact":  # the benchmark's own F (xattrib.Model.exact); shapes only here
-        from .exact_response import ExactResponse
-
         return ExactResponse(**kwargs)
-    if isinstance(arch, str) and ":" in arch:  # a user's "package.module:function"
-        from .user_module import import_factory
-
-        module = import_factory(arch)(**kwargs)
-        if not isinstance(module, nn.Module):
-            raise ValueError(f"the factory {arch!r} returned {type(module).__name__}, not a "
-                             "torch.nn.Module")
-        return module
     if arch not in ARCHITECTURES:
-        raise ValueError(f"unknown architecture {arch!r}; choose from {sorted(ARCHITECTURES)}, "
-                         "a factory 'package.module:function' or a torch.nn.Module")
+        from ._names import closest_hint
+
+        raise ValueError(f"unknown architecture {arch!r};{closest_hint(arch, ARCHITECTURES)} "
+                         f"choose from {sorted(ARCHITECTURES)}, a factory "
+                         "'package.module:function', a callable or a torch.nn.Module")
     return ARCHITECTURES[arch](**kwargs)
+
+
+#: architectures a model file may name (rebuilt from the registry, never by import)
+FILE_ARCHITECTURES: dict[str, Any] = {**ARCHITECTURES, "exact": ExactResponse}
 
 
 def fold_normalisation(module: nn.Module, x_mean: np.ndarray, x_std: np.ndarray,

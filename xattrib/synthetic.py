@@ -431,6 +431,9 @@ def generator_from_dataset(ds: xr.Dataset) -> Generator:
             kw["nu"] = a["xattrib_covariance_nu"]
         cov = cov_mod.parametric(cells, **kw)
     family = a["xattrib_response_family"]
+    if family not in RESPONSES:  # a registry name only: a file never names code to import
+        raise ValueError(f"the benchmark names the response family {family!r}, which is none "
+                         f"of {sorted(RESPONSES)}; the file is damaged or from a newer xattrib")
     cls = RESPONSES[family]
     from .spaces import space_from_dataset
 

@@ -261,11 +261,13 @@ def fit(
     ds : Dataset
         With ``x(sample, lat, lon)`` (NaN only on cells invalid in every sample) and
         ``y(sample)``; numpy- or dask-backed (streamed chunk by chunk, never whole).
-    arch : {"mlp", "cnn"}, "package.module:function" or torch.nn.Module
+    arch : {"mlp", "cnn"}, callable, "package.module:function" or torch.nn.Module
         Architecture; extra keyword arguments go to it (``hidden=(...)``, ``activation``,
         ``channels``, ``periodic_lon``...). Default: the original d→512→…→16→1 ReLU MLP.
-        Your own: a factory called with the extra keyword arguments (recorded, so the model
-        can be saved and loaded), or a module instance (trained in place; not savable).
+        Your own: a factory (a function, or its name) called with the extra keyword
+        arguments, which must be plain data (recorded, so the model can be saved; load it
+        with ``Model.load(path, factory=your_function)``), or a module instance (trained in
+        place; not savable).
         Either reads the standardised valid cells ``(n, d)`` and returns ``(n, 1)``.
     epochs, batch_size, lr, weight_decay : training settings. Adam (``optimizer="adamw"``
         for decoupled weight decay) with linear warm-up and cosine decay of ``lr``.

@@ -10,7 +10,6 @@ perturbation methods see exactly the user's network.
 
 from __future__ import annotations
 
-import importlib
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -19,9 +18,10 @@ import torch
 import xarray as xr
 from torch import nn
 
+from .factories import bind_kwargs, factory_name, plain_kwargs
 from .stacking import CellIndex
 
-__all__ = ["LAYOUTS", "ModuleSpec", "Wrapped", "import_factory", "probe_input", "wrap_module"]
+__all__ = ["LAYOUTS", "ModuleSpec", "Wrapped", "probe_input", "wrap_module"]
 
 #: how a user's module reads its input: stacked valid cells (variables concatenated), one
 #: field (batch, lat, lon), or channels (batch, variable, lat, lon)
@@ -36,29 +36,12 @@ class ModuleSpec:
     fill_value: float = 0.0
     n_outputs: int = 1
     squeeze: bool = False          # the module returns (batch,) rather than (batch, k)
-    factory: str | None = None     # "package.module:function" that rebuilds the module
+    factory: str | None = None     # "package.module:function" that rebuilds the module (a
+    #                                name only: loading calls it only if the caller approves)
     factory_kwargs: dict[str, Any] = field(default_factory=dict)
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
-
-
-def import_factory(path: str) -> Any:
-    """The callable named ``"package.module:function"``."""
-    if not isinstance(path, str) or ":" not in path:
-        raise ValueError(f"factory must be 'package.module:function', got {path!r}")
-    mod, _, name = path.partition(":")
-    try:
-        obj: Any = importlib.import_module(mod)
-        for part in name.split("."):
-            obj = getattr(obj, part)
-    except (ImportError, AttributeError) as err:
-        raise ValueError(f"cannot import the model factory {path!r}: {err}. It must be "
-                         "importable where the model is loaded (an installed package or a "
-                         "module on sys.path)") from None
-    if not callable(obj):
-        raise ValueError(f"the model factory {path!r} is not callable")
-    return obj
 
 
 class Wrapped(nn.Module):
@@ -146,7 +129,7 @@ def wrap_module(model_cls: Any, module: Any, like: xr.Dataset | xr.DataArray,
                 layout: str = "cells", fill_value: float = 0.0, x_mean: Any = 0.0,
                 x_std: Any = 1.0, y_mean: Any = 0.0, y_std: Any = 1.0,
                 outputs: list[str] | None = None, variables: list[str] | None = None,
-                factory: str | None = None, factory_kwargs: dict[str, Any] | None = None,
+                factory: Any = None, factory_kwargs: dict[str, Any] | None = None,
                 sample_dim: str | None = None) -> Any:
     """The body of :meth:`xattrib.Model.from_module` (see there)."""
     if not isinstance(module, torch.nn.Module):
@@ -173,8 +156,8 @@ def wrap_module(model_cls: Any, module: Any, like: xr.Dataset | xr.DataArray,
     std = np.concatenate([_per_cell(x_std, n, cells, "x_std") for n in names])
     if np.any(~np.isfinite(std)) or np.any(std <= 0):
         raise ValueError("x_std must be positive and finite on every valid cell")
-    spec = ModuleSpec(layout=layout, fill_value=float(fill_value), factory=factory,
-                      factory_kwargs=dict(factory_kwargs or {}))
+    spec = ModuleSpec(layout=layout, fill_value=float(fill_value),
+                      **_factory_record(factory, factory_kwargs))
     model = model_cls(module.eval(), "module", {}, cells, mean.astype(np.float32),
                 std.astype(np.float32), 0.0, 1.0, variables=names, spec=spec)
     k = _probe_outputs(model)
@@ -188,6 +171,23 @@ def wrap_module(model_cls: Any, module: Any, like: xr.Dataset | xr.DataArray,
         np.asarray(y_std, float), (k,))
     model.y_mean, model.y_std = ym.copy(), ys.copy()  # per output (a float for one)
     return model
+
+
+def _factory_record(factory: Any, factory_kwargs: dict[str, Any] | None) -> dict[str, Any]:
+    """The factory's name and keyword arguments as a file will store them (plain data)."""
+    kwargs = plain_kwargs(dict(factory_kwargs or {}), "factory_kwargs")
+    if factory is None:
+        if kwargs:
+            raise ValueError("factory_kwargs were given without factory=; pass the function "
+                             "that builds the module as factory=")
+        return {"factory": None, "factory_kwargs": {}}
+    if callable(factory):
+        bind_kwargs(factory, kwargs, "factory_kwargs")
+        return {"factory": factory_name(factory), "factory_kwargs": kwargs}
+    if not isinstance(factory, str) or ":" not in factory:
+        raise ValueError(f"factory must be your function that builds the module (or its name "
+                         f"'package.module:function'), got {factory!r}")
+    return {"factory": factory, "factory_kwargs": kwargs}
 
 
 def _expected_input(model: Any, n: int = 2) -> tuple[int, ...]:

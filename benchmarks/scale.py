@@ -115,8 +115,8 @@ def run(sizes: list[int], chunks: int, resolution: float, workdir: str, client: 
     import torch
 
     import xattrib
-    from xattrib.model import Model
-    from xattrib.stacking import CellIndex
+    from xattrib.grid.cells import CellIndex
+    from xattrib.training.model import Model
 
     grid = xattrib.grid.make_grid(resolution=resolution, mask="ocean")
     cells = CellIndex.from_mask(grid["mask"])

@@ -26,7 +26,7 @@ import numpy as np
 import torch
 
 import xattrib
-from xattrib.models import MLP
+from xattrib.architectures import MLP
 
 
 def bare_loop(x: np.ndarray, y: np.ndarray, batch: int, epochs: int, seed: int = 0) -> float:

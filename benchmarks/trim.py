@@ -33,9 +33,9 @@ import torch
 import xarray as xr
 
 import xattrib
-from xattrib.models import MLP
+from xattrib.architectures import MLP
+from xattrib.attribution.trimming import TrimNetwork
 from xattrib.transforms import feature_grouping, make_transform
-from xattrib.trimming import TrimNetwork
 
 
 def _best(fn: Any, repeats: int) -> float:

@@ -36,7 +36,7 @@ from pathlib import Path
 
 import xattrib
 from xattrib import plots
-from xattrib.summary import summarize
+from xattrib.scoring.summary import summarize
 
 ap = argparse.ArgumentParser()
 ap.add_argument("--small", action="store_true", help="tiny sizes for a quick check")

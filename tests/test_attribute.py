@@ -5,7 +5,7 @@ import xarray as xr
 
 import xattrib
 from xattrib.methods import METHODS, Method, get_method, register_method
-from xattrib.model import Model
+from xattrib.training.model import Model
 
 from .conftest import raise_if_dask_computes
 
@@ -119,8 +119,10 @@ def test_land_stays_nan(bench, relu_model):
 
 
 def test_unknown_method_lists_valid_and_closest(bench, relu_model):
+    # the valid names come in the registry's order (the order of tables and the job)
     with pytest.raises(ValueError, match=r"Did you mean 'integrated_gradients'.*Valid methods: "
-                                         r"cd, deeplift, deepshap"):
+                                         r"gradient, smoothgrad, input_x_gradient, "
+                                         r"integrated_gradients, deeplift, deepshap"):
         _sub(bench).xattrib.attribute(relu_model, methods=["integrated_gradient"])
 
 

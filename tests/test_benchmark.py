@@ -6,9 +6,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import xattrib
-from xattrib import covariance as cv
+from xattrib import covariances as cv
 from xattrib import io
-from xattrib.generator import BLOCK
+from xattrib.generation.generator import BLOCK
 
 from .conftest import raise_if_dask_computes
 

@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 from torch import nn
 
 import xattrib
-from xattrib.cd import UnsupportedOperation, cd_scores, decompose
+from xattrib.methods.decomposition import UnsupportedOperation, cd_scores, decompose
 
 
 class _Block(nn.Module):
@@ -117,7 +117,7 @@ def test_xattribs_own_networks_and_input_space_cd(arch, small_grid):
     # through attribute(): patches of 2 × 2 cells share their group's score equally
     heat = xattrib.attribute(bench.isel(sample=slice(0, 5)), model, methods="cd", patch=2,
                              progress=False)
-    from xattrib.attribution import _patch_groups
+    from xattrib.attribution.heatmaps import _patch_groups
 
     groups = torch.as_tensor(_patch_groups(model.cells, 2))
     scores = cd_scores(net, x, groups, int(groups.max()) + 1)
@@ -139,7 +139,7 @@ def test_cd_batching_does_not_change_scores():
 
 
 def test_trim_split_batches_keep_each_samples_residual():
-    from xattrib.trimming import TrimNetwork
+    from xattrib.attribution.trimming import TrimNetwork
 
     class Half:  # a lossy transform: the first half of the inputs
         def forward(self, x):

@@ -255,7 +255,7 @@ def test_threads_per_task_with_threaded_workers_in_one_process(monkeypatch):
 
 
 def test_fresh_recipe_validates_on_at_most_the_last_100k(small_grid):
-    from xattrib.training import FRESH_RECIPE
+    from xattrib.training.fitting import FRESH_RECIPE
 
     assert FRESH_RECIPE["max_val_samples"] == 100_000
     bench = small_grid.xattrib.benchmark(n_samples=240_000, seed=5, chunks=60_000)

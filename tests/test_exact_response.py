@@ -6,7 +6,7 @@ import torch
 import xarray as xr
 
 import xattrib
-from xattrib.model import Model
+from xattrib.training.model import Model
 
 torch.set_num_threads(1)
 

@@ -4,8 +4,8 @@ import torch
 import xarray as xr
 
 import xattrib
-from xattrib.model import Model
-from xattrib.models import CNN, MLP, fold_normalisation
+from xattrib.architectures import CNN, MLP, fold_normalisation
+from xattrib.training.model import Model
 
 from .conftest import raise_if_dask_computes
 
@@ -101,7 +101,7 @@ def test_nan_on_valid_cell_refused(small_grid):
 
 
 def test_fresh_samples_each_epoch(small_grid, monkeypatch):
-    from xattrib.generator import Generator
+    from xattrib.generation.generator import Generator
 
     drawn = []
     orig = Generator.draw_x

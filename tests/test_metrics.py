@@ -7,7 +7,7 @@ from hypothesis.extra.numpy import arrays
 
 import xattrib
 from xattrib import metrics as M
-from xattrib.summary import null_attributions, skill_map, summarize
+from xattrib.scoring.summary import null_attributions, skill_map, summarize
 
 SIMILARITY = ["pearson", "spearman", "cosine", "sign_agreement", "topk", "relevance_mass",
               "rank_accuracy"]

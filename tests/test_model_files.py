@@ -16,8 +16,8 @@ import torch
 import xarray as xr
 
 import xattrib
-from xattrib.factories import UntrustedFactoryError
-from xattrib.model import Model
+from xattrib.training.factories import UntrustedFactoryError
+from xattrib.training.model import Model
 
 torch.set_num_threads(1)
 

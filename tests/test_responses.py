@@ -111,7 +111,7 @@ def test_rebuild_from_params(family):
 def test_tied_quantised_knots_are_separated_deterministically(rows):
     """Quantised draws can tie with each other or with 0 (seed 241, k=5 did): knots stay
     strictly increasing, exactly one sits at 0, untied rows are untouched, moves are tiny."""
-    from xattrib.responses import _separate_ties
+    from xattrib.responses.pwl import _separate_ties
     draws = np.array(rows, float) * 0.25  # coarse grid: ties are frequent
     step = np.full(len(rows), 1e-3)
     bp = _separate_ties(draws, step)

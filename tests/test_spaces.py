@@ -8,9 +8,9 @@ import pytest
 import xarray as xr
 
 import xattrib
-from xattrib.spaces import build_space
-from xattrib.stacking import CellIndex
+from xattrib.grid.cells import CellIndex
 from xattrib.transforms import from_benchmark
+from xattrib.transforms.spaces import build_space
 
 from .conftest import raise_if_dask_computes
 

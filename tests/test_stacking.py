@@ -4,7 +4,7 @@ import xarray as xr
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from xattrib.stacking import CellIndex, gather_cells, scatter_cells
+from xattrib.grid.cells import CellIndex, gather_cells, scatter_cells
 
 from .conftest import raise_if_dask_computes
 

@@ -11,7 +11,8 @@ from hypothesis import strategies as st
 from torch import nn
 
 import xattrib
-from xattrib.stacking import CellIndex
+from xattrib.attribution.trimming import TrimNetwork
+from xattrib.grid.cells import CellIndex
 from xattrib.transforms import (
     EOF,
     Fourier,
@@ -22,7 +23,6 @@ from xattrib.transforms import (
     feature_grouping,
     make_transform,
 )
-from xattrib.trimming import TrimNetwork
 
 
 @pytest.fixture(scope="module")

@@ -10,7 +10,7 @@ import xarray as xr
 from torch import nn
 
 import xattrib
-from xattrib.stacking import CellIndex
+from xattrib.grid.cells import CellIndex
 from xattrib.transforms import EOF, Fourier, feature_grouping
 
 from .conftest import raise_if_dask_computes

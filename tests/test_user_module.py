@@ -7,7 +7,7 @@ import xarray as xr
 from captum.attr import DeepLift, IntegratedGradients, Saliency
 
 import xattrib
-from xattrib.model import Model
+from xattrib.training.model import Model
 
 torch.set_num_threads(1)
 

@@ -1,54 +1,58 @@
 """xattrib: test whether neural-network attribution methods tell the truth, on lat/lon grids.
 
 ``import xattrib`` registers the ``.xattrib`` accessors on xarray objects. torch and captum
-are imported only by the functions that use them, so importing xattrib stays light.
+are imported only by the names that need them (looked up on first use), so importing
+xattrib stays light. ``docs/architecture.md`` draws the package.
 """
 
 from __future__ import annotations
 
-import importlib.metadata as _md
+import importlib as _importlib
+from typing import Any
 
 from . import accessor as _accessor  # noqa: F401  (registers .xattrib)
-from . import covariance, datasets, grid, io, metrics, responses, summary
-from .metrics import score
-from .stacking import CellIndex
-from .synthetic import benchmark, generator_from_dataset
+from . import covariances, datasets, grid, io, metrics, responses, scoring
+from .generation import benchmark, generator_from_dataset
+from .grid import CellIndex
+from .io import package_version as _package_version
+from .scoring import score, summary
 
-try:
-    __version__ = _md.version("xattrib")
-except _md.PackageNotFoundError:  # pragma: no cover - running from a source tree
-    __version__ = "0+unknown"
+__version__ = _package_version()
+
+#: the package's older names of two families, kept as attributes for users' code
+covariance = covariances
+
+#: torch-backed names, imported on first use: name → (module, attribute or None)
+_LAZY: dict[str, tuple[str, str | None]] = {
+    "Model": (".training", "Model"),
+    "fit": (".training", "fit"),
+    "attribute": (".attribution", "attribute"),
+    "trim": (".attribution", "trim"),
+    "transforms": (".transforms", None),
+    "methods": (".methods", None),
+    "architectures": (".architectures", None),
+    "attribution": (".attribution", None),
+    "training": (".training", None),
+    "plots": (".plots", None),
+    "job": (".job", None),
+    "parallel": (".parallel", None),
+}
 
 __all__ = [
-    "CellIndex", "Model", "__version__", "attribute", "benchmark", "covariance", "datasets",
-    "fit", "generator_from_dataset", "grid", "io", "methods", "metrics", "responses", "score",
-    "summary", "transforms", "trim",
+    "CellIndex", "Model", "__version__", "architectures", "attribute", "attribution",
+    "benchmark", "covariance", "covariances", "datasets", "fit", "generator_from_dataset",
+    "grid", "io", "job", "methods", "metrics", "parallel", "plots", "responses", "score",
+    "scoring", "summary", "training", "transforms", "trim",
 ]
 
 
-def __getattr__(name: str):  # torch-backed names load on first use, keeping import light
-    if name == "Model":
-        from .model import Model
-
-        return Model
-    if name == "fit":
-        from .training import fit
-
-        return fit
-    if name == "attribute":
-        from .attribution import attribute
-
-        return attribute
-    if name == "trim":
-        from .trimming import trim
-
-        return trim
-    if name == "transforms":
-        import importlib
-
-        return importlib.import_module(".transforms", __name__)
-    if name == "methods":
-        import importlib
-
-        return importlib.import_module(".methods", __name__)
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        module, attr = _LAZY[name]
+        mod = _importlib.import_module(module, __name__)
+        return mod if attr is None else getattr(mod, attr)
     raise AttributeError(f"module 'xattrib' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_LAZY))

@@ -28,37 +28,37 @@ class _Accessor:
 
     def benchmark(self, *args: Any, **kwargs: Any) -> xr.Dataset:
         """A benchmark on this grid or from these anomalies (see :func:`xattrib.benchmark`)."""
-        from .synthetic import benchmark
+        from .generation.assembly import benchmark
 
         return benchmark(self._obj, *args, **kwargs)
 
     def fit(self, *args: Any, **kwargs: Any) -> Any:
         """Train a network on this benchmark (see :func:`xattrib.fit`)."""
-        from .training import fit
+        from .training.fitting import fit
 
         return fit(self._obj, *args, **kwargs)  # type: ignore[arg-type]
 
     def attribute(self, *args: Any, **kwargs: Any) -> xr.Dataset:
         """Attribution heatmaps of a model on these inputs (see :func:`xattrib.attribute`)."""
-        from .attribution import attribute
+        from .attribution.heatmaps import attribute
 
         return attribute(self._obj, *args, **kwargs)  # type: ignore[arg-type]
 
     def trim(self, *args: Any, **kwargs: Any) -> xr.Dataset:
         """Attribution to groups of transformed features (see :func:`xattrib.trim`)."""
-        from .trimming import trim
+        from .attribution.trimming import trim
 
         return trim(self._obj, *args, **kwargs)  # type: ignore[arg-type]
 
     def score(self, *args: Any, **kwargs: Any) -> xr.Dataset:
         """Score these heatmaps against a truth (see :func:`xattrib.score`)."""
-        from .metrics import score
+        from .scoring import score
 
         return score(self._obj, *args, **kwargs)
 
     def area_weights(self, **kwargs: Any) -> xr.DataArray:
         """Normalised cell-area weights (see :func:`xattrib.grid.area_weights`)."""
-        from .grid import area_weights
+        from .grid.latlon import area_weights
 
         return area_weights(self._obj, **kwargs)
 

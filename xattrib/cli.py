@@ -9,7 +9,7 @@ import tomllib
 from dataclasses import fields
 from typing import Any
 
-from .job import JobConfig, check_out, run_benchmark
+from .job.run import JobConfig, check_out, run_benchmark
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -61,7 +61,7 @@ def config_from_args(args: argparse.Namespace) -> JobConfig:
             raise ValueError(f"--config {args.config!r} is not valid TOML: {err}") from None
         unknown = sorted(set(values) - names)
         if unknown:
-            from ._names import closest_hint
+            from .registry import closest_hint
 
             hints = "".join(closest_hint(u, sorted(names)) for u in unknown)
             raise ValueError(f"unknown key(s) {unknown} in {args.config};{hints} valid keys: "

@@ -21,6 +21,16 @@ __all__ = ["check_cf", "cf_global_attrs", "open_dataset", "prepare_cf", "to_netc
 _LARGE = 100_000  # variables with more elements than this are compressed
 
 
+def package_version() -> str:
+    """xattrib's installed version (``"0+unknown"`` when run from a bare source tree)."""
+    import importlib.metadata as md
+
+    try:
+        return md.version("xattrib")
+    except md.PackageNotFoundError:  # pragma: no cover - running from a source tree
+        return "0+unknown"
+
+
 def versions() -> dict[str, str]:
     """Versions of xattrib and the libraries whose numbers it depends on (no torch import)."""
     import importlib.metadata as md

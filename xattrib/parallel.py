@@ -103,7 +103,7 @@ def task_threads(n: int | None = None) -> Iterator[int]:
     """
     import torch
 
-    from .exact import blas_threads
+    from .covariances.quantised import blas_threads
 
     global _active, _saved
     n = threads_per_task() if n is None else int(n)

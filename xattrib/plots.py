@@ -17,7 +17,7 @@ import numpy as np
 import xarray as xr
 
 from .dims import METHOD_DIM
-from .grid import find_latlon
+from .grid.latlon import find_latlon
 
 __all__ = ["plot_histograms", "plot_maps", "plot_skill"]
 

@@ -22,37 +22,36 @@ fixed per sample, keeps the explained function exact: ``f(inverse(s) + r) = f(x)
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 import torch
 import xarray as xr
 from torch import nn
 
-from ..grid import EARTH_RADIUS_M, cell_area
-from ..stacking import CellIndex
+from ..grid.cells import CellIndex
+from ..grid.latlon import EARTH_RADIUS_M, cell_area
+from ..registry import Registry
 
-__all__ = ["Grid", "Transform", "feature_grouping"]
+__all__ = ["TRANSFORMS", "Grid", "Transform", "feature_grouping", "fits_message"]
 
 EARTH_RADIUS_KM = EARTH_RADIUS_M / 1000.0
 
-#: which built-in transforms fit which grids (for error messages)
-FITS = {
-    "fourier": "any regular grid (regional or global)",
-    "zonal": "a grid whose longitudes go once round the globe at even spacing",
-    "sht": "a global regular grid (latitude cell centres from pole to pole, longitude all "
-           "round, even spacing)",
-    "eof": "any grid (fitted on data)",
-    "wavelet": "a regular grid with at least 2**level cells along each axis (more for "
-               "longer filters)",
-}
+#: name → transform class; each member module registers its own
+TRANSFORMS: Registry[Any] = Registry(
+    "transform", extra=" or pass an object with forward, inverse and features (see "
+                       "xattrib.transforms.base)",
+    description=lambda c: (c.__doc__ or "").strip().splitlines()[0],
+    columns={"fits": lambda c: c.needs,
+             "default groups": lambda c: f"`{c.default_groups}`",
+             "truth space": lambda c: "yes" if c.has_truth_space else "no"})
 
 
 def fits_message(name: str, grid: Grid) -> str:
     """'the grid is ... ; <name> needs ...; transforms that fit it: ...'."""
-    ok = [n for n in FITS if n != name and grid.fits(n)]
-    return (f"the grid is {grid.describe()}; {name!r} needs {FITS[name]}. Transforms that fit "
-            f"this grid: {', '.join(ok) or 'a transform of your own'}")
+    ok = [n for n, c in TRANSFORMS.items() if n != name and c.fits_grid(grid)]
+    return (f"the grid is {grid.describe()}; {name!r} needs {TRANSFORMS.get(name).needs}. "
+            f"Transforms that fit this grid: {', '.join(ok) or 'a transform of your own'}")
 
 
 @dataclass(frozen=True)
@@ -104,17 +103,8 @@ class Grid:
                 and abs(abs(self.lat).max() - (90.0 - abs(dl) / 2)) < 1e-3 * abs(dl))
 
     def fits(self, name: str) -> bool:
-        if name == "eof":
-            return True
-        if name == "fourier":
-            return self.even
-        if name == "zonal":
-            return self.periodic_lon
-        if name == "sht":
-            return self.periodic_lon and self.global_lat
-        if name == "wavelet":
-            return self.regular and min(self.lat.size, self.lon.size) >= 2
-        return False
+        """Whether the registered transform ``name`` can be built on this grid."""
+        return bool(TRANSFORMS.get(name).fits_grid(self))
 
     def describe(self) -> str:
         if not self.regular:
@@ -148,6 +138,12 @@ class Transform(nn.Module):
     """
 
     name: str = "transform"
+    #: the grids it fits, in words (for error messages and the docs table)
+    needs: ClassVar[str] = "any grid"
+    #: the name of its default group coordinate (the docs table)
+    default_groups: ClassVar[str] = "feature"
+    #: whether a benchmark can put its truth in this space (:meth:`truth_space`)
+    has_truth_space: ClassVar[bool] = False
     flat: torch.Tensor
 
     def __init__(self, cells: CellIndex) -> None:
@@ -160,6 +156,24 @@ class Transform(nn.Module):
         self.groups: xr.DataArray | None = None
         self.group_coords: dict[str, xr.DataArray] = {}
         self.params: dict[str, Any] = {}
+
+    @classmethod
+    def fits_grid(cls, grid: Grid) -> bool:
+        """Whether this transform can be built on ``grid``."""
+        return True
+
+    @classmethod
+    def from_name(cls, cells: CellIndex, data: Any = None, **kwargs: Any) -> Any:
+        """The transform built by name in ``trim(transform=name)`` (``data``: what is
+        explained, for transforms fitted on data)."""
+        return cls(cells, **kwargs)
+
+    @classmethod
+    def truth_space(cls, cells: CellIndex, weights: np.ndarray, n_features: int,
+                    covariance: np.ndarray | None) -> Any:
+        """The orthonormal :class:`~xattrib.transforms.spaces.Space` of a benchmark whose
+        truth lives in this transform's features (only where ``has_truth_space``)."""
+        raise NotImplementedError(f"{cls.name!r} is not a truth space")
 
     # -- the grid ----------------------------------------------------------------------------
     def to_grid(self, x: torch.Tensor) -> torch.Tensor:

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+from typing import Any, ClassVar
+
 import numpy as np
 import torch
 import xarray as xr
 
-from ..grid import area_weights
-from ..stacking import CellIndex
-from .base import Transform
+from ..grid.cells import CellIndex
+from ..grid.latlon import area_weights
+from .base import TRANSFORMS, Grid, Transform
+from .spaces import Space
 
 __all__ = ["EOF"]
 
@@ -40,8 +43,15 @@ class EOF(Transform):
     """
 
     name = "eof"
+    needs: ClassVar[str] = ('any grid (fitted on data)')
+    default_groups: ClassVar[str] = "mode"
+    has_truth_space: ClassVar[bool] = True
     w: torch.Tensor
     v: torch.Tensor
+
+    @classmethod
+    def fits_grid(cls, grid: Grid) -> bool:
+        return True
 
     def __init__(self, cells: CellIndex, components: np.ndarray,
                  explained_variance_ratio: np.ndarray | None = None,
@@ -101,6 +111,36 @@ class EOF(Transform):
                    source=f"PCA of {n} samples")
 
     @classmethod
+    def from_name(cls, cells: CellIndex, data: Any = None, **kwargs: Any) -> EOF:
+        """``trim(transform="eof")``: fitted on ``data`` (the Dataset's ``x`` or anomalies)."""
+        if isinstance(data, xr.Dataset):
+            data = data["x"]
+        if data is None:
+            raise ValueError("transform='eof' is fitted on data: pass data= (anomalies over "
+                             "(sample, lat, lon)) or an xattrib.transforms.EOF")
+        return cls.fit(data, cells=cells, **kwargs)
+
+    @classmethod
+    def truth_space(cls, cells: CellIndex, weights: np.ndarray, n_features: int,
+                    covariance: np.ndarray | None) -> Space:
+        """The leading EOFs of the source's covariance with √(area) weights (the eigenvectors
+        of W^½ Σ W^½), so the features are uncorrelated."""
+        if covariance is None:
+            raise ValueError("space='eof' needs the covariance of the source")
+        k, w = n_features, weights
+        et = cls.from_covariance(covariance, cells, n_modes=k)
+        v = et.v.double().numpy()
+        b = (v / np.sqrt(w)[None, :]).T  # eof weights are √W
+        evr = et.features["explained_variance_ratio"].values
+        return Space("eof", b, w, "mode", {
+            "mode": (np.arange(1, k + 1), {"long_name": "EOF mode of the source covariance "
+                                                        "(1 explains most variance)",
+                                           "units": "1"}),
+            "explained_variance_ratio": (evr, {
+                "long_name": "fraction of the (area-weighted) variance explained",
+                "units": "1"})})
+
+    @classmethod
     def from_covariance(cls, cov: np.ndarray, cells: CellIndex, n_modes: int) -> EOF:
         """Modes of a known ``(d, d)`` covariance of the valid cells (area-weighted)."""
         from scipy.linalg import eigh
@@ -144,3 +184,6 @@ def _signed(v: np.ndarray) -> np.ndarray:
     v = np.asarray(v, float)
     sign = np.sign(v[np.arange(v.shape[0]), np.abs(v).argmax(1)])
     return v * np.where(sign == 0, 1.0, sign)[:, None]
+
+
+TRANSFORMS.register("eof", EOF)

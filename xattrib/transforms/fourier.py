@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 import numpy as np
 import torch
 import xarray as xr
 
-from ..stacking import CellIndex
+from ..grid.cells import CellIndex
 from ._dft import RealDFT
-from .base import Transform, fits_message
+from .base import TRANSFORMS, Grid, Transform, fits_message
+from .spaces import Space, orthonormalise
 
 __all__ = ["Fourier"]
 
@@ -51,6 +54,34 @@ class Fourier(Transform):
     """
 
     name = "fourier"
+    needs: ClassVar[str] = ('any regular grid (regional or global)')
+    default_groups: ClassVar[str] = "wavenumber"
+    has_truth_space: ClassVar[bool] = True
+
+    @classmethod
+    def fits_grid(cls, grid: Grid) -> bool:
+        return grid.even
+
+    @classmethod
+    def truth_space(cls, cells: CellIndex, weights: np.ndarray, n_features: int,
+                    covariance: np.ndarray | None) -> Space:
+        """The real 2-D Fourier basis functions in order of radial wavenumber, restricted to
+        the valid cells and orthonormalised in that order (area-weighted QR)."""
+        k = n_features
+        ft = cls(cells)
+        assert ft.groups is not None
+        order = np.argsort(ft.features["feature_wavenumber"].values, kind="stable")
+        phi = ft.inverse(torch.eye(ft.n_features, dtype=torch.float64)[order]).numpy().T
+        b = orthonormalise(phi, weights, k, "Fourier basis functions")
+        f = ft.features.isel(fourier_feature=order[:k])
+        return Space("fourier", b, weights, "fourier_mode", {
+            "fourier_mode": (np.arange(k), {"long_name": "orthonormalised Fourier basis "
+                                                          "function, by radial wavenumber",
+                                            "units": "1"}),
+            "k_lat": (f["k_lat"].values, dict(f["k_lat"].attrs)),
+            "k_lon": (f["k_lon"].values, dict(f["k_lon"].attrs)),
+            "part": (f["part"].values, dict(f["part"].attrs)),
+        }, ("wavenumber", ft.groups.values[order[:k]], dict(ft.groups.attrs)))
 
     def __init__(self, cells: CellIndex, band_width: float = 1.0,
                  spacing_km: tuple[float, float] | None = None) -> None:
@@ -104,3 +135,5 @@ class Fourier(Transform):
     def inverse(self, s: torch.Tensor) -> torch.Tensor:
         return self.from_grid(self.dft.inverse(s))
 
+
+TRANSFORMS.register("fourier", Fourier)

@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 import torch
 import xarray as xr
 
-from ..stacking import CellIndex
-from .base import Transform
+from ..grid.cells import CellIndex
+from .base import TRANSFORMS, Grid, Transform
+from .spaces import space_from_dataset
 
 __all__ = ["MatrixTransform", "from_benchmark"]
 
@@ -20,7 +21,24 @@ class MatrixTransform(Transform):
     (optional) labels them."""
 
     name = "matrix"
+    needs: ClassVar[str] = ("a benchmark built with space='eof', 'fourier' or 'sht' "
+                            "(transform='benchmark')")
+    default_groups: ClassVar[str] = "the benchmark's (wavenumber, degree or mode)"
     a: torch.Tensor
+
+    @classmethod
+    def fits_grid(cls, grid: Grid) -> bool:
+        return False  # built from a benchmark's stored basis, never from a grid alone
+
+    @classmethod
+    def from_name(cls, cells: CellIndex, data: Any = None, **kwargs: Any) -> Any:
+        """``trim(transform="benchmark")``: the basis of the benchmark ``data``."""
+        if not isinstance(data, xr.Dataset):
+            raise ValueError("transform='benchmark' needs the benchmark Dataset")
+        if kwargs:
+            raise ValueError(f"transform_kwargs {sorted(kwargs)} do not apply to "
+                             "transform='benchmark'")
+        return from_benchmark(data)
     b: torch.Tensor
 
     def __init__(self, cells: CellIndex, analysis: np.ndarray, synthesis: np.ndarray,
@@ -47,8 +65,6 @@ class MatrixTransform(Transform):
 def from_benchmark(ds: xr.Dataset) -> Any:
     """The transform of a transformed-space benchmark (``benchmark(..., space=...)``): its
     features and groups are named like the benchmark's ``truth``."""
-    from ..spaces import space_from_dataset
-
     cells = CellIndex.from_mask(ds["mask"].astype(bool))
     sp = space_from_dataset(ds, cells)
     if sp is None:
@@ -67,3 +83,6 @@ def from_benchmark(ds: xr.Dataset) -> Any:
                         name=f"benchmark {sp.name}")
     t.params = {"space": sp.name, "n_features": sp.n_features}
     return t
+
+
+TRANSFORMS.register("benchmark", MatrixTransform)

@@ -12,13 +12,15 @@ stored instead of a dense (features × cells) matrix.
 from __future__ import annotations
 
 import math
+from typing import ClassVar
 
 import numpy as np
 import torch
 import xarray as xr
 
-from ..stacking import CellIndex
-from .base import EARTH_RADIUS_KM, Transform, fits_message, row_weights
+from ..grid.cells import CellIndex
+from .base import EARTH_RADIUS_KM, TRANSFORMS, Grid, Transform, fits_message, row_weights
+from .spaces import Space, orthonormalise
 
 __all__ = ["SphericalHarmonics"]
 
@@ -55,10 +57,36 @@ class SphericalHarmonics(Transform):
     """
 
     name = "sht"
+    needs: ClassVar[str] = (
+        'a global regular grid (latitude cell centres from pole to pole, longitude all round, even spacing)')
+    default_groups: ClassVar[str] = "degree"
+    has_truth_space: ClassVar[bool] = True
     synth: torch.Tensor
     anal: torch.Tensor
     pos: torch.Tensor
     phase: torch.Tensor
+
+    @classmethod
+    def fits_grid(cls, grid: Grid) -> bool:
+        return grid.periodic_lon and grid.global_lat
+
+    @classmethod
+    def truth_space(cls, cells: CellIndex, weights: np.ndarray, n_features: int,
+                    covariance: np.ndarray | None) -> Space:
+        """Real spherical harmonics in order of degree, orthonormalised on the valid cells
+        (area-weighted QR)."""
+        k = n_features
+        st = cls(cells)  # raises for grids that are not global
+        assert st.groups is not None
+        phi = st.inverse(torch.eye(st.n_features, dtype=torch.float64)).numpy().T
+        b = orthonormalise(phi, weights, k, "spherical harmonics")
+        f = st.features.isel(sh_feature=slice(0, k))
+        return Space("sht", b, weights, "sh_mode", {
+            "sh_mode": (np.arange(k), {"long_name": "orthonormalised spherical harmonic, by "
+                                                    "degree", "units": "1"}),
+            "order": (f["order"].values, dict(f["order"].attrs)),
+            "part": (f["part"].values, dict(f["part"].attrs)),
+        }, ("degree", st.groups.values[:k], dict(st.groups.attrs)))
 
     def __init__(self, cells: CellIndex, lmax: int | None = None) -> None:
         super().__init__(cells)
@@ -156,3 +184,6 @@ class SphericalHarmonics(Transform):
         c = c * self._complex_phase(s).conj()
         grid = torch.fft.irfft(c, n=nx, dim=-1)
         return self.from_grid(grid)
+
+
+TRANSFORMS.register("sht", SphericalHarmonics)

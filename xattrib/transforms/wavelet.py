@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 import torch
 import xarray as xr
 
-from ..stacking import CellIndex
-from .base import FITS, Transform, fits_message
+from ..grid.cells import CellIndex
+from .base import TRANSFORMS, Grid, Transform, fits_message
 
 __all__ = ["Wavelet"]
 
@@ -53,6 +53,13 @@ class Wavelet(Transform):
     """
 
     name = "wavelet"
+    needs: ClassVar[str] = (
+        'a regular grid with at least 2**level cells along each axis (more for longer filters)')
+    default_groups: ClassVar[str] = "wavelet_band"
+
+    @classmethod
+    def fits_grid(cls, grid: Grid) -> bool:
+        return grid.regular and min(grid.lat.size, grid.lon.size) >= 2
 
     def __init__(self, cells: CellIndex, wavelet: str = "haar", level: int = 2,
                  mode: str = "symmetric", orientation: bool = False) -> None:
@@ -69,7 +76,7 @@ class Wavelet(Transform):
         ny, nx = cells.shape
         top = pywt.dwt_max_level(min(ny, nx), self.wavelet.dec_len)
         if not 1 <= int(level) <= max(top, 0):
-            fits = ", ".join(n for n in FITS if n != "wavelet" and self.grid.fits(n))
+            fits = ", ".join(n for n, c in TRANSFORMS.items() if n != "wavelet" and c.fits_grid(self.grid))
             raise ValueError(
                 f"wavelet level {level} does not fit the grid: it is {self.grid.describe()}, "
                 f"and {wavelet!r} (filter length {self.wavelet.dec_len}) allows at most level "
@@ -150,3 +157,6 @@ class Wavelet(Transform):
                                 for i in range(self.level)]
         grid = ptwt.waverec2(coeffs, self.wavelet)[..., :ny, :nx]  # type: ignore[arg-type]
         return self.from_grid(grid)
+
+
+TRANSFORMS.register("wavelet", Wavelet)

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 import numpy as np
 import torch
 import xarray as xr
 
-from ..stacking import CellIndex
+from ..grid.cells import CellIndex
 from ._dft import RealDFT
-from .base import EARTH_RADIUS_KM, Transform, fits_message
+from .base import EARTH_RADIUS_KM, TRANSFORMS, Grid, Transform, fits_message
 
 __all__ = ["Zonal"]
 
@@ -36,6 +38,13 @@ class Zonal(Transform):
     """
 
     name = "zonal"
+    needs: ClassVar[str] = (
+        'a grid whose longitudes go once round the globe at even spacing')
+    default_groups: ClassVar[str] = "zonal_wavenumber"
+
+    @classmethod
+    def fits_grid(cls, grid: Grid) -> bool:
+        return grid.periodic_lon
 
     def __init__(self, cells: CellIndex) -> None:
         super().__init__(cells)
@@ -70,3 +79,6 @@ class Zonal(Transform):
 
     def inverse(self, s: torch.Tensor) -> torch.Tensor:
         return self.from_grid(self.dft.inverse(s))
+
+
+TRANSFORMS.register("zonal", Zonal)

@@ -1,0 +1,7 @@
+"""Attribution: heatmaps on the grid (:func:`attribute`) and in transformed spaces
+(:func:`trim`)."""
+
+from .heatmaps import attribute
+from .trimming import TrimNetwork, trim
+
+__all__ = ["TrimNetwork", "attribute", "trim"]

@@ -1,0 +1,560 @@
+"""``attribute()``: heatmaps of a trained model for every sample, as a CF Dataset.
+
+The xarray/dask side lives here once for all methods: resolve the baseline, batch samples
+under a memory bound (captum batches only inside a call, and GradientShap/DeepLiftShap not
+at all), gather each batch's valid cells (land never reaches captum) and write its results
+straight into the gridded output with NaN on invalid cells, run lazily per dask chunk with
+the model as one graph key (it travels to each distributed worker once), and attach CF
+attributes, the completeness error and the prediction.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import math
+import threading
+from collections.abc import Iterator
+from typing import Any
+
+import dask
+import dask.array as dsa
+import numpy as np
+import xarray as xr
+
+from ..grid.cells import CellIndex
+from ..grid.latlon import find_latlon
+from ..methods.base import METHOD_DIM, METHODS, Method, get_method
+from ..training.model import Model, resolve_device
+
+__all__ = ["attribute", "resolve_baseline"]
+
+_MAX_ROWS = 2_048       # forward rows per captum call: bounds memory, and on CPU larger
+                        # calls were slower (IG on 2000 samples: 5.9 s at 65 536 rows,
+                        # 3.4 s at 8192; gradients of 10⁴ samples: 0.23 s in one call,
+                        # 0.18-0.20 s in calls of 1024-2048; benchmarks/attribute.py)
+_BACKGROUND_START = 2**31  # generator indices of 'expectation' backgrounds: never data
+
+
+class Baseline:
+    """A resolved baseline: one reference per sample, a fixed reference, or a background."""
+
+    def __init__(self, kind: str, fixed: np.ndarray | None = None,
+                 per_sample: Any = None, background: np.ndarray | None = None) -> None:
+        self.kind, self.fixed, self.per_sample, self.background = kind, fixed, per_sample, background
+
+    def for_method(self, m: Method) -> str | None:
+        """Why ``m`` cannot use this baseline (None when it can)."""
+        if m.baseline == "single" and self.background is not None:
+            return (f"method {m.name!r} compares with one baseline input, but baseline "
+                    f"{self.kind!r} is a background distribution; use baseline='zero', "
+                    "'mean', a field or per-sample DataArray, or drop the method")
+        if m.baseline == "distribution" and self.per_sample is not None:
+            return (f"method {m.name!r} needs a background distribution, not per-sample "
+                    "baselines; pass baseline='expectation' or a background DataArray")
+        return None
+
+
+def resolve_baseline(baseline: Any, ds: xr.Dataset, model: Model, n_background: int = 100,
+                     seed: int = 0, sample_dim: str = "sample") -> Baseline:
+    """Turn the baseline vocabulary into arrays over the model's valid cells.
+
+    ``"zero"``; ``"mean"`` (the model's training mean); a number; a field DataArray over
+    (lat, lon); a per-sample DataArray over (sample, lat, lon); a background DataArray over
+    (background, lat, lon); or ``"expectation"``: a background of ``n_background`` draws
+    from the benchmark's own generator (the distribution behind the truth's E[F(X)]).
+    """
+    cells, d = model.cells, model.cells.n_cells * len(model.variables)
+    if isinstance(baseline, str):
+        if baseline == "zero":
+            return Baseline("zero", fixed=np.zeros(d, np.float32))
+        if baseline == "mean":
+            return Baseline("mean", fixed=np.asarray(model.x_mean, np.float32))
+        if baseline == "expectation":
+            if "xattrib_seed" not in ds.attrs:
+                raise ValueError("baseline='expectation' draws its background from a benchmark "
+                                 "Dataset's generator; for other data pass a background "
+                                 "DataArray with dims (background, lat, lon)")
+            from ..generation.assembly import generator_from_dataset
+
+            gen = generator_from_dataset(ds)
+            start = _BACKGROUND_START + seed * n_background
+            return Baseline("expectation", background=gen.draw_x(start, start + n_background))
+        raise ValueError(f"baseline must be 'zero', 'mean', 'expectation', a number or a "
+                         f"DataArray, got {baseline!r}")
+    if np.isscalar(baseline):
+        return Baseline(f"value {float(baseline):g}",  # type: ignore[arg-type]
+                        fixed=np.full(d, float(baseline), np.float32))  # type: ignore[arg-type]
+    if not isinstance(baseline, xr.DataArray):
+        raise TypeError(f"baseline must be a string, number or DataArray, got {type(baseline)}")
+    if len(model.variables) > 1:
+        raise ValueError(f"the model reads {len(model.variables)} variables "
+                         f"{model.variables}; use baseline='zero', 'mean' or a number")
+    extra = [dim for dim in baseline.dims if dim not in cells.spatial.dims]
+    stacked = cells.stack(baseline.transpose(*extra, *cells.spatial.dims))
+    if not extra:
+        arr = np.asarray(stacked.values, np.float32)
+        if np.isnan(arr).any():
+            raise ValueError("the baseline field is NaN on valid cells; fill it there")
+        return Baseline("field", fixed=arr)
+    if extra == ["background"]:
+        return Baseline("background", background=np.asarray(stacked.values, np.float32))
+    if extra == [sample_dim]:
+        if baseline.sizes[sample_dim] != ds.sizes[sample_dim]:
+            raise ValueError(f"per-sample baseline has {baseline.sizes[sample_dim]} samples, "
+                             f"the data {ds.sizes[sample_dim]}")
+        return Baseline("per-sample", per_sample=stacked)
+    raise ValueError(f"a baseline DataArray may add one dim, {sample_dim!r} or 'background', "
+                     f"to the spatial dims; got {baseline.dims}")
+
+
+_RNG_LOCK = threading.Lock()
+
+
+@contextlib.contextmanager
+def seeded_global_rngs(seed: int, key: int, device: Any = None) -> Iterator[None]:
+    """torch's and numpy's global generators seeded from ``(seed, key)`` inside, restored
+    after, one thread at a time.
+
+    captum's random methods draw from the global generators (NoiseTunnel and Shapley
+    sampling from torch's, GradientShap from numpy's) and take no generator argument; under
+    dask's threads, batches interleaved on the shared streams and gave different maps on
+    every run. With ``key`` the global index of the batch's first sample, a batch's noise
+    depends only on the seed and which samples it holds, never on scheduling, and the
+    user's own random state is left as it was.
+    """
+    import torch
+
+    a, b = np.random.SeedSequence([int(seed), int(key)]).generate_state(2)
+    devices = [device] if device is not None and torch.device(device).type == "cuda" else []
+    with _RNG_LOCK, torch.random.fork_rng(devices=devices):
+        state = np.random.get_state()
+        torch.manual_seed(int(a))
+        np.random.seed(int(b))
+        try:
+            yield
+        finally:
+            np.random.set_state(state)
+
+
+def _patch_groups(cells: CellIndex, patch: int, n_vars: int = 1) -> np.ndarray | None:
+    """Group ids of patch × patch blocks of grid cells, over valid cells only (each
+    variable's cells in groups of their own)."""
+    if int(patch) < 1:
+        raise ValueError(f"patch must be a positive number of cells, got {patch!r}")
+    if int(patch) == 1:
+        return None
+    ny, nx = cells.shape
+    iy, ix = np.divmod(cells.flat, nx)
+    raw = (iy // patch) * ((nx + patch - 1) // patch) + ix // patch
+    ids = np.unique(raw, return_inverse=True)[1].astype(np.int64)
+    return np.concatenate([ids + v * (ids.max() + 1) for v in range(n_vars)])
+
+
+def _kernel(x: np.ndarray, base: np.ndarray | None, index: np.ndarray, model: Model,
+            method: str, params: dict[str, Any], fixed: np.ndarray | None,
+            background: np.ndarray | None, device: Any, batch: int, seed: int = 0,
+            want_prediction: bool = False, progress: bool = False,
+            out: np.ndarray | None = None, output_index: int = 0) -> np.ndarray:
+    """Gridded numpy ``(n, ny * nx)`` → ``(n, ny * nx + 2)``: attributions on the grid (NaN
+    on invalid cells), then the completeness error, then the prediction (NaN unless asked);
+    written into ``out`` (a C-contiguous array of that shape) when given. ``index`` holds
+    the global sample index of every row (it seeds random methods per batch).
+
+    Cells are gathered per batch (land never reaches captum) and results scattered straight
+    into the gridded output: no stacked copy of the whole block is ever made.
+    """
+    import torch
+    from tqdm.auto import tqdm
+
+    m = METHODS[method]
+    cells = model.cells
+    flat, size = model.input_flat(), x.shape[1]  # the variables' grids end to end
+    net = model.network(device, private=True, output=output_index)
+    dev = next(net.parameters()).device
+    run_params = {k: v for k, v in params.items() if k != "n_background"}
+    if "patch" in params:
+        groups = _patch_groups(cells, params["patch"], len(model.variables))
+        run_params["feature_mask"] = (None if groups is None else
+                                      torch.as_tensor(groups, device=dev)[None])
+    bg = None if background is None else torch.as_tensor(background, device=dev)
+    if m.baseline == "distribution" and bg is None:
+        bg = torch.as_tensor(fixed, device=dev)[None]  # one reference point
+    # gather/scatter with torch's threaded index kernels (about twice numpy's speed here).
+    # Out: each batch's attributions, a NaN column, the completeness error and prediction
+    # go into one (b, d + 3) tensor; a single index_select writes the batch's rows of the
+    # gridded output, every grid cell reading its value or the NaN column.
+    d = flat.size
+    take = torch.as_tensor(flat, device=dev)
+    put = np.full(size + 2, d)
+    put[flat] = np.arange(d)
+    put[size:] = (d + 1, d + 2)
+    put_t = torch.as_tensor(put, device=dev)
+    if out is None:
+        out = np.empty((x.shape[0], size + 2), np.float32)
+    out_t = torch.from_numpy(out)
+    seen: list[Any] = []
+    f_fixed = None
+    starts = range(0, x.shape[0], batch)
+    for s in tqdm(starts, desc=method, disable=not progress, unit="batch", leave=False):
+        rows = slice(s, min(s + batch, x.shape[0]))
+        xr_ = x[rows]
+        if xr_.flags.writeable and xr_.dtype.isnative:
+            xb = torch.from_numpy(xr_).to(dev).index_select(1, take).float()
+        else:  # read-only chunks (torch would warn) or exotic dtypes: numpy gathers
+            xb = torch.from_numpy(np.take(xr_, flat, axis=1).astype(np.float32)).to(dev)
+        if base is not None:
+            bb = torch.as_tensor(np.ascontiguousarray(base[rows], np.float32), device=dev)
+        elif fixed is not None:
+            bb = torch.as_tensor(fixed, device=dev).expand_as(xb)
+        else:
+            bb = None
+        seen.clear()
+        hook = None
+        if want_prediction and m.forward_is_prediction:
+            # the method's own forward pass on xb is the prediction: keep its output
+            def keep(module: Any, args: tuple[Any, ...], output: Any, xb: Any = xb) -> None:
+                if not seen and args and args[0] is xb:
+                    seen.append(output.detach())
+            hook = net.register_forward_hook(keep)
+        rngs = (seeded_global_rngs(seed, int(index[s]), dev) if m.random
+                else contextlib.nullcontext())
+        try:
+            # xb is this batch's own tensor (gathered above): captum reads it, never writes
+            # it, so no defensive copy
+            with rngs:
+                a = m.run(net, xb.requires_grad_(), bb if m.baseline == "single" else None,
+                          bg, **run_params).detach()
+        finally:
+            if hook is not None:
+                hook.remove()
+        ext = torch.empty((a.shape[0], d + 3), dtype=torch.float32, device=dev)
+        ext[:, :d] = a
+        ext[:, d] = math.nan
+        fx = seen[0] if seen else None
+        with torch.no_grad():
+            if fx is None and (m.complete or want_prediction):
+                fx = net(xb)
+            if m.complete:
+                assert fx is not None
+                if base is not None and m.baseline == "single":
+                    fb = net(bb).squeeze(1)  # per-sample baselines
+                else:  # one baseline (or background) for every sample: evaluate it once
+                    if f_fixed is None:
+                        f_fixed = (net(bg).mean() if m.baseline == "distribution"
+                                   else net(bb[:1]).squeeze(1))  # type: ignore[index]
+                    fb = f_fixed
+                ext[:, d + 1] = a.sum(1) - (fx.squeeze(1) - fb)
+            else:
+                ext[:, d + 1] = math.nan
+            ext[:, d + 2] = (fx.squeeze(1) if want_prediction and fx is not None
+                             else math.nan)
+        if dev.type == "cpu":
+            torch.index_select(ext, 1, put_t, out=out_t[rows])
+        else:
+            out_t[rows] = ext.index_select(1, put_t).cpu()
+    return out
+
+
+def choose_methods(names: list[str], arg: str) -> list[Method]:
+    """The registry methods named in argument ``arg``: none missing, none twice."""
+    if not names:
+        raise ValueError(f"{arg} is empty; name at least one (see xattrib.methods.METHODS)")
+    if len(set(names)) != len(names):
+        raise ValueError(f"{arg} has duplicates: {list(names)}")
+    return [get_method(name) for name in names]
+
+
+def _split_params(methods: list[Method], params: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """``integrated_gradients={...}`` goes to that method; a plain ``n_steps=`` to every
+    method that has such a parameter (an error if none has)."""
+    per: dict[str, dict[str, Any]] = {m.name: {} for m in methods}
+    for key, value in params.items():
+        if key in METHODS:
+            if key not in per:
+                raise ValueError(f"parameters given for {key!r}, which is not in methods")
+            per[key].update(value)
+            continue
+        takers = [m.name for m in methods if key in m.defaults]
+        if not takers:
+            raise TypeError(f"no chosen method has a parameter {key!r}; parameters: "
+                            + "; ".join(f"{m.name}: {sorted(m.defaults) or 'none'}"
+                                        for m in methods))
+        for name in takers:
+            per[name][key] = value
+    return {m.name: m.params(per[m.name]) for m in methods}
+
+
+def sample_first(da: xr.DataArray) -> xr.DataArray:
+    """``da`` as ``(sample, lat, lon)``: exactly one dimension besides the spatial ones."""
+    sdims = find_latlon(da).dims  # the data's own names for them
+    others = [dim for dim in da.dims if dim not in sdims]
+    if len(others) != 1:
+        raise ValueError(f"{da.name!r} must have one sample dimension besides its spatial "
+                         f"dims {sdims}; got dims {da.dims}. Stack or select the extra "
+                         "dims first")
+    return da.transpose(others[0], *sdims)
+
+
+def baseline_for(baseline: Any, ds: xr.Dataset, model: Model, chosen: list[Method],
+                 per_params: dict[str, dict[str, Any]], seed: int, sample_dim: str
+                 ) -> Baseline:
+    """The resolved baseline, checked against every chosen method."""
+    n_bg = max([p.get("n_background", 100) for p in per_params.values()], default=100)
+    base = resolve_baseline(baseline, ds, model, n_background=n_bg, seed=seed,
+                            sample_dim=sample_dim)
+    for m in chosen:
+        why = base.for_method(m)
+        if why:
+            raise ValueError(why)
+    return base
+
+
+def _in_task(kernel: Any, *args: Any, **kw: Any) -> Any:
+    """``kernel`` on this task's share of the cores (torch and BLAS threads)."""
+    from ..parallel import task_threads
+
+    with task_threads():
+        return kernel(*args, **kw)
+
+
+def run_methods(kernel: Any, grid: Any, objects: list[Any], width: int, chosen: list[Method],
+                per_params: dict[str, dict[str, Any]], base: Baseline,
+                batch_size: int | None, progress: bool, **common: Any) -> Any:
+    """``(method, sample, width)``: ``kernel(grid rows, per-sample baseline rows, sample
+    index, *objects, **kw)`` for every method, lazily per sample chunk of a dask ``grid``
+    (each object, e.g. the model, one graph key that travels to a worker once) or into
+    one numpy array (every method writes its slice: no stacking copy).
+
+    ``common`` values are passed to every call; a callable ``want_prediction(i)`` says
+    which method returns the prediction.
+    """
+    n = grid.shape[0]
+    lazy = not isinstance(grid, np.ndarray)
+    keys = [dask.delayed(o, pure=False) for o in objects] if lazy else objects
+    want = common.pop("want_prediction")
+    outs = []
+    if not lazy:
+        packed = np.empty((len(chosen), n, width), np.float32)
+    for i, m in enumerate(chosen):
+        p = per_params[m.name]
+        bg = base.background
+        if bg is not None and m.baseline == "distribution":
+            bg = bg[: int(p.get("n_background") or bg.shape[0])]
+        budget = _MAX_ROWS * (4 if m.forward_only else 1)  # no activations kept for backward
+        batch = int(batch_size or max(1, budget // m.expansion(p)))
+        kw = {"method": m.name, "params": p, "fixed": base.fixed, "background": bg,
+              "batch": batch, "want_prediction": want(i), **common}
+        ps = base.per_sample if m.baseline == "single" else None
+        if lazy:
+            args: list[Any] = [grid, "ij"]
+            if ps is not None:
+                args += [dsa.asarray(ps.data).rechunk({0: grid.chunks[0], 1: -1}), "ik"]
+            else:
+                args += [None, None]
+            args += [dsa.arange(n, chunks=grid.chunks[0]), "i"]
+            for key in keys:
+                args += [key, None]
+            outs.append(dsa.blockwise(
+                functools.partial(_in_task, kernel), "ij", *args, adjust_chunks={"j": width},
+                concatenate=True, dtype=np.float32, meta=np.empty((0, 0), np.float32), **kw))
+        else:
+            _in_task(kernel, grid, None if ps is None else np.asarray(ps.values), np.arange(n),
+                     *objects, progress=progress, out=packed[i], **kw)
+    return dsa.stack(outs) if lazy else packed
+
+
+def attribute(
+    ds: xr.Dataset,
+    model: Model,
+    methods: list[str] | tuple[str, ...] | str = ("integrated_gradients", "gradient"),
+    baseline: Any = "zero",
+    x: str | None = None,
+    batch_size: int | None = None,
+    device: Any = None,
+    progress: bool = True,
+    seed: int = 0,
+    prediction: bool = True,
+    output: int | str | None = None,
+    **params: Any,
+) -> xr.Dataset:
+    """Attribution heatmaps of ``model`` for every sample of ``ds``, one per method.
+
+    Parameters
+    ----------
+    ds : Dataset
+        With the model's input variable(s) ``(sample, lat, lon)`` on its grid (numpy or
+        dask; lazy stays lazy): ``x`` for networks xattrib trains (``x=`` names another),
+        the variables of :meth:`xattrib.Model.from_module` otherwise. The sample dimension
+        may have any name (``time``...); the output keeps it.
+    model : Model
+        A trained :class:`xattrib.Model` or a wrapped module (:meth:`Model.from_module`);
+        attributions explain its raw-unit output.
+    methods : list of str
+        Registry names (``xattrib.methods.METHODS``): gradient, smoothgrad,
+        input_x_gradient, integrated_gradients, deeplift, deepshap, gradientshap, lrp_z,
+        lrp_epsilon, lrp_alpha1beta0, lrp_composite, occlusion, shapley_sampling.
+    baseline : see :func:`resolve_baseline`
+        The same vocabulary as the benchmark's ``truth``: ``"zero"`` answers the same
+        question as a zero-baseline truth, ``"expectation"`` as an expectation truth.
+    batch_size : int, optional
+        Samples per captum call; default bounded so each call runs ≤ 2048 forward rows.
+    device : str, optional
+        Default CUDA when available.
+    progress : bool
+        Progress bars for eager (numpy-backed) input.
+    seed : int
+        Seeds random parts: the 'expectation' background, and the noise of smoothgrad,
+        gradientshap and shapley_sampling, per batch from the seed and the batch's first
+        sample index. Same seed and chunking, same maps, on any scheduler; the global
+        random state of torch and numpy is left untouched.
+    prediction : bool
+        Also return the model's ``prediction`` (scoring one-signed methods needs it). It is
+        read from a forward pass a chosen method makes anyway (complete methods evaluate
+        f(x) for their completeness error; ``gradient`` and ``input_x_gradient`` evaluate
+        it in their own pass); otherwise it costs one extra forward pass per batch.
+    output : int or str, optional
+        For a multi-output model, the output to explain; by default every output, along
+        an ``output`` dimension.
+    **params
+        Method parameters: ``n_steps=128`` (to every method that has it) or
+        ``integrated_gradients={"n_steps": 128}`` (to one).
+
+    Returns
+    -------
+    Dataset
+        ``attribution(xai_method, sample, lat, lon)`` (NaN on invalid cells; for a model of
+        several variables, ``attribution_<variable>`` for each, in its own units),
+        ``completeness_error(xai_method, sample)`` = Σ attribution − (f(x) − f(baseline)) for
+        complete methods (NaN otherwise), ``prediction(sample)`` (unless
+        ``prediction=False``).
+
+    Examples
+    --------
+    >>> import xattrib
+    >>> bench = xattrib.benchmark(n_samples=2000, response="linear", chunks=1000)
+    >>> model = xattrib.fit(bench, epochs=2, hidden=(16,), progress=False, fresh=False)
+    >>> heat = xattrib.attribute(bench.isel(sample=slice(0, 10)), model,
+    ...                          methods=["gradient", "integrated_gradients"], progress=False)
+    >>> heat["attribution"].dims
+    ('xai_method', 'sample', 'lat', 'lon')
+    >>> err = abs(heat["completeness_error"].sel(xai_method="integrated_gradients")).max()
+    >>> bool(err < 1e-2 * abs(heat["prediction"]).max())  # IG sums to f(x) - f(baseline)
+    True
+    """
+
+    methods = list(methods) if not isinstance(methods, str) else [methods]
+    chosen = choose_methods(methods, "methods")
+    per_params = _split_params(chosen, params)
+    if output is None and len(model.outputs) > 1:  # every output, along an output dim
+        kw = dict(methods=methods, baseline=baseline, x=x, batch_size=batch_size,
+                  device=device, progress=progress, seed=seed, prediction=prediction)
+        parts = [attribute(ds, model, output=o, **kw, **params) for o in model.outputs]
+        per_output = [v for v in parts[0].data_vars if v not in ("mask", "cell_area")]
+        return xr.concat(parts, dim=xr.Variable("output", list(model.outputs),
+                                                {"long_name": "network output"}),
+                         data_vars=per_output, coords="minimal", compat="override")
+    k = model.output_index(output)
+    names = model.input_names(x)
+    cells = model.cells
+    arrays = [sample_first(a) for a in model.inputs(ds, x)]  # present, on the model's grid
+    da = arrays[0]
+    sample_dim = str(da.dims[0])
+    n, size = da.shape[0], cells.shape[0] * cells.shape[1]
+    base = baseline_for(baseline, ds, model, chosen, per_params, seed, sample_dim)
+    lazy = any(a.chunks is not None for a in arrays)
+    if lazy:
+        parts_ = [dsa.asarray(a.data).rechunk({1: -1, 2: -1}).reshape(n, size) for a in arrays]
+        grid = parts_[0] if len(parts_) == 1 else dsa.concatenate(parts_, axis=1).rechunk(
+            {1: -1})
+    else:
+        parts_np = [np.asarray(a.values).reshape(n, size) for a in arrays]
+        grid = parts_np[0] if len(parts_np) == 1 else np.concatenate(parts_np, axis=1)
+    size = grid.shape[1]  # every variable's grid, end to end
+    # the prediction comes from the method that computes f(x) anyway (complete methods for
+    # their completeness error, gradients in their own forward pass); else one extra pass
+    pred_from = None
+    if prediction:
+        pred_from = min(range(len(chosen)), key=lambda i: not (
+            chosen[i].complete or chosen[i].forward_is_prediction))
+    packed = run_methods(_kernel, grid, [model], size + 2, chosen, per_params, base,
+                         batch_size, progress, device=resolve_device(device),
+                         seed=int(seed), output_index=k,
+                         want_prediction=lambda i: i == pred_from)
+    heat = packed[..., :size].reshape(len(chosen), n, len(names), *cells.shape)
+    pred = None if pred_from is None else packed[pred_from, :, size + 1].astype(np.float64)
+    return _assemble(ds, da, model, chosen, per_params, base, heat, packed[..., size], pred,
+                     names)
+
+
+def _y_units(ds: xr.Dataset) -> str:
+    return str(ds["y"].attrs.get("units", "1")) if "y" in ds else "1"
+
+
+def _units(ds: xr.Dataset, x: str, m: Method) -> str:
+    yu = _y_units(ds)
+    xu = str(ds[x].attrs.get("units", "1"))
+    if not m.gradient_units or xu == "1":
+        return yu
+    return f"{yu} ({xu})-1" if yu != "1" else f"({xu})-1"
+
+
+def _assemble(ds: xr.Dataset, da: xr.DataArray, model: Model, chosen: list[Method],
+              per_params: dict[str, dict[str, Any]], base: Baseline, attr: Any,
+              completeness: Any, pred: Any, variables: list[str]) -> xr.Dataset:
+    # one Dataset constructor over plain Variables: the pieces share their coordinates by
+    # construction, so nothing needs aligning (item-by-item assignment re-aligned indexes
+    # on every step, a fixed cost comparable to the data movement of 10⁴ gradients)
+    names = [m.name for m in chosen]
+    cells = model.cells
+    sample_dim = da.dims[0]
+    spatial = cells.spatial.dims
+    one = len(variables) == 1
+    data_vars: dict[str, xr.Variable] = {}
+    for i, v in enumerate(variables):
+        units = {m.name: _units(ds, v, m) for m in chosen}
+        common = set(units.values())
+        heat_attrs = {
+            "long_name": "attribution of the network prediction to each grid cell"
+                         + ("" if one else f" of {v}"),
+            "units": common.pop() if len(common) == 1 else "1",
+            "baseline": base.kind,
+            "ancillary_variables": "completeness_error",
+            "model_arch": model.arch, "model_r2": float(model.r2),
+            "model_linear_r2": float(model.linear_r2),
+            **({} if one else {"input_variable": v}),
+            **{f"parameters_{m.name}": ", ".join(
+                f"{k}={val}" for k, val in per_params[m.name].items()) or "none"
+               for m in chosen},
+            **{f"units_{k}": u for k, u in units.items()},
+        }
+        data_vars["attribution" if one else f"attribution_{v}"] = xr.Variable(
+            (METHOD_DIM, sample_dim, *spatial), attr[:, :, i], heat_attrs)
+    data_vars["completeness_error"] = xr.Variable(
+        (METHOD_DIM, sample_dim), completeness,
+        {"long_name": "sum of attributions (over every input variable) minus "
+                      "(f(x) - f(baseline))", "units": _y_units(ds)})
+    if pred is not None:
+        data_vars["prediction"] = xr.Variable(
+            (sample_dim,), pred, {"long_name": "network prediction of the response",
+                                  "units": "1"})
+    data_vars["mask"] = cells.mask.variable
+    if "cell_area" in ds and set(ds["cell_area"].dims) == set(spatial):
+        data_vars["cell_area"] = ds["cell_area"].variable.transpose(*spatial)
+    coords: dict[str, Any] = {
+        METHOD_DIM: xr.Variable(METHOD_DIM, names, {"long_name": "attribution method"}),
+        "complete": xr.Variable(METHOD_DIM, [m.complete for m in chosen],
+                                {"long_name": "method is complete"}),
+        "positive_only": xr.Variable(METHOD_DIM, [m.positive_only for m in chosen],
+                                     {"long_name": "method returns non-negative relevance"}),
+        **{str(c): cells.mask[c].variable for c in cells.mask.coords},
+    }
+    if sample_dim in da.coords:
+        coords[str(sample_dim)] = da[sample_dim].variable
+    bench_attrs = {k: v for k, v in ds.attrs.items() if k.startswith("xattrib_")}
+    truth_baseline = bench_attrs.pop("xattrib_baseline", None)
+    attrs = {"title": "xattrib attribution heatmaps", **bench_attrs,
+             "xattrib_baseline": base.kind, "xattrib_model_r2": float(model.r2),
+             **({} if one else {"xattrib_input_variables": " ".join(variables)}),
+             **({"xattrib_truth_baseline": truth_baseline} if truth_baseline else {})}
+    return xr.Dataset(data_vars, coords=coords, attrs=attrs)

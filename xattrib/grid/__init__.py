@@ -1,0 +1,21 @@
+"""Where the cells are: latitude and longitude found by CF meaning, regular grids, land masks,
+cell areas and weights, and the index of valid cells that networks read.
+
+A foundation: it imports nothing else of xattrib's.
+"""
+
+from .cells import CellIndex, gather_cells, scatter_cells
+from .latlon import (
+    EARTH_RADIUS_M,
+    SpatialCoords,
+    area_weights,
+    cell_area,
+    find_latlon,
+    land_fraction,
+    make_grid,
+    valid_mask,
+)
+
+__all__ = ["EARTH_RADIUS_M", "CellIndex", "SpatialCoords", "area_weights", "cell_area",
+           "find_latlon", "gather_cells", "land_fraction", "make_grid", "scatter_cells",
+           "valid_mask"]

@@ -1,0 +1,108 @@
+"""Summaries of scores across samples: statistics with bootstrap intervals, skill maps and
+null explanations to compare against."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import xarray as xr
+
+from ..dims import METHOD_DIM
+
+__all__ = ["null_attributions", "skill_map", "summarize"]
+
+
+def _bootstrap(values: np.ndarray, stat: Any, n_boot: int, rng: np.random.Generator,
+               ci: float) -> tuple[float, float]:
+    v = values[np.isfinite(values)]
+    if v.size < 2:
+        return float("nan"), float("nan")
+    idx = rng.integers(0, v.size, size=(n_boot, v.size))
+    boots = stat(v[idx], axis=1)
+    lo, hi = np.quantile(boots, [(1 - ci) / 2, (1 + ci) / 2])
+    return float(lo), float(hi)
+
+
+def summarize(scores: xr.Dataset, quantiles: tuple[float, ...] = (0.05, 0.25, 0.75, 0.95),
+              n_boot: int = 1000, ci: float = 0.95, seed: int = 0) -> xr.Dataset:
+    """Per method: mean, median and quantiles over samples, with bootstrap intervals.
+
+    Returns a Dataset with the metrics as variables over ``(xai_method, statistic)``;
+    statistics: ``mean``, ``mean_lo``, ``mean_hi``, ``median``, ``median_lo``,
+    ``median_hi``, ``q05``… (NaNs, e.g. undefined correlations, are left out).
+
+    Examples
+    --------
+    >>> import xarray as xr, numpy as np
+    >>> s = xr.Dataset({"pearson": (("xai_method", "sample"), np.ones((2, 50)))},
+    ...                coords={"xai_method": ["a", "b"]})
+    >>> float(summarize(s, n_boot=50)["pearson"].sel(statistic="mean_lo")[0])
+    1.0
+    """
+    if "sample" not in scores.dims:
+        raise ValueError("scores need a 'sample' dimension to summarise over")
+    rng = np.random.default_rng(seed)
+    stats = ["mean", "mean_lo", "mean_hi", "median", "median_lo", "median_hi",
+             *[f"q{round(100 * q):02d}" for q in quantiles], "n"]
+    out = xr.Dataset(coords={"statistic": ("statistic", stats)})
+    for name, da in scores.data_vars.items():
+        if "sample" not in da.dims:
+            continue
+        arr = da.transpose(..., "sample").values
+        lead = arr.shape[:-1]
+        res = np.full((*lead, len(stats)), np.nan)
+        for i in np.ndindex(*lead):
+            v = arr[i]
+            fin = v[np.isfinite(v)]
+            res[i][-1] = fin.size
+            if fin.size == 0:  # e.g. correlation of a constant map: undefined everywhere
+                continue
+            res[i][0] = fin.mean()
+            res[i][1:3] = _bootstrap(v, np.mean, n_boot, rng, ci)
+            res[i][3] = np.median(fin)
+            res[i][4:6] = _bootstrap(v, np.median, n_boot, rng, ci)
+            res[i][6:6 + len(quantiles)] = np.quantile(fin, quantiles)
+        dims = [d for d in da.dims if d != "sample"]
+        out[name] = xr.DataArray(res, dims=(*dims, "statistic"),
+                                 coords={d: da[d] for d in dims if d in da.coords},
+                                 attrs=da.attrs)
+    out.attrs.update(scores.attrs, bootstrap_resamples=n_boot, bootstrap_interval=ci)
+    return out
+
+
+def skill_map(heat: xr.Dataset | xr.DataArray, truth: xr.DataArray) -> xr.DataArray:
+    """Per-cell skill: Pearson correlation between attribution and truth over samples."""
+    a = heat["attribution"] if isinstance(heat, xr.Dataset) else heat
+    # written out rather than xr.corr: a constant map (the null_constant explanation, or
+    # a cell whose truth never varies) has zero variance, and xr.corr divides by it with a
+    # RuntimeWarning; here such cells are NaN by definition, silently. Sums with counts
+    # avoid numpy's "mean of empty slice" on land.
+    valid = a.notnull() & truth.notnull()
+    n = valid.sum("sample")
+    nn = xr.where(n > 0, n, 1)
+    am = a.where(valid) - a.where(valid).sum("sample") / nn
+    tm = truth.where(valid) - truth.where(valid).sum("sample") / nn
+    cov = (am * tm).sum("sample")
+    var = (am * am).sum("sample") * (tm * tm).sum("sample")
+    ok = (n > 1) & (var > 0)
+    r = xr.where(ok, cov / np.sqrt(xr.where(ok, var, 1.0)), np.nan)
+    r.attrs = {}
+    return r.rename("skill").assign_attrs(
+        long_name="correlation over samples of attribution and truth at each cell", units="1")
+
+
+def null_attributions(bench: xr.Dataset, seed: int = 0) -> xr.DataArray:
+    """Null explanations to score alongside real methods: ``null_random`` (Gaussian noise),
+    ``null_constant`` (1 on every valid cell) and ``null_input`` (the input field itself)."""
+    x = bench["x"]
+    rng = np.random.default_rng(seed)
+    valid = x.notnull()
+    noise = xr.DataArray(rng.standard_normal(x.shape).astype(np.float32), dims=x.dims,
+                         coords=x.coords)
+    nulls = [noise.where(valid), xr.ones_like(x).where(valid), x]
+    out = xr.concat(nulls, dim=METHOD_DIM, coords="minimal", compat="override")
+    out = out.assign_coords({METHOD_DIM: ["null_random", "null_constant", "null_input"],
+                             "complete": (METHOD_DIM, [False] * 3),
+                             "positive_only": (METHOD_DIM, [False] * 3)})
+    return out.rename("attribution").assign_attrs(long_name="null explanation", units="1")

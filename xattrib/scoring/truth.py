@@ -1,0 +1,225 @@
+"""Score heatmaps against the truth, per sample over valid cells, area-weighted by default.
+
+The metrics are a plug-in family (:mod:`xattrib.metrics`); :func:`score` stacks valid cells
+once and applies every metric's kernel over ``(xai_method, sample)`` with
+``xr.apply_ufunc`` (lazy for dask input).
+
+Conventions (also written into the output's attributes):
+
+- ``pearson``: weighted Pearson r; ``spearman``: weighted Pearson r of the ranks;
+  ``cosine``: weighted uncentred cosine similarity.
+- ``sign_agreement``: weighted fraction of cells with sign(a) = sign(g), among cells where
+  |g| ≥ ``sign_threshold`` · max|g| (cells with negligible truth have no meaningful sign).
+- ``topk``: fraction of the top-k cells by |g| that are also top-k by |a| (k = ``k`` · d).
+- ``relevance_mass``: share of the positive attribution a⁺ that falls on cells whose truth is
+  positive (the continuous analogue of a ground-truth mask; negatives clipped explicitly);
+  ``rank_accuracy``: fraction of the top-k cells of a⁺ that are top-k cells of g⁺
+  (Arras et al. 2022, for continuous truth).
+- ``nmae``: Σ w|a − g| / Σ w|g| — the error normalised by the truth's mean magnitude.
+- ``completeness``: |Σ a − Σ g| (unweighted sums: completeness is about totals).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import xarray as xr
+
+from ..grid import CellIndex, cell_area, find_latlon
+from ..metrics import METRICS
+
+__all__ = ["score"]
+
+
+def _weights(cells: CellIndex, weights: Any, like: xr.Dataset | xr.DataArray) -> np.ndarray:
+    if weights is None:
+        w = np.ones(cells.n_cells)
+    elif isinstance(weights, str):
+        if weights != "area":
+            raise ValueError(f"weights must be 'area', None or a DataArray, got {weights!r}")
+        area = like["cell_area"] if "cell_area" in like.coords or (
+            isinstance(like, xr.Dataset) and "cell_area" in like) else cell_area(like)
+        w = cells.stack(area).values
+    elif isinstance(weights, xr.DataArray):
+        w = cells.stack(weights).values
+    else:
+        raise TypeError(f"weights must be 'area', None or a DataArray, got {type(weights)}")
+    w = np.asarray(w, float)
+    if np.any(~np.isfinite(w)) or np.any(w < 0) or w.sum() <= 0:
+        raise ValueError("weights must be finite, non-negative and not all zero on valid cells")
+    return w / w.sum()
+
+
+def score(
+    attribution: xr.Dataset | xr.DataArray,
+    truth: xr.DataArray,
+    metrics: list[str] | tuple[str, ...] | None = None,
+    weights: Any = "area",
+    k: float = 0.1,
+    sign_threshold: float = 0.05,
+    positive_convention: str = "positive_part",
+) -> xr.Dataset:
+    """Score heatmaps against the truth: one variable per metric over ``(xai_method, sample)``.
+
+    Parameters
+    ----------
+    attribution : Dataset or DataArray
+        ``attribute``'s output (its ``attribution``, ``prediction`` and ``positive_only``
+        are used) or a DataArray ``(..., sample, lat, lon)``.
+    truth : DataArray
+        ``(sample, lat, lon)`` on the same grid and samples.
+    metrics : list of str, optional
+        Names from :data:`xattrib.metrics.METRICS` (default: all).
+    weights : "area", None or DataArray
+        Cell weights over valid cells: cell area (default), uniform (None: the original's
+        unweighted comparison) or user weights.
+    k : float
+        Top-k size, as a fraction of valid cells (< 1) or a count.
+    sign_threshold : float
+        Cells with ``|g|`` below this fraction of ``max |g|`` are left out of ``sign_agreement``.
+    positive_convention : {"positive_part", "abs"}
+        For one-signed methods (``positive_only``): compare s·a with (s·g)⁺, s the sign of
+        the prediction (Mamalakis et al. 2022), or s·a with ``|g|``.
+
+    Examples
+    --------
+    >>> import numpy as np, xarray as xr
+    >>> from xattrib.grid import make_grid
+    >>> g = make_grid(30.0, mask=None)
+    >>> t = xr.DataArray(np.random.default_rng(0).normal(size=(3, 6, 12)),
+    ...                  dims=("sample", "lat", "lon"), coords={"lat": g.lat, "lon": g.lon})
+    >>> s = score(t, t, metrics=["pearson", "cosine"])
+    >>> float(s["pearson"].min()), float(s["cosine"].min())
+    (1.0, 1.0)
+    """
+    if positive_convention not in ("positive_part", "abs"):
+        raise ValueError(f"positive_convention must be 'positive_part' or 'abs', got "
+                         f"{positive_convention!r}")
+    names = list(metrics) if metrics is not None else list(METRICS)
+    for name in names:
+        METRICS.get(name)  # an unknown name: the valid ones and the closest
+    heat = attribution["attribution"] if isinstance(attribution, xr.Dataset) else attribution
+    like = attribution if isinstance(attribution, xr.Dataset) else heat
+    fdim = _feature_dim(truth)
+    _check_same_samples(heat, truth, {fdim} if fdim is not None else
+                        set(find_latlon(truth).dims))
+    if fdim is not None:  # a transformed-space truth: features take the place of cells
+        return _score_features(attribution, heat, like, truth, fdim, names, weights, k,
+                               sign_threshold, positive_convention)
+    if isinstance(attribution, xr.Dataset) and "mask" in attribution:
+        mask = attribution["mask"]
+    else:  # valid cells from the truth's first sample: one small read for lazy input
+        mask = (truth.isel(sample=0) if "sample" in truth.dims else truth).notnull().compute()
+    cells = CellIndex.from_mask(mask)
+    cells.check_grid(truth, what="truth")
+    w = _weights(cells, weights, like)
+    a = cells.stack(heat)
+    g = cells.stack(truth)
+    return _score_stacked(attribution, heat, like, a, g, w, names, k, sign_threshold,
+                          positive_convention,
+                          "cell area" if isinstance(weights, str) else
+                          ("uniform" if weights is None else "user-supplied"))
+
+
+def _labels(da: xr.DataArray, dim: Any) -> str:
+    n = da.sizes[dim]
+    if dim not in da.indexes or n == 0:
+        return f"{n}"
+    idx = da.indexes[dim]
+    return f"{n}, {idx[0]} … {idx[-1]}"
+
+
+def _check_same_samples(heat: xr.DataArray, truth: xr.DataArray, spatial: set[Any]) -> None:
+    """Heatmaps and truth over the same samples: xarray would otherwise score only the
+    common labels (silently dropping the rest) or fail with an alignment error."""
+    for dim in set(heat.dims) & set(truth.dims) - spatial:
+        same = heat.sizes[dim] == truth.sizes[dim] and (
+            dim not in heat.indexes or dim not in truth.indexes
+            or heat.indexes[dim].equals(truth.indexes[dim]))
+        if not same:
+            raise ValueError(
+                f"truth and heatmaps cover different {dim!r}: heatmaps {_labels(heat, dim)}, "
+                f"truth {_labels(truth, dim)}. Select the same ones, e.g. "
+                f"truth.sel({dim}=heat[{dim!r}])")
+
+
+def _feature_dim(truth: xr.DataArray) -> str | None:
+    """The feature dimension of a truth over transformed features (None on a grid)."""
+    try:
+        find_latlon(truth)
+        return None
+    except ValueError:
+        pass
+    dims = [d for d in truth.dims if d != "sample"]
+    if len(dims) != 1:
+        raise ValueError(f"truth has no latitude/longitude, so it must be over one feature "
+                         f"dimension besides 'sample'; got dims {truth.dims}")
+    return str(dims[0])
+
+
+def _score_features(attribution: Any, heat: xr.DataArray, like: Any, truth: xr.DataArray,
+                    fdim: str, names: list[str], weights: Any, k: float,
+                    sign_threshold: float, positive_convention: str) -> xr.Dataset:
+    """Scores over transformed features: cell areas mean nothing there, so features weigh
+    the same (``weights="area"`` or None) unless a DataArray over ``fdim`` is given."""
+    if fdim not in heat.dims:
+        raise ValueError(f"the truth is over {fdim!r} but the attribution has dims "
+                         f"{heat.dims}; explain with trim(transform='benchmark', "
+                         "groups='features') or group the truth the same way")
+    n = truth.sizes[fdim]
+    if isinstance(weights, xr.DataArray):
+        w = np.asarray(weights.transpose(fdim).values, float)
+        label = "user-supplied"
+    elif weights is None or weights == "area":
+        w, label = np.ones(n), f"uniform over {fdim} (no cell areas in a transformed space)"
+    else:
+        raise ValueError(f"weights must be 'area', None or a DataArray, got {weights!r}")
+    if np.any(~np.isfinite(w)) or np.any(w < 0) or w.sum() <= 0:
+        raise ValueError("weights must be finite, non-negative and not all zero")
+    keep = [c for c in heat.coords if fdim in heat[c].dims]
+    a = heat.drop_vars(keep).rename({fdim: "cell"})
+    g = truth.drop_vars([c for c in truth.coords if fdim in truth[c].dims]).rename(
+        {fdim: "cell"})
+    return _score_stacked(attribution, heat, like, a, g, w / w.sum(), names, k,
+                          sign_threshold, positive_convention, label)
+
+
+def _score_stacked(attribution: Any, heat: xr.DataArray, like: Any, a: xr.DataArray,
+                   g: xr.DataArray, w: np.ndarray, names: list[str], k: float,
+                   sign_threshold: float, positive_convention: str,
+                   weights_label: str) -> xr.Dataset:
+    if "sample" in a.dims and "sample" in g.dims and a.sizes["sample"] != g.sizes["sample"]:
+        a, g = xr.align(a, g, join="inner", exclude=["cell"])
+    flip = None
+    if isinstance(attribution, xr.Dataset) and "positive_only" in heat.coords:
+        pos = heat.coords["positive_only"]
+        if bool(pos.any()):
+            pred = attribution["prediction"] if "prediction" in attribution else g.sum("cell")
+            s = xr.where(pred >= 0, 1.0, -1.0)
+            g_pos = (g * s).clip(min=0) if positive_convention == "positive_part" else abs(g)
+            a = xr.where(pos, a * s, a)
+            g = xr.where(pos, g_pos, g)
+            flip = positive_convention
+    out = xr.Dataset()
+    for name in names:
+        metric = METRICS.get(name)
+        res = xr.apply_ufunc(
+            metric.kernel, a, g, input_core_dims=[["cell"], ["cell"]], dask="parallelized",
+            output_dtypes=[float], kwargs={"w": w, "k": k, "sign_threshold": sign_threshold},
+            keep_attrs=False)
+        out[name] = res.assign_attrs(long_name=metric.long_name, units=metric.units or heat.attrs.get(
+            "units", "1"))
+    for c in out.coords:  # apply_ufunc drops coordinate attributes; CF wants them
+        if c in heat.coords and not out[c].attrs:
+            out[c].attrs = dict(heat[c].attrs)
+    out.attrs.update({
+        "title": "xattrib scores of attributions against the truth",
+        "weights": weights_label,
+        "topk_k": k, "sign_threshold": sign_threshold,
+        "positive_only_convention": flip or "none (no positive-only method)",
+        "conventions": (__doc__ or "").split("Conventions (also written into the output's "
+                                             "attributes):")[-1].strip(),
+        **{key: v for key, v in like.attrs.items() if key.startswith("xattrib_")},
+    })
+    return out

@@ -1,0 +1,559 @@
+"""``xattrib.Model``: a trained network with its normalisation, grid and provenance.
+
+Saved as a netCDF file of plain arrays (state-dict tensors, normalisation, the grid mask)
+plus JSON attributes (architecture keyword arguments, history) — never a pickled module, so
+a model file can be inspected with any netCDF tool. Loading runs no code the file names: a
+user's factory runs only when the caller supplies or allows it (:mod:`xattrib.factories`).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import xarray as xr
+
+from ..grid.cells import CellIndex
+
+if TYPE_CHECKING:
+    import torch
+
+__all__ = ["Model", "resolve_device"]
+
+
+_PREDICT_BATCH = 8192
+
+
+def resolve_device(device: Any = None) -> torch.device:
+    """``None`` → CUDA when available, else CPU; otherwise ``torch.device(device)``."""
+    import torch
+
+    if device is None:
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    return torch.device(device)
+
+
+@dataclass(eq=False)
+class Model:
+    """A trained network on the valid cells of a grid.
+
+    Attributes
+    ----------
+    module : torch.nn.Module
+        The network in standardised units (what was trained).
+    arch, arch_kwargs : the architecture and the keyword arguments that rebuild it.
+    cells : CellIndex
+        The grid and valid cells the network reads, in order.
+    x_mean, x_std, y_mean, y_std : the normalisation learnt from the training data.
+    r2 : float
+        Best validation R² during training.
+    linear_r2 : float
+        Validation R² of a linear regression on the same data (how nonlinear y is).
+    history : list of dict
+        Per epoch: train_loss, val_loss, val_r2, lr, samples, train_seconds (training only)
+        and seconds (with validation).
+    variables : list of str
+        The input variables, in channel order (one for networks xattrib trains).
+    outputs : list of str
+        Names of the network's outputs (one for networks xattrib trains).
+    spec : ModuleSpec or None
+        For a user's module (:meth:`from_module`): its layout, fill value and factory.
+    """
+
+    module: Any
+    arch: str
+    arch_kwargs: dict[str, Any]
+    cells: CellIndex
+    x_mean: np.ndarray
+    x_std: np.ndarray
+    y_mean: float
+    y_std: float
+    r2: float = float("nan")
+    linear_r2: float = float("nan")
+    history: list[dict[str, Any]] = field(default_factory=list)
+    provenance: dict[str, Any] = field(default_factory=dict)
+    variables: list[str] = field(default_factory=lambda: ["x"])
+    outputs: list[str] = field(default_factory=lambda: ["y"])
+    spec: Any = None
+    _network: Any = field(default=None, init=False, repr=False)
+
+    @classmethod
+    def build(cls, arch: Any, cells: CellIndex, arch_kwargs: dict[str, Any], x_mean: np.ndarray,
+              x_std: np.ndarray, y_mean: float, y_std: float) -> Model:
+        """A network from an architecture of xattrib's registry (``"mlp"``, ``"cnn"``), your
+        own factory — a callable, or its ``"package.module:function"`` name written in your
+        own code — called with ``arch_kwargs``, or a module instance; it reads the stacked
+        valid cells ``(n, d)`` and returns ``(n, 1)``."""
+        import torch
+
+        from ..architectures import build_module
+        from .factories import factory_name, import_factory
+
+        norm = (np.asarray(x_mean, np.float32), np.asarray(x_std, np.float32), float(y_mean),
+                float(y_std))
+        if isinstance(arch, torch.nn.Module):  # trained in place; cannot be saved as text
+            if arch_kwargs:
+                raise ValueError(f"arch is a module instance: {sorted(arch_kwargs)} cannot "
+                                 "configure it (pass a factory 'package.module:function')")
+            return cls(arch, "module-instance", {}, cells, *norm)
+        if isinstance(arch, str) and ":" in arch:  # named in the caller's code: theirs to run
+            module, kwargs = _call_factory(import_factory(arch), arch_kwargs, None,
+                                           f"the factory {arch!r}")
+            return cls(module, arch, kwargs, cells, *norm)
+        if callable(arch) and not isinstance(arch, str):
+            name = factory_name(arch)
+            module, kwargs = _call_factory(arch, arch_kwargs, None, f"the factory {name!r}")
+            return cls(module, name, kwargs, cells, *norm)
+        module = build_module(arch, cells, **arch_kwargs)
+        return cls(module, arch, dict(arch_kwargs), cells, *norm)
+
+    @classmethod
+    def from_module(cls, module: Any, like: xr.Dataset | xr.DataArray, **kwargs: Any
+                    ) -> Model:
+        """Wrap any torch network so xattrib can explain it on a grid.
+
+        Parameters
+        ----------
+        module : torch.nn.Module
+            Your network. It reads, per ``layout``:
+
+            - ``"cells"``: ``(n, C·d)``, the d valid cells of each of the C variables, in
+              row-major (lat, lon) order, variables one after another;
+            - ``"grid"``: ``(n, lat, lon)`` (one variable);
+            - ``"grid_channels"``: ``(n, C, lat, lon)``, one channel per variable;
+
+            and returns ``(n,)``, ``(n, 1)`` or ``(n, k)``.
+        like : DataArray or Dataset
+            Data on the grid (e.g. the training data): its valid cells (finite in every
+            sample) are the cells the network reads. A Dataset's variables (or
+            ``variables=``) become channels and must share one land mask.
+        layout : {"cells", "grid", "grid_channels"}
+        fill_value : float
+            Value of invalid (land) cells in grid layouts, in the module's input units
+            (after normalisation). Land never carries an attribution.
+        x_mean, x_std : float, DataArray over (lat, lon), or dict per variable
+            The module sees ``(x - x_mean) / x_std``; default none.
+        y_mean, y_std : float or sequence (one per output)
+            Raw output = module output · y_std + y_mean.
+        outputs : list of str, optional
+            Names of the outputs (default ``output0``, ``output1``...; ``y`` for one).
+        factory, factory_kwargs : callable or str, dict
+            Your function that rebuilds ``module`` (or its ``"package.module:function"``
+            name) and its keyword arguments, plain data (needed by :meth:`save`; a saved
+            model is the state dict plus the function's *name*, no pickle, and
+            :meth:`load` calls it only when you pass or allow it).
+
+        Examples
+        --------
+        >>> import torch, xattrib
+        >>> sst = xattrib.datasets.pacific_sst()
+        >>> net = torch.nn.Sequential(torch.nn.Linear(450, 2))
+        >>> m = xattrib.Model.from_module(net, like=sst, outputs=["nino34", "pdo"])
+        >>> m.predict(sst.to_dataset()).dims
+        ('time', 'output')
+        """
+        from .wrapping import wrap_module
+
+        return wrap_module(cls, module, like, **kwargs)
+
+    def output_index(self, output: int | str | None) -> int:
+        """Index of an output given by position or name (None: the only output)."""
+        if output is None:
+            if len(self.outputs) > 1:
+                raise ValueError(f"the model has outputs {self.outputs}; pass output= (a name "
+                                 "or index) to pick one")
+            return 0
+        if isinstance(output, str):
+            if output not in self.outputs:
+                raise ValueError(f"unknown output {output!r}; outputs: {self.outputs}")
+            return self.outputs.index(output)
+        if not -len(self.outputs) <= int(output) < len(self.outputs):
+            raise ValueError(f"output index {output} out of range for outputs {self.outputs}")
+        return int(output) % len(self.outputs)
+
+    @classmethod
+    def exact(cls, bench: xr.Dataset) -> Model:
+        """The benchmark's own response F as a model: explain the *true* function.
+
+        ``y = scale · Σᵢ Fᵢ(xᵢ)`` from the benchmark's stored parameters, as a plain
+        Linear–activation–Linear network (:class:`xattrib.exact_response.ExactResponse`), so
+        every method runs on it. Scoring a method on it measures the method's own error,
+        free of the network's: e.g. IG, occlusion and DeepLIFT reproduce ``truth`` for any
+        baseline, while Input×Gradient cannot. At a PWL knot, gradients use the slope on the
+        left. Noise (``noise_snr``) is not part of F.
+
+        Examples
+        --------
+        >>> import xattrib
+        >>> bench = xattrib.benchmark(n_samples=200, seed=0, chunks=200)
+        >>> f = xattrib.Model.exact(bench)
+        >>> bool(abs(f.predict(bench) - bench["y"]).max() < 1e-5)
+        True
+        """
+        from ..architectures import ExactResponse
+        from ..generation.assembly import generator_from_dataset
+
+        gen = generator_from_dataset(bench)
+        cells = gen.covariance.cells
+        net: Any = ExactResponse.from_response(gen.response, gen.scale)
+        d = cells.n_cells
+        arch = "exact"
+        if gen.space is not None:  # F acts on s = A x: a linear layer in front
+            import torch
+
+            lin = torch.nn.Linear(d, gen.space.n_features, bias=False)
+            with torch.no_grad():
+                lin.weight.copy_(torch.as_tensor(gen.space.analysis, dtype=torch.float32))
+            net = torch.nn.Sequential(lin, net)
+            arch = "exact-space"  # rebuilt from the benchmark, never from a file
+        model = cls(net, arch, {} if gen.space is not None else net.arch_kwargs(), cells,
+                    np.zeros(d, np.float32), np.ones(d, np.float32), 0.0, 1.0, r2=1.0,
+                    linear_r2=float("nan"))
+        model.provenance = {"exact_response_family": gen.response.name,
+                            "exact_response_scale": float(gen.scale),
+                            "exact_kink_derivative": "left"}
+        return model
+
+    # -- the network users explain -----------------------------------------------------------
+    def network(self, device: Any = None, private: bool = False, output: Any = None
+                ) -> torch.nn.Module:
+        """The network from raw inputs (stacked valid cells) to raw ``y``, in eval mode.
+
+        Normalisation is folded into the weights (see
+        :func:`xattrib.models.fold_normalisation`); this is what attribution methods see.
+        ``private=True`` gives this thread its own copy: DeepLIFT and LRP attach hooks and
+        rules to modules, which must not be shared by concurrent dask threads. ``output``
+        picks one output of a multi-output model (name or index).
+        """
+        from ..architectures import fold_normalisation
+
+        dev = resolve_device(device)
+        k = self.output_index(output)
+        if private:
+            import copy
+
+            local = self.__dict__.setdefault("_local", threading.local())
+            nets = local.__dict__.setdefault("nets", {})
+            cached = nets.get(k)
+            if cached is None or next(cached.parameters()).device != dev:
+                nets[k] = copy.deepcopy(self.network(device, output=k))
+            return nets[k]
+        if not isinstance(self._network, dict):
+            self._network = {}
+        net = self._network.get(k)
+        if net is None or next(net.parameters()).device != dev:
+            if self.spec is not None:
+                from .wrapping import Wrapped
+
+                net = Wrapped(self.module.cpu(), self.spec, self.cells.flat, self.cells.shape,
+                              len(self.variables), self.x_mean, self.x_std,
+                              float(np.atleast_1d(self.y_mean)[k]),
+                              float(np.atleast_1d(self.y_std)[k]), k)
+            else:
+                net = fold_normalisation(self.module.cpu(), self.x_mean, self.x_std,
+                                         self.y_mean, self.y_std)
+            self._network[k] = net = net.to(dev).eval()
+        return net
+
+    def invalidate(self) -> None:
+        """Forget the folded network (call after changing :attr:`module`'s weights)."""
+        self._network = None
+
+    def __getstate__(self) -> dict[str, Any]:  # travel light to dask workers
+        state = self.__dict__.copy()
+        state["_network"] = None
+        state.pop("_local", None)
+        return state
+
+    def _predict_numpy(self, x: np.ndarray, device: Any = None, output: Any = None
+                       ) -> np.ndarray:
+        import torch
+
+        net = self.network(device, output=output)
+        dev = next(net.parameters()).device
+        out = np.empty(x.shape[0])
+        with torch.no_grad():
+            for s in range(0, x.shape[0], _PREDICT_BATCH):
+                xb = torch.from_numpy(np.ascontiguousarray(x[s:s + _PREDICT_BATCH],
+                                                          dtype=np.float32)).to(dev)
+                out[s:s + xb.shape[0]] = net(xb).squeeze(1).double().cpu().numpy()
+        return out
+
+    def input_flat(self) -> np.ndarray:
+        """Flat indices of the valid cells in the variables' grids laid end to end
+        (``C · ny · nx`` values per sample): what the network reads, in order."""
+        size = self.cells.shape[0] * self.cells.shape[1]
+        return np.concatenate([self.cells.flat + c * size for c in range(len(self.variables))])
+
+    def input_names(self, x: str | None = None) -> list[str]:
+        """The variables to read from a Dataset: the model's own, or ``x`` for a
+        single-variable model (xattrib's networks read ``x`` by default)."""
+        if x is not None and len(self.variables) == 1:
+            return [x]
+        return list(self.variables)
+
+    def inputs(self, ds: xr.Dataset | xr.DataArray, x: str | None = None
+               ) -> list[xr.DataArray]:
+        """The model's input variables from ``ds``, in channel order, each checked to be on
+        the model's grid (a clear error names what is missing or what differs)."""
+        names = self.input_names(x)
+        if isinstance(ds, xr.DataArray):
+            if len(names) > 1:
+                raise ValueError(f"the model reads variables {names}; pass a Dataset with them")
+            parts = [ds]
+        else:
+            missing = [n for n in names if n not in ds]
+            if missing:
+                raise ValueError(f"the Dataset has no variable {missing[0]!r} (the model's "
+                                 f"input{'s' if len(names) > 1 else ''}: {names}); it has "
+                                 f"{sorted(map(str, ds.data_vars))}"
+                                 + ("; pass x= to name the inputs" if len(names) == 1 else ""))
+            parts = [ds[n] for n in names]
+        for da in parts:
+            self.cells.check_grid(da, what=f"variable {da.name!r}")
+        return parts
+
+    def _stack(self, ds: xr.Dataset | xr.DataArray, x: str | None = None) -> xr.DataArray:
+        """``(sample, C·d)``: every input variable's valid cells, one after another."""
+        stacked = []
+        for da in self.inputs(ds, x):
+            st = self.cells.stack(da)
+            stacked.append(st.drop_vars([c for c in st.coords if "cell" in st[c].dims]))
+        return stacked[0] if len(stacked) == 1 else xr.concat(stacked, dim="cell")
+
+    def predict(self, ds: xr.Dataset | xr.DataArray, x: str | None = None,
+                device: Any = None, output: Any = "all") -> xr.DataArray:
+        """Predicted ``y`` for every sample of ``ds`` (lazy for dask-backed input).
+
+        A multi-output model returns every output along an ``output`` dimension unless
+        ``output=`` (name or index) picks one.
+
+        Examples
+        --------
+        >>> import xattrib
+        >>> bench = xattrib.benchmark(n_samples=3000, response="linear", chunks=1000)
+        >>> m = xattrib.fit(bench, epochs=2, hidden=(16,), progress=False, fresh=False)
+        >>> m.predict(bench).dims
+        ('sample',)
+        """
+        stacked = self._stack(ds, x)
+        picks = list(range(len(self.outputs))) if output == "all" else [
+            self.output_index(output)]
+        outs = [xr.apply_ufunc(
+            self._predict_numpy, stacked, input_core_dims=[["cell"]], dask="parallelized",
+            output_dtypes=[np.float64], kwargs={"device": device, "output": k},
+        ) for k in picks]
+        out = outs[0] if len(picks) == 1 else xr.concat(outs, dim="output").assign_coords(
+            output=("output", [self.outputs[k] for k in picks],
+                    {"long_name": "network output"})).transpose(..., "output")
+        return out.rename("prediction").assign_attrs(
+            long_name="network prediction of the response", units="1")
+
+    def score(self, ds: xr.Dataset, x: str | None = None, y: str = "y") -> float:
+        """R² of the predictions against ``ds[y]`` (computes)."""
+        p = self.predict(ds, x, output=None).values
+        t = np.asarray(ds[y].values, float)
+        return float(1 - np.sum((p - t) ** 2) / np.sum((t - t.mean()) ** 2))
+
+    # -- persistence ---------------------------------------------------------------------------
+    def to_dataset(self) -> xr.Dataset:
+        ds = self.cells.to_dataset()
+        for key, tensor in self.module.state_dict().items():
+            name = "param_" + key.replace(".", "_")
+            arr = tensor.detach().cpu().numpy()
+            if arr.dtype == np.int64:  # CF-1.8 has no int64
+                arr = arr.astype(np.int32)
+            ds[name] = (tuple(f"{name}_d{i}" for i in range(arr.ndim)), arr,
+                        {"long_name": f"network parameter {key}", "state_dict_key": key})
+        ds["x_mean"] = ("input_cell", self.x_mean, {"long_name": "input mean", "units": "1"})
+        ds["x_std"] = ("input_cell", self.x_std, {"long_name": "input std", "units": "1"})
+        ds["y_mean"] = ("output", np.atleast_1d(np.asarray(self.y_mean, float)),
+                        {"long_name": "output mean", "units": "1"})
+        ds["y_std"] = ("output", np.atleast_1d(np.asarray(self.y_std, float)),
+                       {"long_name": "output std", "units": "1"})
+        ds = ds.assign_coords(output=("output", list(self.outputs),
+                                      {"long_name": "network output"}))
+        ds.attrs.update({
+            "title": f"xattrib model ({self.arch})", "xattrib_arch": self.arch,
+            "xattrib_arch_kwargs": json.dumps(self.arch_kwargs),
+            "xattrib_variables": json.dumps(list(self.variables)),
+            **({"xattrib_module_spec": json.dumps(self.spec.to_json())}
+               if self.spec is not None else {}),
+            "xattrib_r2": self.r2, "xattrib_linear_r2": self.linear_r2,
+            "xattrib_history": json.dumps(self.history),
+            "xattrib_provenance": json.dumps(self.provenance),
+        })
+        return ds
+
+    def save(self, path: str | os.PathLike) -> Path:
+        """Write the model to a netCDF file (atomically; no pickled code).
+
+        A user's module (:meth:`from_module`) is saved as its state dict plus the
+        ``factory`` that rebuilds it, which must be given.
+        """
+        from ..io import to_netcdf
+
+        if self.arch == "exact-space":
+            raise ValueError("the exact F of a transformed-space benchmark is rebuilt from the "
+                             "benchmark (Model.exact(bench)); it is not saved to a file")
+        if self.arch == "module-instance":
+            raise ValueError("this model was trained from a module instance (fit(arch=net)); "
+                             "to save it, train with arch='package.module:function' and its "
+                             "keyword arguments, which the file records")
+        if self.spec is not None and not self.spec.factory:
+            raise ValueError("this model wraps your own module: pass factory='package.module:"
+                             "function' (and factory_kwargs) to Model.from_module so a saved "
+                             "model can rebuild it without pickling code")
+
+        return to_netcdf(self.to_dataset(), path, title=f"xattrib model ({self.arch})")
+
+    @classmethod
+    def load(cls, path: str | os.PathLike, factory: Any = None,
+             trusted: str | list[str] | tuple[str, ...] = ()) -> Model:
+        """Read a model written by :meth:`save`. Reading never runs code the file names.
+
+        xattrib's own architectures (``mlp``, ``cnn``, ``exact``) are rebuilt from its
+        registry by name. A network of your own is rebuilt only by a factory *you* supply or
+        approve; the file's keyword arguments must be plain data that fit its signature, and
+        what it returns must match the stored parameters in names and shapes before any
+        weight is loaded.
+
+        Parameters
+        ----------
+        path : str or path
+        factory : callable or mapping, optional
+            Your function that builds the network; its ``module:qualname`` must be the name
+            the file stores. ``{stored_name: function}`` approves a renamed or moved one.
+        trusted : str or list of str
+            ``"package.module:function"`` names you allow to be imported and called.
+
+        Examples
+        --------
+        >>> import torch, xattrib
+        >>> sst = xattrib.datasets.pacific_sst()
+        >>> net = torch.nn.Linear(450, 1)
+        >>> m = xattrib.Model.from_module(net, like=sst, factory=torch.nn.Linear,
+        ...                               factory_kwargs={"in_features": 450, "out_features": 1})
+        >>> path = m.save(getfixture("tmp_path") / "linear.nc")
+        >>> xattrib.Model.load(path)
+        Traceback (most recent call last):
+        ...
+        xattrib.training.factories.UntrustedFactoryError: the model file ... asks to rebuild its network with 'torch.nn.modules.linear:Linear'; ...
+        >>> back = xattrib.Model.load(path, factory=torch.nn.Linear)
+        >>> back.variables
+        ['sst']
+        """
+        import torch
+
+        from ..io import open_dataset
+        from .factories import plain_kwargs, resolve_factory
+        from .wrapping import ModuleSpec
+
+        with open_dataset(path) as ds:
+            ds = ds.load()
+        if "xattrib_arch" not in ds.attrs:
+            raise ValueError(f"{path} is not an xattrib model file (no xattrib_arch attribute)")
+        source = f"the model file {os.fspath(path)!r}"
+        cells = CellIndex.from_dataset(ds)
+        a = ds.attrs
+        arch = str(a["xattrib_arch"])
+        params = {str(ds[n].attrs["state_dict_key"]): ds[n] for n in ds.data_vars
+                  if "state_dict_key" in ds[n].attrs}
+        shapes = {k: tuple(v.shape) for k, v in params.items()}
+        ym, ys = ds["y_mean"].values, ds["y_std"].values
+        x_mean, x_std = ds["x_mean"].values, ds["x_std"].values
+        if "xattrib_module_spec" in a:
+            spec = _read_spec(_json_attr(a, "xattrib_module_spec", source), ModuleSpec, source)
+            kwargs = plain_kwargs(spec.factory_kwargs, f"factory_kwargs in {source}")
+            fn = resolve_factory(str(spec.factory), factory, trusted, source)
+            module, kwargs = _call_factory(fn, kwargs, shapes, f"the factory {spec.factory!r}")
+            model = cls(module, "module", {}, cells, x_mean, x_std, 0.0, 1.0,
+                        variables=_json_attr(a, "xattrib_variables", source), spec=spec)
+            model.y_mean, model.y_std = ym, ys  # type: ignore[assignment]
+        else:
+            kwargs = plain_kwargs(_json_attr(a, "xattrib_arch_kwargs", source),
+                                  f"xattrib_arch_kwargs in {source}")
+            if ":" in arch:  # a network trained by fit(arch=your_factory)
+                fn = resolve_factory(arch, factory, trusted, source)
+                module, kwargs = _call_factory(fn, kwargs, shapes, f"the factory {arch!r}")
+                model = cls(module, arch, kwargs, cells, x_mean, x_std, float(ym[0]),
+                            float(ys[0]))
+            else:
+                model = _build_registered(cls, arch, cells, kwargs, shapes, source,
+                                          (x_mean, x_std, float(ym[0]), float(ys[0])))
+            model.variables = _json_attr(a, "xattrib_variables", source, ["x"])
+        model.outputs = [str(o) for o in ds["output"].values]
+        own = model.module.state_dict()
+        model.module.load_state_dict({k: torch.as_tensor(v.values).to(own[k].dtype)
+                                      for k, v in params.items()})
+        model.module.eval()
+        model.r2, model.linear_r2 = float(a["xattrib_r2"]), float(a["xattrib_linear_r2"])
+        model.history = _json_attr(a, "xattrib_history", source, [])
+        model.provenance = _json_attr(a, "xattrib_provenance", source, {})
+        return model
+
+
+def _json_attr(attrs: dict[str, Any], key: str, source: str, default: Any = None) -> Any:
+    """A JSON attribute of a model file, parsed as data (json never builds objects)."""
+    if key not in attrs:
+        if default is not None:
+            return default
+        raise ValueError(f"{source} has no {key} attribute; it is damaged or not from xattrib")
+    try:
+        return json.loads(attrs[key])
+    except (TypeError, ValueError):
+        raise ValueError(f"{source}: attribute {key} is not valid JSON") from None
+
+
+def _read_spec(values: Any, spec_cls: Any, source: str) -> Any:
+    """The stored :class:`~xattrib.user_module.ModuleSpec`, its fields checked as data."""
+    from dataclasses import fields
+
+    from .wrapping import LAYOUTS
+
+    names = {f.name for f in fields(spec_cls)}
+    if not isinstance(values, dict) or set(values) - names:
+        extra = sorted(set(values) - names) if isinstance(values, dict) else values
+        raise ValueError(f"{source}: xattrib_module_spec has unknown entries {extra}")
+    spec = spec_cls(**values)
+    if spec.layout not in LAYOUTS or not isinstance(spec.factory, str):
+        raise ValueError(f"{source}: xattrib_module_spec needs a layout among {LAYOUTS} and a "
+                         f"factory name; got layout {spec.layout!r}, factory {spec.factory!r}")
+    return spec
+
+
+def _call_factory(fn: Any, kwargs: dict[str, Any], shapes: dict[str, tuple[int, ...]] | None,
+                  what: str) -> tuple[Any, dict[str, Any]]:
+    """Call a factory with plain, signature-checked keyword arguments; check what it returns
+    (a torch module, with the stored parameters' names and shapes when ``shapes`` is given)."""
+    from .factories import bind_kwargs, check_state_shapes, plain_kwargs
+
+    kwargs = plain_kwargs(dict(kwargs), f"keyword arguments of {what}")
+    bind_kwargs(fn, kwargs, f"keyword arguments of {what}")
+    module = fn(**kwargs)
+    check_state_shapes(module, shapes, what)
+    return module, kwargs
+
+
+def _build_registered(cls: Any, arch: str, cells: CellIndex, kwargs: dict[str, Any],
+                      shapes: dict[str, tuple[int, ...]], source: str,
+                      norm: tuple[Any, ...]) -> Model:
+    """One of xattrib's own networks, by registry name, checked against the stored shapes."""
+    from ..architectures import ARCHITECTURES
+    from .factories import bind_kwargs, check_state_shapes
+
+    if arch not in ARCHITECTURES:
+        raise ValueError(f"{source} names the architecture {arch!r}, which is none of "
+                         f"xattrib's {ARCHITECTURES.names()} and no 'package.module:function' "
+                         "factory; the file is damaged or from another program")
+    member = ARCHITECTURES.get(arch)
+    bind_kwargs(member.module, {**member.grid_inputs(cells), **kwargs},
+                f"xattrib_arch_kwargs in {source}")
+    model = cls.build(arch, cells, kwargs, *norm)
+    check_state_shapes(model.module, shapes, f"{source} ({arch})")
+    return model

@@ -12,6 +12,10 @@ from typing import Any
 import xarray as xr
 
 from . import io
+from .generation import benchmark
+from .grid import area_weights
+from .scoring import score
+from .training import fit
 
 
 class _Accessor:
@@ -28,14 +32,10 @@ class _Accessor:
 
     def benchmark(self, *args: Any, **kwargs: Any) -> xr.Dataset:
         """A benchmark on this grid or from these anomalies (see :func:`xattrib.benchmark`)."""
-        from .generation.assembly import benchmark
-
         return benchmark(self._obj, *args, **kwargs)
 
     def fit(self, *args: Any, **kwargs: Any) -> Any:
         """Train a network on this benchmark (see :func:`xattrib.fit`)."""
-        from .training.fitting import fit
-
         return fit(self._obj, *args, **kwargs)  # type: ignore[arg-type]
 
     def attribute(self, *args: Any, **kwargs: Any) -> xr.Dataset:
@@ -52,14 +52,10 @@ class _Accessor:
 
     def score(self, *args: Any, **kwargs: Any) -> xr.Dataset:
         """Score these heatmaps against a truth (see :func:`xattrib.score`)."""
-        from .scoring import score
-
         return score(self._obj, *args, **kwargs)
 
     def area_weights(self, **kwargs: Any) -> xr.DataArray:
         """Normalised cell-area weights (see :func:`xattrib.grid.area_weights`)."""
-        from .grid.latlon import area_weights
-
         return area_weights(self._obj, **kwargs)
 
 

@@ -9,7 +9,9 @@ import tomllib
 from dataclasses import fields
 from typing import Any
 
-from .job.run import JobConfig, check_out, run_benchmark
+from .job import JobConfig, check_out, run_benchmark
+from .registry import closest_hint
+from .responses import RESPONSES
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -28,7 +30,7 @@ def _parser() -> argparse.ArgumentParser:
     b.add_argument("--seed", type=int, help="seed of everything (0)")
     b.add_argument("--methods", help="comma-separated method names (default: all affordable)")
     b.add_argument("--baseline", choices=["zero", "expectation"], help="baseline (zero)")
-    b.add_argument("--response", choices=["pwl", "linear", "tanh"], help="response family")
+    b.add_argument("--response", choices=RESPONSES.names(), help="response family (pwl)")
     b.add_argument("--grid", choices=["pacific_sst", "global"],
                    help="pacific_sst (real covariance) or global (parametric, ocean)")
     b.add_argument("--resolution", type=float, help="degrees, with --grid global (10)")
@@ -61,8 +63,6 @@ def config_from_args(args: argparse.Namespace) -> JobConfig:
             raise ValueError(f"--config {args.config!r} is not valid TOML: {err}") from None
         unknown = sorted(set(values) - names)
         if unknown:
-            from .registry import closest_hint
-
             hints = "".join(closest_hint(u, sorted(names)) for u in unknown)
             raise ValueError(f"unknown key(s) {unknown} in {args.config};{hints} valid keys: "
                              f"{', '.join(sorted(names))}")

@@ -26,6 +26,8 @@ from typing import Any
 
 import dask
 
+from .covariances.quantised import blas_threads
+
 __all__ = ["client", "compute", "current_client", "persist", "task_threads",
            "threads_per_task"]
 
@@ -102,8 +104,6 @@ def task_threads(n: int | None = None) -> Iterator[int]:
     BLAS threads are set for the calling thread only (:mod:`xattrib.exact`). Yields ``n``.
     """
     import torch
-
-    from .covariances.quantised import blas_threads
 
     global _active, _saved
     n = threads_per_task() if n is None else int(n)

@@ -22,10 +22,13 @@ import dask.array as dsa
 import numpy as np
 import xarray as xr
 
-from ..grid.cells import CellIndex
-from ..grid.latlon import find_latlon
-from ..methods.base import METHOD_DIM, METHODS, Method, get_method
-from ..training.model import Model, resolve_device
+from ..baselines import parse_baseline
+from ..dims import METHOD_DIM
+from ..generation import generator_from_dataset
+from ..grid import CellIndex, find_latlon
+from ..methods import METHODS, Method, get_method
+from ..training import Model
+from ..training.model import resolve_device
 
 __all__ = ["attribute", "resolve_baseline"]
 
@@ -57,55 +60,35 @@ class Baseline:
 
 def resolve_baseline(baseline: Any, ds: xr.Dataset, model: Model, n_background: int = 100,
                      seed: int = 0, sample_dim: str = "sample") -> Baseline:
-    """Turn the baseline vocabulary into arrays over the model's valid cells.
+    """Turn the baseline vocabulary (:mod:`xattrib.baselines`) into arrays over the model's
+    valid cells.
 
     ``"zero"``; ``"mean"`` (the model's training mean); a number; a field DataArray over
     (lat, lon); a per-sample DataArray over (sample, lat, lon); a background DataArray over
     (background, lat, lon); or ``"expectation"``: a background of ``n_background`` draws
     from the benchmark's own generator (the distribution behind the truth's E[F(X)]).
     """
-    cells, d = model.cells, model.cells.n_cells * len(model.variables)
-    if isinstance(baseline, str):
-        if baseline == "zero":
-            return Baseline("zero", fixed=np.zeros(d, np.float32))
-        if baseline == "mean":
-            return Baseline("mean", fixed=np.asarray(model.x_mean, np.float32))
-        if baseline == "expectation":
-            if "xattrib_seed" not in ds.attrs:
-                raise ValueError("baseline='expectation' draws its background from a benchmark "
-                                 "Dataset's generator; for other data pass a background "
-                                 "DataArray with dims (background, lat, lon)")
-            from ..generation.assembly import generator_from_dataset
-
-            gen = generator_from_dataset(ds)
-            start = _BACKGROUND_START + seed * n_background
-            return Baseline("expectation", background=gen.draw_x(start, start + n_background))
-        raise ValueError(f"baseline must be 'zero', 'mean', 'expectation', a number or a "
-                         f"DataArray, got {baseline!r}")
-    if np.isscalar(baseline):
-        return Baseline(f"value {float(baseline):g}",  # type: ignore[arg-type]
-                        fixed=np.full(d, float(baseline), np.float32))  # type: ignore[arg-type]
-    if not isinstance(baseline, xr.DataArray):
-        raise TypeError(f"baseline must be a string, number or DataArray, got {type(baseline)}")
-    if len(model.variables) > 1:
-        raise ValueError(f"the model reads {len(model.variables)} variables "
-                         f"{model.variables}; use baseline='zero', 'mean' or a number")
-    extra = [dim for dim in baseline.dims if dim not in cells.spatial.dims]
-    stacked = cells.stack(baseline.transpose(*extra, *cells.spatial.dims))
-    if not extra:
-        arr = np.asarray(stacked.values, np.float32)
-        if np.isnan(arr).any():
-            raise ValueError("the baseline field is NaN on valid cells; fill it there")
-        return Baseline("field", fixed=arr)
-    if extra == ["background"]:
-        return Baseline("background", background=np.asarray(stacked.values, np.float32))
-    if extra == [sample_dim]:
-        if baseline.sizes[sample_dim] != ds.sizes[sample_dim]:
-            raise ValueError(f"per-sample baseline has {baseline.sizes[sample_dim]} samples, "
-                             f"the data {ds.sizes[sample_dim]}")
-        return Baseline("per-sample", per_sample=stacked)
-    raise ValueError(f"a baseline DataArray may add one dim, {sample_dim!r} or 'background', "
-                     f"to the spatial dims; got {baseline.dims}")
+    n_vars = len(model.variables)
+    spec = parse_baseline(baseline, model.cells, n_vars=n_vars, sample_dim=sample_dim,
+                          n_samples=ds.sizes.get(sample_dim))
+    if spec.kind == "zero":
+        return Baseline("zero", fixed=np.zeros(model.cells.n_cells * n_vars, np.float32))
+    if spec.kind == "mean":
+        return Baseline("mean", fixed=np.asarray(model.x_mean, np.float32))
+    if spec.kind == "expectation":
+        if "xattrib_seed" not in ds.attrs:
+            raise ValueError("baseline='expectation' draws its background from a benchmark "
+                             "Dataset's generator; for other data pass a background "
+                             "DataArray with dims (background, lat, lon)")
+        gen = generator_from_dataset(ds)
+        start = _BACKGROUND_START + seed * n_background
+        return Baseline("expectation", background=gen.draw_x(start, start + n_background))
+    if spec.kind == "background":
+        return Baseline("background", background=np.asarray(spec.background, np.float32))
+    if spec.kind == "per-sample":
+        return Baseline("per-sample", per_sample=spec.per_sample)
+    label = f"value {spec.value:g}" if spec.kind == "value" else spec.kind
+    return Baseline(label, fixed=np.asarray(spec.fixed, np.float32))
 
 
 _RNG_LOCK = threading.Lock()

@@ -15,9 +15,12 @@ import dask.array as dsa
 import numpy as np
 import xarray as xr
 
+from ..baselines import parse_baseline
 from ..covariances import dense as cov_mod
 from ..covariances.dense import Covariance
 from ..covariances.quantised import QuantisedFactor, one_blas_thread
+from ..datasets import pacific_sst
+from ..grid import cell_area
 from ..grid.cells import CellIndex, scatter_cells
 from ..grid.latlon import find_latlon
 from ..io import package_version
@@ -26,15 +29,13 @@ from .generator import BLOCK, SAMPLING, STREAM_PARAMS, Generator, block_rng
 
 __all__ = ["benchmark", "generator_from_dataset", "BASELINES"]
 
-#: the string baselines understood by ``truth`` (and by attribution methods)
+#: the baseline names the truth resolves (the vocabulary is :mod:`xattrib.baselines`)
 BASELINES = ("zero", "expectation")
 
 
 def _as_covariance(source: xr.Dataset | xr.DataArray | None, covariance: Any,
                    sample_dim: str | None) -> tuple[Covariance, xr.Dataset | xr.DataArray]:
     if source is None:
-        from ..datasets import pacific_sst
-
         source = pacific_sst()
     if isinstance(covariance, Covariance):
         return covariance, source
@@ -100,38 +101,27 @@ def _baseline_contrib(gen: Generator, b: np.ndarray) -> np.ndarray:
 def _baseline(baseline: Any, gen: Generator, cells: CellIndex, n: int,
               chunks: int) -> tuple[str, np.ndarray | None, dsa.Array | None, dict[str, Any]]:
     """Resolve the truth's baseline: (kind, constant scale·F(b), per-sample b, variables)."""
-    if isinstance(baseline, str):
-        if baseline == "zero":
-            return "zero", None, None, {}
-        if baseline == "expectation":
-            c = gen.expected_contributions()
-            return "expectation", c, None, {"baseline_response": c}
-        raise ValueError(f"baseline must be one of {BASELINES}, a number, a field DataArray "
-                         f"over (lat, lon) or a per-sample DataArray; got {baseline!r}")
-    if np.isscalar(baseline):
-        b = np.full(cells.n_cells, float(baseline))  # type: ignore[arg-type]
-        c = _baseline_contrib(gen, b)
-        return "value", c, None, {"baseline": b, "baseline_response": c}
-    if isinstance(baseline, xr.DataArray):
-        sdims = set(cells.spatial.dims)
-        extra = [d for d in baseline.dims if d not in sdims]
-        if not extra:
-            try:
-                b = cells.stack(baseline).values.astype(float)
-            except ValueError as err:
-                raise ValueError(f"baseline: {err}") from None
-            if np.isnan(b).any():
-                raise ValueError("baseline field is NaN on some valid cells; fill it there")
-            c = _baseline_contrib(gen, b)
-            return "field", c, None, {"baseline": b, "baseline_response": c}
-        if extra != ["sample"] or baseline.sizes["sample"] != n:
-            raise ValueError(f"a per-sample baseline must have dims (sample, lat, lon) with "
-                             f"{n} samples; got dims {baseline.dims} and sizes "
-                             f"{dict(baseline.sizes)}")
-        st = cells.stack(baseline.transpose("sample", *cells.spatial.dims)).data
-        st = dsa.asarray(st).rechunk((chunks, -1))
-        return "per-sample", None, st, {"baseline": st}
-    raise TypeError(f"baseline must be a string, a number or a DataArray, got {type(baseline)}")
+    spec = parse_baseline(baseline, cells, n_samples=n, allowed=BASELINES, why_not={
+        "mean": "'mean' is a model's training mean; the truth has no model: for the "
+                "generating distribution's mean use 'zero', for its expected response "
+                "'expectation'"})
+    if spec.kind == "zero":
+        return "zero", None, None, {}
+    if spec.kind == "expectation":
+        c = gen.expected_contributions()
+        return "expectation", c, None, {"baseline_response": c}
+    if spec.kind in ("value", "field"):
+        assert spec.fixed is not None
+        c = _baseline_contrib(gen, spec.fixed)
+        return spec.kind, c, None, {"baseline": spec.fixed, "baseline_response": c}
+    if spec.kind == "background":  # the truth relative to a distribution: mean of F over it
+        assert spec.background is not None
+        with one_blas_thread():
+            c = gen.contributions(gen.features_of(spec.background)).mean(0)
+        return "background", c, None, {"baseline_response": c}
+    assert spec.per_sample is not None
+    st = dsa.asarray(spec.per_sample.data).rechunk((chunks, -1))
+    return "per-sample", None, st, {"baseline": st}
 
 
 def benchmark(
@@ -322,8 +312,6 @@ def _assemble(gen: Generator, n: int, chunks: int, kind: str, const: np.ndarray 
                            "space_weight W); sums to y - F(baseline)"})
     ds["mask"] = cells.mask.assign_attrs(long_name="valid cells",
                                          flag_meanings="invalid valid")
-    from ..grid.latlon import cell_area
-
     ds["cell_area"] = cell_area(source if isinstance(source, xr.Dataset) else ds)
     def on_inputs(values: np.ndarray, dims: tuple[str, ...]) -> xr.DataArray:
         arr = xr.DataArray(np.asarray(values), dims=(*dims[:-1], "cell"))

@@ -21,9 +21,24 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
+from .. import io, parallel, plots
+from ..datasets import pacific_sst
 from ..dims import METHOD_DIM
+from ..generation import benchmark
+from ..grid import make_grid
+from ..io import versions
+from ..scoring import null_attributions, score, skill_map, summarize
+from ..training import Model, fit
 
 __all__ = ["JobConfig", "run_benchmark"]
+
+
+def default_methods() -> list[str]:
+    """The methods the job runs unless told otherwise: every registered method marked
+    ``in_main_job`` (all affordable ones), in the registry's order."""
+    from ..methods import METHODS
+
+    return [name for name, m in METHODS.items() if m.in_main_job]
 
 
 @dataclass
@@ -33,10 +48,7 @@ class JobConfig:
     samples: int = 20_000          # benchmark size; the last half validates, the test set
     test_samples: int = 1_000      # is the last `test_samples` of them (never trained on)
     seed: int = 0
-    methods: list[str] = field(default_factory=lambda: [
-        "gradient", "smoothgrad", "input_x_gradient", "integrated_gradients", "deeplift",
-        "deepshap", "gradientshap", "lrp_z", "lrp_epsilon", "lrp_alpha1beta0", "lrp_composite",
-        "occlusion", "shapley_sampling"])
+    methods: list[str] = field(default_factory=lambda: default_methods())
     baseline: str = "zero"
     response: str = "pwl"
     grid: str | None = None        # None: the bundled Pacific SST; "global": parametric
@@ -122,9 +134,6 @@ class _Log:
 
 
 def _source(cfg: JobConfig) -> Any:
-    from ..datasets import pacific_sst
-    from ..grid.latlon import make_grid
-
     if cfg.grid == "global":
         return make_grid(resolution=cfg.resolution, mask="ocean")
     return pacific_sst()
@@ -175,14 +184,8 @@ def run_benchmark(out: str | Path, config: JobConfig | None = None, quiet: bool 
 def _run(out: Path, cfg: JobConfig, quiet: bool, command: str | None) -> dict[str, Path]:
     import torch
 
-    from .. import io, parallel, plots
     from ..attribution.heatmaps import attribute
-    from ..generation.assembly import benchmark
     from ..methods.base import get_method
-    from ..scoring import score
-    from ..scoring.summary import null_attributions, skill_map, summarize
-    from ..training.fitting import fit
-    from ..training.model import Model
 
     log = _Log(quiet)
     torch.manual_seed(cfg.seed)
@@ -300,8 +303,6 @@ def score_table(table: xr.Dataset, exact: xr.Dataset | None = None) -> str:
 
 def _report(cfg: JobConfig, model: Any, table: xr.Dataset, log: _Log, command: str | None,
             skipped: list[str], exact: xr.Dataset | None = None) -> str:
-    from ..io import versions
-
     a = table.attrs
     gate = "passes" if model.r2 >= 0.99 else "FAILS (attributions are capped by model fidelity)"
     lines = [

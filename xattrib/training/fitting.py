@@ -17,6 +17,8 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
+from ..covariances.quantised import one_blas_thread
+from ..generation.assembly import generator_from_dataset, is_untouched
 from ..grid.cells import CellIndex
 from .model import Model, resolve_device
 
@@ -54,8 +56,6 @@ class _Source:
         self.fresh = fresh
         self.fresh_every = int(fresh_every)
         self.gen = None
-        from ..generation.assembly import generator_from_dataset, is_untouched
-
         # a lazy benchmark as generated: draw its samples straight from the generator (same
         # values, index by index) instead of running its graph for every chunk of every epoch
         self.direct = is_untouched(ds, xname, yname)
@@ -152,8 +152,6 @@ class _Buffers:
     def _prepare(self, group: list[tuple[int, int]], seed: Any, workers: int = 1
                  ) -> tuple[Any, Any]:
         import torch
-
-        from ..covariances.quantised import one_blas_thread
 
         # one BLAS thread per loading thread: torch or the other loaders use the other cores
         # (multi-threaded BLAS here doubled the epoch time through oversubscription)

@@ -18,7 +18,17 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import xarray as xr
 
+from ..generation import generator_from_dataset
 from ..grid.cells import CellIndex
+from ..io import open_dataset, to_netcdf
+from .factories import (
+    bind_kwargs,
+    check_state_shapes,
+    factory_name,
+    import_factory,
+    plain_kwargs,
+    resolve_factory,
+)
 
 if TYPE_CHECKING:
     import torch
@@ -92,7 +102,6 @@ class Model:
         import torch
 
         from ..architectures import build_module
-        from .factories import factory_name, import_factory
 
         norm = (np.asarray(x_mean, np.float32), np.asarray(x_std, np.float32), float(y_mean),
                 float(y_std))
@@ -196,7 +205,6 @@ class Model:
         True
         """
         from ..architectures import ExactResponse
-        from ..generation.assembly import generator_from_dataset
 
         gen = generator_from_dataset(bench)
         cells = gen.covariance.cells
@@ -396,8 +404,6 @@ class Model:
         A user's module (:meth:`from_module`) is saved as its state dict plus the
         ``factory`` that rebuilds it, which must be given.
         """
-        from ..io import to_netcdf
-
         if self.arch == "exact-space":
             raise ValueError("the exact F of a transformed-space benchmark is rebuilt from the "
                              "benchmark (Model.exact(bench)); it is not saved to a file")
@@ -450,8 +456,6 @@ class Model:
         """
         import torch
 
-        from ..io import open_dataset
-        from .factories import plain_kwargs, resolve_factory
         from .wrapping import ModuleSpec
 
         with open_dataset(path) as ds:
@@ -531,8 +535,6 @@ def _call_factory(fn: Any, kwargs: dict[str, Any], shapes: dict[str, tuple[int, 
                   what: str) -> tuple[Any, dict[str, Any]]:
     """Call a factory with plain, signature-checked keyword arguments; check what it returns
     (a torch module, with the stored parameters' names and shapes when ``shapes`` is given)."""
-    from .factories import bind_kwargs, check_state_shapes, plain_kwargs
-
     kwargs = plain_kwargs(dict(kwargs), f"keyword arguments of {what}")
     bind_kwargs(fn, kwargs, f"keyword arguments of {what}")
     module = fn(**kwargs)
@@ -545,7 +547,6 @@ def _build_registered(cls: Any, arch: str, cells: CellIndex, kwargs: dict[str, A
                       norm: tuple[Any, ...]) -> Model:
     """One of xattrib's own networks, by registry name, checked against the stored shapes."""
     from ..architectures import ARCHITECTURES
-    from .factories import bind_kwargs, check_state_shapes
 
     if arch not in ARCHITECTURES:
         raise ValueError(f"{source} names the architecture {arch!r}, which is none of "

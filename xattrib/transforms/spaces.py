@@ -24,6 +24,7 @@ from typing import Any
 
 import numpy as np
 
+from ..grid import area_weights
 from ..grid.cells import CellIndex
 from .base import TRANSFORMS
 
@@ -74,8 +75,6 @@ def spaces() -> tuple[str, ...]:
 def build_space(name: str, cells: CellIndex, covariance: np.ndarray | None = None,
                 n_features: int | None = None) -> Space:
     """The basis of space ``name`` on ``cells`` (``covariance`` for ``"eof"``)."""
-    from ..grid import area_weights
-
     d = cells.n_cells
     if name not in spaces()[1:]:
         raise ValueError(f"space must be one of {spaces()}, got {name!r}")

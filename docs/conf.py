@@ -49,7 +49,7 @@ extensions = [
     "sphinx_autosummary_accessors",
 ]
 templates_path = ["_templates", sphinx_autosummary_accessors.templates_path]
-exclude_patterns = ["_build", "README.md", "conf.py", "methods_table.py", "**/.ipynb_checkpoints"]
+exclude_patterns = ["_build", "README.md", "conf.py", "tables.py", "**/.ipynb_checkpoints"]
 source_suffix = {".rst": "restructuredtext", ".md": "myst-nb"}
 
 # notebooks: jupytext percent scripts, executed at every build; an error fails the build

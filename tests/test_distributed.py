@@ -18,9 +18,8 @@ import pytest
 import xarray as xr
 
 import xattrib
+from tests.conftest import raise_if_dask_computes
 from xattrib.parallel import task_threads, threads_per_task
-
-from .conftest import raise_if_dask_computes
 
 distributed = pytest.importorskip("distributed")
 

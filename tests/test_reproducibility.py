@@ -15,7 +15,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import xattrib
-from xattrib.covariances.quantised import Z_BITS, QuantisedFactor, one_blas_thread
+from xattrib.covariances.quantised import Z_BITS, QuantisedFactor
+from xattrib.parallel import one_blas_thread
 
 N = 2_500
 VARS = ("x", "y", "truth")

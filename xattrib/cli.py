@@ -10,8 +10,34 @@ from dataclasses import fields
 from typing import Any
 
 from .job import JobConfig, check_out, run_benchmark
+from .metrics import METRICS
 from .registry import closest_hint
 from .responses import RESPONSES
+
+
+def _methods() -> Any:
+    from .methods import METHODS  # torch and captum: only when listed
+
+    return METHODS
+
+
+def _transforms() -> Any:
+    from .transforms import TRANSFORMS
+
+    return TRANSFORMS
+
+
+def _architectures() -> Any:
+    from .architectures import ARCHITECTURES
+
+    return ARCHITECTURES
+
+
+#: the plug-in families ``xattrib list`` shows (each a registry; the docs tables too)
+FAMILIES: dict[str, Any] = {
+    "methods": _methods, "transforms": _transforms, "responses": lambda: RESPONSES,
+    "metrics": lambda: METRICS, "architectures": _architectures,
+}
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -46,6 +72,10 @@ def _parser() -> argparse.ArgumentParser:
     b.add_argument("--quiet", action="store_true", help="no progress on stderr")
     b.add_argument("--overwrite", action="store_true",
                    help="write into a non-empty --out folder, replacing files of the same name")
+    ls = sub.add_parser("list", help="list the members of a plug-in family",
+                        description="Print a family's registry as a Markdown table: its names "
+                                    "and what each does.")
+    ls.add_argument("family", choices=list(FAMILIES))
     return p
 
 
@@ -79,6 +109,9 @@ def config_from_args(args: argparse.Namespace) -> JobConfig:
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    if args.command == "list":
+        print(FAMILIES[args.family]().table())
+        return 0
     try:
         cfg = config_from_args(args)
         cfg.validate()

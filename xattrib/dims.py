@@ -9,8 +9,13 @@ A dimension named after a keyword of ``.sel``/``.isel``/``.loc``/``.interp``/``.
 from __future__ import annotations
 
 import inspect
+from collections.abc import Iterable
+from typing import Any
 
-__all__ = ["METHOD_DIM", "RESERVED", "reserved_names"]
+from .grid import find_latlon
+from .registry import closest_hint
+
+__all__ = ["METHOD_DIM", "RESERVED", "reserved_names", "sample_dim_of"]
 
 #: the dimension along which heatmaps and scores stack attribution methods
 METHOD_DIM = "xai_method"
@@ -32,3 +37,37 @@ def reserved_names() -> frozenset[str]:
 
 #: computed once at import of this module (xarray is imported by xattrib anyway)
 RESERVED = reserved_names()
+
+
+def sample_dim_of(obj: Any, sample_dim: str | None = None, other: Iterable[Any] = (),
+                  what: str = "the data") -> str:
+    """The sample dimension of ``obj``: ``sample_dim`` checked, or the one dimension left
+    after the spatial ones and ``other`` (dims such as ``xai_method`` that are not samples).
+
+    Every function that takes data accepts any name (``time``, ``sample``, ``member``...) in
+    its ``sample_dim=`` and finds it by itself when it is the only candidate.
+
+    Examples
+    --------
+    >>> import xattrib
+    >>> sample_dim_of(xattrib.datasets.pacific_sst())
+    'time'
+    """
+    dims = [str(d) for d in obj.dims]
+    if sample_dim is not None:
+        if sample_dim not in dims:
+            raise ValueError(f"sample_dim={sample_dim!r} is not a dimension of {what}; its "
+                             f"dims are {tuple(dims)}.{closest_hint(sample_dim, dims)} Pass "
+                             "sample_dim= the name of the dimension that holds the samples")
+        return str(sample_dim)
+    try:
+        spatial = {str(d) for d in find_latlon(obj).dims}
+    except ValueError:  # no grid (scores, or features of a transformed space)
+        spatial = set()
+    skip = spatial | {str(d) for d in other}
+    left = [d for d in dims if d not in skip]
+    if len(left) != 1:
+        raise ValueError(f"cannot tell the sample dimension of {what} among {tuple(left)} "
+                         f"(its dims: {tuple(dims)}); pass sample_dim=, e.g. "
+                         f"sample_dim={(left or ['time'])[0]!r}")
+    return left[0]

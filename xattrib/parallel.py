@@ -18,6 +18,7 @@ adds what dask cannot know about the work inside xattrib's tasks:
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
 import sys
 import threading
@@ -26,13 +27,73 @@ from typing import Any
 
 import dask
 
-from .covariances.quantised import blas_threads
-
-__all__ = ["client", "compute", "current_client", "persist", "task_threads",
-           "threads_per_task"]
+__all__ = ["blas_threads", "client", "compute", "current_client", "one_blas_thread", "persist",
+           "task_threads", "threads_per_task"]
 
 #: dask configuration key overriding :func:`threads_per_task`
 CONFIG_KEY = "xattrib.threads_per_task"
+
+
+@functools.cache
+def _local_setters() -> tuple[Any, ...]:
+    """Per-thread thread-count setters of the loaded BLAS libraries.
+
+    Written by hand because threadpoolctl cannot do this: its OpenBLAS limits are
+    process-wide and only one "controlling" Python thread may change them (others are
+    silently ignored), so limits set from dask's worker threads did nothing and the tasks
+    oversubscribed the cores. OpenBLAS ≥ 0.3.27 has ``openblas_set_num_threads_local`` and
+    MKL ``MKL_Set_Num_Threads_Local``: they change the calling thread only and return its
+    previous value, which is exactly what a task needs.
+    """
+    import ctypes
+
+    # scipy's BLAS (LAPACK, scikit-learn) is a library of its own: load it before taking
+    # the inventory
+    import scipy.linalg.blas  # noqa: F401
+    from threadpoolctl import threadpool_info
+
+    setters = []
+    for lib in threadpool_info():
+        if lib.get("user_api") != "blas":
+            continue
+        try:
+            dll = ctypes.CDLL(lib["filepath"])
+        except OSError:  # pragma: no cover - a library that cannot be reopened
+            continue
+        for name in ("openblas_set_num_threads_local", "MKL_Set_Num_Threads_Local"):
+            fn = getattr(dll, name, None)
+            if fn is not None:
+                fn.argtypes, fn.restype = [ctypes.c_int], ctypes.c_int
+                setters.append(fn)
+                break
+    return tuple(setters)
+
+
+@contextlib.contextmanager
+def blas_threads(n: int) -> Iterator[None]:
+    """Context manager: BLAS calls made by *this thread* use ``n`` threads inside it
+    (other threads and the process-wide setting untouched; see :func:`one_blas_thread`)."""
+    setters = _local_setters()
+    previous = [fn(int(n)) for fn in setters]
+    try:
+        yield
+    finally:
+        for fn, prev in zip(setters, previous, strict=True):
+            fn(prev)
+
+
+@contextlib.contextmanager
+def one_blas_thread() -> Iterator[None]:
+    """Context manager: BLAS calls made by *this thread* use one thread inside it.
+
+    For speed inside dask tasks (one task per core already; a multi-threaded BLAS there
+    oversubscribes the cores) and for repeatable LAPACK factorisations. Other threads and
+    the process-wide setting are untouched, so concurrent tasks cannot restore each other's
+    limits. Where a BLAS offers no per-thread setting it does nothing: generated values
+    never depend on it (see the module docstring), only speed does.
+    """
+    with blas_threads(1):
+        yield
 
 
 def _cores() -> int:

@@ -23,7 +23,7 @@ import numpy as np
 import xarray as xr
 
 from ..baselines import parse_baseline
-from ..dims import METHOD_DIM
+from ..dims import METHOD_DIM, sample_dim_of
 from ..generation import generator_from_dataset
 from ..grid import CellIndex, find_latlon
 from ..methods import METHODS, Method, get_method
@@ -268,9 +268,12 @@ def _split_params(methods: list[Method], params: dict[str, Any]) -> dict[str, di
     return {m.name: m.params(per[m.name]) for m in methods}
 
 
-def sample_first(da: xr.DataArray) -> xr.DataArray:
-    """``da`` as ``(sample, lat, lon)``: exactly one dimension besides the spatial ones."""
+def sample_first(da: xr.DataArray, sample_dim: str | None = None) -> xr.DataArray:
+    """``da`` as ``(sample, lat, lon)``: exactly one dimension besides the spatial ones
+    (``sample_dim``, checked, when given)."""
     sdims = find_latlon(da).dims  # the data's own names for them
+    if sample_dim is not None:
+        sample_dim_of(da, sample_dim, what=f"variable {da.name!r}")
     others = [dim for dim in da.dims if dim not in sdims]
     if len(others) != 1:
         raise ValueError(f"{da.name!r} must have one sample dimension besides its spatial "
@@ -359,6 +362,7 @@ def attribute(
     seed: int = 0,
     prediction: bool = True,
     output: int | str | None = None,
+    sample_dim: str | None = None,
     **params: Any,
 ) -> xr.Dataset:
     """Attribution heatmaps of ``model`` for every sample of ``ds``, one per method.
@@ -399,6 +403,9 @@ def attribute(
     output : int or str, optional
         For a multi-output model, the output to explain; by default every output, along
         an ``output`` dimension.
+    sample_dim : str, optional
+        The sample dimension of ``ds`` (any name; found by itself when it is the only
+        dimension besides latitude and longitude).
     **params
         Method parameters: ``n_steps=128`` (to every method that has it) or
         ``integrated_gradients={"n_steps": 128}`` (to one).
@@ -431,7 +438,8 @@ def attribute(
     per_params = _split_params(chosen, params)
     if output is None and len(model.outputs) > 1:  # every output, along an output dim
         kw = dict(methods=methods, baseline=baseline, x=x, batch_size=batch_size,
-                  device=device, progress=progress, seed=seed, prediction=prediction)
+                  device=device, progress=progress, seed=seed, prediction=prediction,
+                  sample_dim=sample_dim)
         parts = [attribute(ds, model, output=o, **kw, **params) for o in model.outputs]
         per_output = [v for v in parts[0].data_vars if v not in ("mask", "cell_area")]
         return xr.concat(parts, dim=xr.Variable("output", list(model.outputs),
@@ -440,7 +448,7 @@ def attribute(
     k = model.output_index(output)
     names = model.input_names(x)
     cells = model.cells
-    arrays = [sample_first(a) for a in model.inputs(ds, x)]  # present, on the model's grid
+    arrays = [sample_first(a, sample_dim) for a in model.inputs(ds, x)]  # on the model's grid
     da = arrays[0]
     sample_dim = str(da.dims[0])
     n, size = da.shape[0], cells.shape[0] * cells.shape[1]

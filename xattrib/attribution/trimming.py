@@ -157,7 +157,7 @@ def trim(
     ds: xr.Dataset,
     model: Model,
     transform: Any = "fourier",
-    method: str | list[str] | tuple[str, ...] = "integrated_gradients",
+    methods: str | list[str] | tuple[str, ...] = "integrated_gradients",
     groups: Any = None,
     baseline: Any = "zero",
     x: str | None = None,
@@ -169,6 +169,8 @@ def trim(
     seed: int = 0,
     prediction: bool = True,
     output: int | str | None = None,
+    sample_dim: str | None = None,
+    method: str | list[str] | tuple[str, ...] | None = None,
     **params: Any,
 ) -> xr.Dataset:
     """Attribute ``model``'s prediction to groups of transformed features (TRIM).
@@ -186,7 +188,7 @@ def trim(
         which computes it), ``"benchmark"`` (the basis of a transformed-space benchmark
         ``ds``, so the result compares with its ``truth``) or an object with ``forward``, ``inverse`` and ``features``
         (:mod:`xattrib.transforms`).
-    method : str or list of str
+    methods : str or list of str
         Registry names: gradient, smoothgrad, input_x_gradient, integrated_gradients,
         deeplift, deepshap, gradientshap, occlusion, shapley_sampling, cd. Occlusion and
         Shapley sampling remove whole groups at once; CD scores each group. LRP cannot run
@@ -204,6 +206,10 @@ def trim(
     transform_kwargs : dict
         Options of a transform given by name (``band_width``, ``lmax``, ``n_modes``,
         ``level``...).
+    sample_dim : str, optional
+        The sample dimension of ``ds`` (found by itself when it is the only non-spatial one).
+    method : str or list of str, optional
+        The same as ``methods`` (an older name, kept working).
     **params
         Method parameters as in :func:`xattrib.attribute`.
 
@@ -222,15 +228,19 @@ def trim(
     >>> bench = xattrib.benchmark(n_samples=2000, response="linear", chunks=1000)
     >>> model = xattrib.fit(bench, epochs=2, hidden=(16,), progress=False, fresh=False)
     >>> bands = xattrib.trim(bench.isel(sample=slice(0, 8)), model, transform="fourier",
-    ...                      method=["integrated_gradients", "cd"], progress=False)
+    ...                      methods=["integrated_gradients", "cd"], progress=False)
     >>> bands["attribution"].dims
     ('xai_method', 'sample', 'wavenumber')
     >>> err = abs(bands["completeness_error"].sel(xai_method="integrated_gradients")).max()
     >>> bool(err < 1e-2 * abs(bands["prediction"]).max())
     True
     """
-    methods = [method] if isinstance(method, str) else list(method)
-    chosen = choose_methods(methods, "method")
+    if method is not None:  # the older keyword
+        if methods != "integrated_gradients" and methods != method:
+            raise TypeError("give methods= (or its older name method=), not both")
+        methods = method
+    methods = [methods] if isinstance(methods, str) else list(methods)
+    chosen = choose_methods(methods, "methods")
     bad = [mm.name for mm in chosen if not mm.transformable]
     if bad:
         raise ValueError(f"{bad} cannot run in a transformed space: LRP's rules live on the "
@@ -243,10 +253,10 @@ def trim(
                         "grouped with groups= (the transform's bands by default)")
     per_params = _split_params(chosen, params)
     if output is None and len(model.outputs) > 1:
-        kw = dict(transform=transform, method=methods, groups=groups, baseline=baseline, x=x,
+        kw = dict(transform=transform, methods=methods, groups=groups, baseline=baseline, x=x,
                   features=features, transform_kwargs=transform_kwargs,
                   batch_size=batch_size, device=device, progress=progress, seed=seed,
-                  prediction=prediction)
+                  prediction=prediction, sample_dim=sample_dim)
         parts = [trim(ds, model, output=o, **kw, **params) for o in model.outputs]
         per_out = [v for v in parts[0].data_vars]
         return xr.concat(parts, dim=xr.Variable("output", list(model.outputs),
@@ -259,7 +269,7 @@ def trim(
                          "a transform of your own over all inputs (forward/inverse on "
                          f"(batch, {model.cells.n_cells * len(model.variables)}))")
     (da,) = model.inputs(ds, x)
-    da = sample_first(da)
+    da = sample_first(da, sample_dim)
     sample_dim = str(da.dims[0])
     cells = model.cells
     tr = make_transform(transform, cells, data=ds if transform == "benchmark" else da,

@@ -6,7 +6,7 @@ same seed gives the same numbers on any machine.
 """
 
 from .dense import DEFAULT_LENGTH_SCALE_KM, Covariance, from_data, from_matrix, parametric
-from .quantised import QuantisedFactor, blas_threads, one_blas_thread
+from .quantised import QuantisedFactor
 
-__all__ = ["DEFAULT_LENGTH_SCALE_KM", "Covariance", "QuantisedFactor", "blas_threads",
-           "from_data", "from_matrix", "one_blas_thread", "parametric"]
+__all__ = ["DEFAULT_LENGTH_SCALE_KM", "Covariance", "QuantisedFactor", "from_data", "from_matrix",
+           "parametric"]

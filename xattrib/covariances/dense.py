@@ -21,7 +21,7 @@ import xarray as xr
 
 from ..grid.cells import CellIndex
 from ..grid.latlon import EARTH_RADIUS_M
-from .quantised import one_blas_thread
+from ..parallel import one_blas_thread
 
 __all__ = ["Covariance", "DEFAULT_LENGTH_SCALE_KM", "from_data", "from_matrix", "parametric"]
 

@@ -18,12 +18,13 @@ import xarray as xr
 from ..baselines import parse_baseline
 from ..covariances import dense as cov_mod
 from ..covariances.dense import Covariance
-from ..covariances.quantised import QuantisedFactor, one_blas_thread
+from ..covariances.quantised import QuantisedFactor
 from ..datasets import pacific_sst
 from ..grid import cell_area
 from ..grid.cells import CellIndex, scatter_cells
 from ..grid.latlon import find_latlon
 from ..io import package_version
+from ..parallel import one_blas_thread
 from ..responses import RESPONSES, Response, response_from_params
 from .generator import BLOCK, SAMPLING, STREAM_PARAMS, Generator, block_rng
 

@@ -15,4 +15,4 @@ def completeness(a: np.ndarray, g: np.ndarray, w: np.ndarray, **_: Any) -> np.nd
 
 METRICS.register('completeness', TruthMetric(
     completeness, 'absolute difference of attribution and truth totals', '',
-    '|Σ a − Σ g| (unweighted sums)'))
+    '|Σa − Σg| (unweighted sums)'))

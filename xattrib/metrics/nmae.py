@@ -17,4 +17,4 @@ def nmae(a: np.ndarray, g: np.ndarray, w: np.ndarray, **_: Any) -> np.ndarray:
 
 METRICS.register('nmae', TruthMetric(
     nmae, "mean absolute error normalised by the truth's mean magnitude", '1',
-    'Σ w|a − g| / Σ w|g|'))
+    'Σw|a − g| / Σw|g|'))

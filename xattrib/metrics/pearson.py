@@ -21,4 +21,4 @@ def pearson(a: np.ndarray, g: np.ndarray, w: np.ndarray, **_: Any) -> np.ndarray
 
 METRICS.register('pearson', TruthMetric(
     pearson, 'weighted Pearson correlation with the truth', '1',
-    'weighted Pearson r'))
+    "weighted Pearson r (the original's metric, with `weights=None`)"))

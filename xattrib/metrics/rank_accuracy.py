@@ -23,4 +23,4 @@ def rank_accuracy(a: np.ndarray, g: np.ndarray, w: np.ndarray, k: float = 0.1, *
 
 METRICS.register('rank_accuracy', TruthMetric(
     rank_accuracy, 'fraction of top-k positive relevance in top-k truth', '1',
-    'fraction of the top-k cells of a⁺ that are top-k cells of g⁺ (Arras et al. 2022)'))
+    'share of the top-k cells of a⁺ that are top-k cells of g⁺ (Arras et al. 2022)'))

@@ -21,4 +21,4 @@ def relevance_mass(a: np.ndarray, g: np.ndarray, w: np.ndarray, k: float = 0.1, 
 
 METRICS.register('relevance_mass', TruthMetric(
     relevance_mass, 'share of positive relevance on positive-truth cells', '1',
-    'share of the positive attribution a⁺ on cells whose truth is positive'))
+    'share of the positive relevance a⁺ on cells whose truth is positive'))

@@ -23,4 +23,4 @@ def sign_agreement(a: np.ndarray, g: np.ndarray, w: np.ndarray, sign_threshold: 
 
 METRICS.register('sign_agreement', TruthMetric(
     sign_agreement, "weighted fraction of cells with the truth's sign", '1',
-    'weighted fraction of cells with sign(a) = sign(g), among cells where |g| ≥ sign_threshold · max|g|'))
+    "weighted share of cells with the truth's sign, among cells with |g| ≥ `sign_threshold` (5 %) of max |g|"))

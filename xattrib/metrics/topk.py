@@ -16,4 +16,4 @@ def topk(a: np.ndarray, g: np.ndarray, w: np.ndarray, k: float = 0.1, **_: Any) 
 
 METRICS.register('topk', TruthMetric(
     topk, 'overlap of the top-k cells by magnitude', '1',
-    'fraction of the top-k cells by |g| that are also top-k by |a| (k = k · d)'))
+    'overlap of the top-k (10 %) cells by |a| and by |g|'))

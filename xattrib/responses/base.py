@@ -26,7 +26,6 @@ __all__ = ["RESPONSES", "Response", "correlated_draws", "no_extra", "ramp_layers
 #: name → :class:`Response` subclass
 RESPONSES: Registry[type[Response]] = Registry(
     "response family", plural="response families",
-    description=lambda cls: (cls.__doc__ or "").strip().splitlines()[0],
     columns={"parameters": lambda cls: ", ".join(f"`{p}`" for p in cls.param_dims)})
 
 
@@ -47,6 +46,8 @@ class Response:
     """Base class: per-cell functions Fᵢ with Fᵢ(0) = 0 evaluated on ``(n, d)`` arrays."""
 
     name: ClassVar[str] = ""
+    #: one line for the docs table
+    description: ClassVar[str] = ""
     #: extra dims of each parameter (after the cell axis), for serialisation
     param_dims: ClassVar[dict[str, tuple[str, ...]]] = {}
     params: dict[str, np.ndarray]

@@ -17,6 +17,8 @@ class Linear(Response):
     """Fᵢ(x) = wᵢ·x. Every complete attribution method must recover wᵢ(xᵢ − bᵢ) exactly."""
 
     name: ClassVar[str] = "linear"
+    description: ClassVar[str] = (
+        'wᵢ·x: every complete method must be exact')
     param_dims: ClassVar[dict[str, tuple[str, ...]]] = {"weights": ()}
 
     def __post_init__(self) -> None:

@@ -49,6 +49,8 @@ class PiecewiseLinear(Response):
     """
 
     name: ClassVar[str] = "pwl"
+    description: ClassVar[str] = (
+        'piecewise linear (the original benchmark): K = `n_breakpoints` (5) knots, one at 0; knots and K + 1 slopes are spatially correlated MVN draws')
     param_dims: ClassVar[dict[str, tuple[str, ...]]] = {
         "breakpoints": ("knot",), "slopes": ("segment",)}
 

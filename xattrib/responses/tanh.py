@@ -18,6 +18,8 @@ class Tanh(Response):
     """Fᵢ(x) = aᵢ·[tanh(cᵢ(x − tᵢ)) + tanh(cᵢtᵢ)], smooth and saturating; Fᵢ(0) = 0."""
 
     name: ClassVar[str] = "tanh"
+    description: ClassVar[str] = (
+        'aᵢ[tanh(cᵢ(x − tᵢ)) + tanh(cᵢtᵢ)]: smooth, saturating, with spatially correlated thresholds')
     param_dims: ClassVar[dict[str, tuple[str, ...]]] = {
         "amplitude": (), "threshold": (), "steepness": ()}
 

@@ -12,14 +12,16 @@ import os
 import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import xarray as xr
 
-from ..covariances.quantised import one_blas_thread
+from ..dims import sample_dim_of
 from ..generation.assembly import generator_from_dataset, is_untouched
 from ..grid.cells import CellIndex
+from ..parallel import one_blas_thread
 from .model import Model, resolve_device
 
 __all__ = ["fit"]
@@ -40,9 +42,10 @@ class _Source:
     """Where samples come from: ranges of a (lazy) Dataset, or the endless generator."""
 
     def __init__(self, ds: xr.Dataset, cells: CellIndex, xname: str, yname: str,
-                 val_fraction: float, fresh: bool, samples_per_epoch: int | None,
-                 fresh_every: int = 1, max_val: int | None = None) -> None:
-        self.x = cells.stack(ds[xname].transpose("sample", *cells.spatial.dims)).data
+                 sample_dim: str, val_fraction: float, fresh: bool,
+                 samples_per_epoch: int | None, fresh_every: int = 1,
+                 max_val: int | None = None) -> None:
+        self.x = cells.stack(ds[xname].transpose(sample_dim, *cells.spatial.dims)).data
         self.y = ds[yname].data
         n = self.x.shape[0]
         self.n_val = int(round(n * val_fraction))
@@ -63,7 +66,7 @@ class _Source:
         if fresh or self.direct:
             self.gen = generator_from_dataset(ds)
         if fresh:
-            self.first_fresh = int(np.asarray(ds["sample"].values).max()) + 1
+            self.first_fresh = int(np.asarray(ds[sample_dim].values).max()) + 1
         self.per_epoch = int(samples_per_epoch or self.n_train)
         chunks = getattr(self.x, "chunks", None)
         size = chunks[0][0] if chunks else _CHUNK
@@ -250,6 +253,7 @@ def fit(
     progress: bool = True,
     x: str = "x",
     y: str = "y",
+    sample_dim: str | None = None,
     **arch_kwargs: Any,
 ) -> Model:
     """Train a network to predict ``y`` from the valid cells of ``x``.
@@ -302,6 +306,11 @@ def fit(
         ``"cpu"``, ``"cuda"``…; default CUDA when available.
     progress : bool
         tqdm progress bar with loss and validation R² (stderr).
+    x, y : str
+        The input and response variables.
+    sample_dim : str, optional
+        The sample dimension (any name, e.g. ``time``; found by itself when ``x`` has only
+        one dimension besides latitude and longitude).
 
     Returns
     -------
@@ -317,89 +326,139 @@ def fit(
     >>> model.r2 > 0.9
     True
     """
-    import torch
-    from tqdm.auto import tqdm
-
     if fresh is None:
         fresh = has_generator(ds)
-    recipe = FRESH_RECIPE if fresh else DATA_RECIPE
-    epochs = int(recipe["epochs"] if epochs is None else epochs)
-    batch_size = int(recipe["batch_size"] if batch_size is None else batch_size)
-    lr = float(recipe["lr"] if lr is None else lr)
-    val_fraction_given = val_fraction
-    val_fraction = float(recipe["val_fraction"] if val_fraction is None else val_fraction)
-    fresh_every = int(recipe["fresh_every"] if fresh_every is None else fresh_every)
-    patience_n: int | None = recipe["patience"] if patience == "auto" else (
-        None if patience is None else int(patience))
-    target: float | None = recipe["target_r2"] if target_r2 == "auto" else (
-        None if target_r2 is None else float(target_r2))
-    if target is not None and not 0 < target <= 1:
-        raise ValueError(f"target_r2 must be in (0, 1] or None, got {target_r2!r}")
-    if fresh and samples_per_epoch is None:
-        samples_per_epoch = FRESH_SAMPLES_PER_EPOCH
-    for name, v in (("epochs", epochs), ("batch_size", batch_size)):
-        if int(v) < 1:
-            raise ValueError(f"{name} must be a positive integer, got {v!r}")
-    if not lr > 0:
-        raise ValueError(f"lr must be positive, got {lr!r}")
-    if not 0 <= val_fraction < 1:
-        raise ValueError(f"val_fraction must be in [0, 1), got {val_fraction!r}")
-    if optimizer not in ("adam", "adamw"):
-        raise ValueError(f"optimizer must be 'adam' or 'adamw', got {optimizer!r}")
+    plan = _Plan.resolve(bool(fresh), epochs, batch_size, lr, val_fraction, samples_per_epoch,
+                         fresh_every, patience, target_r2, optimizer, weight_decay)
     for name in (x, y):
         if name not in ds:
             raise ValueError(f"the Dataset has no variable {name!r}; pass x=/y= to name them")
+    sample_dim = sample_dim_of(ds[x], sample_dim, what=f"variable {x!r}")
     dev = resolve_device(device)
-    cells = CellIndex.from_mask(ds["mask"]) if "mask" in ds else CellIndex.from_data(ds[x])
-    if int(fresh_every) < 1:
-        raise ValueError(f"fresh_every must be a positive number of epochs, got {fresh_every!r}")
-    max_val = recipe.get("max_val_samples") if val_fraction_given is None else None
-    src = _Source(ds, cells, x, y, val_fraction, fresh, samples_per_epoch, fresh_every,
-                  max_val)
+    cells = CellIndex.from_mask(ds["mask"]) if "mask" in ds else CellIndex.from_data(
+        ds[x], sample_dim=sample_dim)
+    src = _Source(ds, cells, x, y, sample_dim, plan.val_fraction, plan.fresh,
+                  plan.samples_per_epoch, plan.fresh_every, plan.max_val)
     pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="xattrib-load")
+    try:
+        hx, hy = _first_samples(src, plan, seed)
+        model = _new_model(arch, cells, arch_kwargs, hx, hy, seed)
+        val = _Validation(src, pool, hx, hy)
+        stopped = _train(model, src, pool, val, plan, seed, dev, progress)
+        model.linear_r2 = val.linear_r2(hx, hy)
+    finally:
+        pool.shutdown(wait=False)
+    model.provenance.update(_provenance(model, plan, src, seed, dev, stopped, ds))
+    return model
 
-    # Normalisation (and the linear reference) from the first training samples, up to 100k:
-    # one small read. With fresh samples: the first epoch's draws.
-    first = src.train_ranges(0, np.random.default_rng(seed))[0][0] if fresh else 0
-    n_head = min(src.per_epoch if fresh else src.n_train, 100_000)
+
+@dataclass(frozen=True)
+class _Plan:
+    """fit's settings after the recipe's defaults are filled in and checked."""
+
+    fresh: bool
+    epochs: int
+    batch_size: int
+    lr: float
+    weight_decay: float
+    optimizer: str
+    val_fraction: float
+    samples_per_epoch: int | None
+    fresh_every: int
+    patience: int | None
+    target: float | None
+    max_val: int | None
+
+    @classmethod
+    def resolve(cls, fresh: bool, epochs: Any, batch_size: Any, lr: Any, val_fraction: Any,
+                samples_per_epoch: Any, fresh_every: Any, patience: Any, target_r2: Any,
+                optimizer: str, weight_decay: float = 0.0) -> _Plan:
+        recipe = FRESH_RECIPE if fresh else DATA_RECIPE
+
+        def pick(key: str, v: Any) -> Any:
+            return recipe[key] if v is None else v
+
+        plan = cls(
+            fresh=fresh, epochs=int(pick("epochs", epochs)),
+            batch_size=int(pick("batch_size", batch_size)), lr=float(pick("lr", lr)),
+            weight_decay=float(weight_decay), optimizer=optimizer,
+            val_fraction=float(pick("val_fraction", val_fraction)),
+            samples_per_epoch=(FRESH_SAMPLES_PER_EPOCH if fresh and samples_per_epoch is None
+                               else samples_per_epoch),
+            fresh_every=int(pick("fresh_every", fresh_every)),
+            patience=recipe["patience"] if patience == "auto" else (
+                None if patience is None else int(patience)),
+            target=recipe["target_r2"] if target_r2 == "auto" else (
+                None if target_r2 is None else float(target_r2)),
+            # an explicit val_fraction is exact; the recipe's is capped
+            max_val=recipe.get("max_val_samples") if val_fraction is None else None)
+        plan.check(target_r2)
+        return plan
+
+    def check(self, target_r2: Any) -> None:
+        if self.target is not None and not 0 < self.target <= 1:
+            raise ValueError(f"target_r2 must be in (0, 1] or None, got {target_r2!r}")
+        for name, v in (("epochs", self.epochs), ("batch_size", self.batch_size)):
+            if int(v) < 1:
+                raise ValueError(f"{name} must be a positive integer, got {v!r}")
+        if not self.lr > 0:
+            raise ValueError(f"lr must be positive, got {self.lr!r}")
+        if not 0 <= self.val_fraction < 1:
+            raise ValueError(f"val_fraction must be in [0, 1), got {self.val_fraction!r}")
+        if self.optimizer not in ("adam", "adamw"):
+            raise ValueError(f"optimizer must be 'adam' or 'adamw', got {self.optimizer!r}")
+        if int(self.fresh_every) < 1:
+            raise ValueError(f"fresh_every must be a positive number of epochs, got "
+                             f"{self.fresh_every!r}")
+
+
+def _first_samples(src: _Source, plan: _Plan, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """The first training samples, up to 100k (one small read; with fresh samples the first
+    epoch's draws): the normalisation and the linear reference come from them."""
+    first = src.train_ranges(0, np.random.default_rng(seed))[0][0] if plan.fresh else 0
+    n_head = min(src.per_epoch if plan.fresh else src.n_train, 100_000)
     head = [src.load(s, e) for s, e in src._ranges(first, first + n_head)]
-    hx, hy = np.concatenate([h[0] for h in head]), np.concatenate([h[1] for h in head])
+    return np.concatenate([h[0] for h in head]), np.concatenate([h[1] for h in head])
+
+
+def _new_model(arch: Any, cells: CellIndex, arch_kwargs: dict[str, Any], hx: np.ndarray,
+               hy: np.ndarray, seed: int) -> Model:
+    """A freshly initialised network (seeded) with the normalisation of ``hx``, ``hy``."""
+    import torch
+
+    from ..architectures import ARCHITECTURES  # torch: imported when a network is built
+
     x_mean, x_std = hx.mean(0), hx.std(0)
     x_std = np.where(x_std > 0, x_std, 1.0).astype(np.float32)
-    y_mean, y_std = float(hy.mean()), float(hy.std() or 1.0)
-
     torch.manual_seed(seed)
-    model = Model.build(arch, cells, arch_kwargs, x_mean, x_std, y_mean, y_std)
-    net = model.module.to(dev).train()
-    opt_cls = torch.optim.AdamW if optimizer == "adamw" else torch.optim.Adam
-    opt = opt_cls(net.parameters(), lr=lr, weight_decay=weight_decay)
-    steps = epochs * math.ceil((src.per_epoch if fresh else src.n_train) / batch_size)
-    sched = torch.optim.lr_scheduler.LambdaLR(opt, _lr_lambda(steps))
-    buffers = _Buffers(src, x_mean, x_std, y_mean, y_std)
+    if isinstance(arch, str) and arch in ARCHITECTURES and not ARCHITECTURES.get(
+            arch).trainable:
+        raise ValueError(f"architecture {arch!r} is not trained (it is built, e.g. "
+                         "Model.exact(bench)); choose one of "
+                         f"{[n for n, a in ARCHITECTURES.items() if a.trainable]}")
+    return Model.build(arch, cells, arch_kwargs, x_mean, x_std, float(hy.mean()),
+                       float(hy.std() or 1.0))
 
-    val = _Validation(src, pool, hx, hy)
+
+def _train(model: Model, src: _Source, pool: ThreadPoolExecutor, val: _Validation, plan: _Plan,
+           seed: int, dev: Any, progress: bool) -> str:
+    """The epochs: Adam(W) with warm-up and cosine decay, validation after each epoch, the
+    best weights kept; returns why training stopped (epochs, plateau or target)."""
+    import torch
+    from tqdm.auto import tqdm
+
+    net = model.module.to(dev).train()
+    opt_cls = torch.optim.AdamW if plan.optimizer == "adamw" else torch.optim.Adam
+    opt = opt_cls(net.parameters(), lr=plan.lr, weight_decay=plan.weight_decay)
+    steps = plan.epochs * math.ceil((src.per_epoch if plan.fresh else src.n_train)
+                                    / plan.batch_size)
+    sched = torch.optim.lr_scheduler.LambdaLR(opt, _lr_lambda(steps))
+    buffers = _Buffers(src, model.x_mean, model.x_std, model.y_mean, model.y_std)
     best, best_state, stale, stopped = math.inf, None, 0, "epochs"
-    bar = tqdm(range(epochs), desc="fit", disable=not progress, unit="epoch", leave=True)
+    bar = tqdm(range(plan.epochs), desc="fit", disable=not progress, unit="epoch", leave=True)
     for epoch in bar:
         t0 = time.perf_counter()
-        net.train()
-        total, seen = 0.0, 0
-        erng = np.random.default_rng([seed, epoch])
-        for bufx, bufy, order in buffers.epoch(src.train_ranges(epoch, erng), pool, seed, epoch):
-            bufx, bufy = bufx.to(dev, non_blocking=True), bufy.to(dev, non_blocking=True)
-            for s in range(0, bufx.shape[0], batch_size):
-                if order is None:
-                    xb, yb = bufx[s:s + batch_size], bufy[s:s + batch_size]
-                else:
-                    idx = order[s:s + batch_size].to(dev)
-                    xb, yb = bufx[idx], bufy[idx]
-                opt.zero_grad(set_to_none=True)
-                loss = torch.nn.functional.mse_loss(net(xb).squeeze(1), yb)
-                loss.backward()
-                opt.step()
-                sched.step()
-                total += float(loss.detach()) * xb.shape[0]
-                seen += xb.shape[0]
+        total, seen = _train_epoch(net, opt, sched, buffers, src, pool, plan, seed, epoch, dev)
         train_seconds = time.perf_counter() - t0
         model.invalidate()  # weights changed: re-fold normalisation before evaluating
         vloss, vr2 = val.evaluate(model, dev)
@@ -413,33 +472,63 @@ def fit(
             best_state = {k: v.detach().clone() for k, v in net.state_dict().items()}
         else:
             stale += 1
-            if patience_n is not None and stale >= patience_n:
+            if plan.patience is not None and stale >= plan.patience:
                 stopped = "plateau"
                 break
-        if target is not None and vr2 >= target:
+        if plan.target is not None and vr2 >= plan.target:
             stopped = "target"
             break
     bar.close()
-    pool.shutdown(wait=False)
     if best_state is not None:
         net.load_state_dict(best_state)
     net.eval()
     model.invalidate()
     model.r2 = max((h["val_r2"] for h in model.history), default=float("nan"))
-    model.linear_r2 = val.linear_r2(hx, hy)
-    model.provenance.update(
-        {"fit_seed": int(seed), "fit_epochs_run": len(model.history), "fit_batch_size":
-         int(batch_size), "fit_lr": float(lr), "fit_optimizer": optimizer,
-         "fit_fresh_samples": int(bool(fresh)), "fit_fresh_every": int(fresh_every),
-         "fit_samples_per_epoch": int(src.per_epoch), "fit_stopped": stopped,
-         "fit_target_r2": float("nan") if target is None else target,
-         # CPU training is bit-reproducible for a given torch thread count, not across them
-         "fit_torch_threads": int(torch.get_num_threads()), "fit_device": str(dev),
-         "fit_n_train": int(src.n_train),
-         "fit_n_val": int(src.n_val),
-         **{f"benchmark_{k[len('xattrib_'):]}": v for k, v in ds.attrs.items()
-            if k.startswith("xattrib_") and isinstance(v, int | float | str)}})
-    return model
+    return stopped
+
+
+def _train_epoch(net: Any, opt: Any, sched: Any, buffers: _Buffers, src: _Source,
+                 pool: ThreadPoolExecutor, plan: _Plan, seed: int, epoch: int,
+                 dev: Any) -> tuple[float, int]:
+    """One pass over the epoch's samples in shuffled mini-batches: (summed loss, samples)."""
+    import torch
+
+    net.train()
+    total, seen = 0.0, 0
+    erng = np.random.default_rng([seed, epoch])
+    for bufx, bufy, order in buffers.epoch(src.train_ranges(epoch, erng), pool, seed, epoch):
+        bufx, bufy = bufx.to(dev, non_blocking=True), bufy.to(dev, non_blocking=True)
+        for s in range(0, bufx.shape[0], plan.batch_size):
+            if order is None:
+                xb, yb = bufx[s:s + plan.batch_size], bufy[s:s + plan.batch_size]
+            else:
+                idx = order[s:s + plan.batch_size].to(dev)
+                xb, yb = bufx[idx], bufy[idx]
+            opt.zero_grad(set_to_none=True)
+            loss = torch.nn.functional.mse_loss(net(xb).squeeze(1), yb)
+            loss.backward()
+            opt.step()
+            sched.step()
+            total += float(loss.detach()) * xb.shape[0]
+            seen += xb.shape[0]
+    return total, seen
+
+
+def _provenance(model: Model, plan: _Plan, src: _Source, seed: int, dev: Any, stopped: str,
+                ds: xr.Dataset) -> dict[str, Any]:
+    import torch
+
+    return {
+        "fit_seed": int(seed), "fit_epochs_run": len(model.history), "fit_batch_size": int(plan.batch_size),
+        "fit_lr": float(plan.lr), "fit_optimizer": plan.optimizer,
+        "fit_fresh_samples": int(bool(plan.fresh)), "fit_fresh_every": int(plan.fresh_every),
+        "fit_samples_per_epoch": int(src.per_epoch), "fit_stopped": stopped,
+        "fit_target_r2": float("nan") if plan.target is None else plan.target,
+        # CPU training is bit-reproducible for a given torch thread count, not across them
+        "fit_torch_threads": int(torch.get_num_threads()), "fit_device": str(dev),
+        "fit_n_train": int(src.n_train), "fit_n_val": int(src.n_val),
+        **{f"benchmark_{k[len('xattrib_'):]}": v for k, v in ds.attrs.items()
+           if k.startswith("xattrib_") and isinstance(v, int | float | str)}}
 
 
 class _Validation:

@@ -41,7 +41,6 @@ EARTH_RADIUS_KM = EARTH_RADIUS_M / 1000.0
 TRANSFORMS: Registry[Any] = Registry(
     "transform", extra=" or pass an object with forward, inverse and features (see "
                        "xattrib.transforms.base)",
-    description=lambda c: (c.__doc__ or "").strip().splitlines()[0],
     columns={"fits": lambda c: c.needs,
              "default groups": lambda c: f"`{c.default_groups}`",
              "truth space": lambda c: "yes" if c.has_truth_space else "no"})
@@ -140,8 +139,9 @@ class Transform(nn.Module):
     name: str = "transform"
     #: the grids it fits, in words (for error messages and the docs table)
     needs: ClassVar[str] = "any grid"
-    #: the name of its default group coordinate (the docs table)
+    #: the name of its default group coordinate, and what its features are (the docs table)
     default_groups: ClassVar[str] = "feature"
+    description: ClassVar[str] = ""
     #: whether a benchmark can put its truth in this space (:meth:`truth_space`)
     has_truth_space: ClassVar[bool] = False
     flat: torch.Tensor

@@ -44,6 +44,8 @@ class EOF(Transform):
 
     name = "eof"
     needs: ClassVar[str] = ('any grid (fitted on data)')
+    description: ClassVar[str] = (
+        'the leading `n_modes` EOFs, √(cell area)-weighted, with their `explained_variance_ratio`')
     default_groups: ClassVar[str] = "mode"
     has_truth_space: ClassVar[bool] = True
     w: torch.Tensor

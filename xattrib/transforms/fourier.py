@@ -55,6 +55,8 @@ class Fourier(Transform):
 
     name = "fourier"
     needs: ClassVar[str] = ('any regular grid (regional or global)')
+    description: ClassVar[str] = (
+        'real and imaginary parts of the 2-D FFT coefficients (k_lat, k_lon), an orthonormal real basis; bands carry a `wavelength` (km)')
     default_groups: ClassVar[str] = "wavenumber"
     has_truth_space: ClassVar[bool] = True
 

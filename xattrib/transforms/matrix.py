@@ -23,6 +23,8 @@ class MatrixTransform(Transform):
     name = "matrix"
     needs: ClassVar[str] = ("a benchmark built with space='eof', 'fourier' or 'sht' "
                             "(transform='benchmark')")
+    description: ClassVar[str] = (
+        "the orthonormal basis a benchmark built with `space=` stores (its truth's features)")
     default_groups: ClassVar[str] = "the benchmark's (wavenumber, degree or mode)"
     a: torch.Tensor
 

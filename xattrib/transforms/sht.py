@@ -59,6 +59,8 @@ class SphericalHarmonics(Transform):
     name = "sht"
     needs: ClassVar[str] = (
         'a global regular grid (latitude cell centres from pole to pole, longitude all round, even spacing)')
+    description: ClassVar[str] = (
+        'real spherical harmonics up to `lmax` (4π-normalised), with a `wavelength` 2πR/√(ℓ(ℓ+1))')
     default_groups: ClassVar[str] = "degree"
     has_truth_space: ClassVar[bool] = True
     synth: torch.Tensor

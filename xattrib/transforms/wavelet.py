@@ -55,6 +55,8 @@ class Wavelet(Transform):
     name = "wavelet"
     needs: ClassVar[str] = (
         'a regular grid with at least 2**level cells along each axis (more for longer filters)')
+    description: ClassVar[str] = (
+        'every `ptwt.wavedec2` coefficient; bands `a<L>`, `d<j>` (`orientation=True` adds h/v/d)')
     default_groups: ClassVar[str] = "wavelet_band"
 
     @classmethod

@@ -40,6 +40,8 @@ class Zonal(Transform):
     name = "zonal"
     needs: ClassVar[str] = (
         'a grid whose longitudes go once round the globe at even spacing')
+    description: ClassVar[str] = (
+        'cosine and sine parts of zonal wavenumber m in each latitude row, with an `equatorial_wavelength`')
     default_groups: ClassVar[str] = "zonal_wavenumber"
 
     @classmethod

@@ -8,11 +8,10 @@ import pytest
 import xarray as xr
 
 import xattrib
+from tests.conftest import raise_if_dask_computes
 from xattrib.grid.cells import CellIndex
 from xattrib.transforms import from_benchmark
 from xattrib.transforms.spaces import build_space
-
-from .conftest import raise_if_dask_computes
 
 
 @pytest.fixture(scope="module")

@@ -4,10 +4,9 @@ import torch
 import xarray as xr
 
 import xattrib
+from tests.conftest import raise_if_dask_computes
 from xattrib.architectures import CNN, MLP, fold_normalisation
 from xattrib.training.model import Model
-
-from .conftest import raise_if_dask_computes
 
 torch.set_num_threads(1)
 

@@ -82,7 +82,7 @@ def test_weighting_matters_and_uniform_is_unweighted(truth):
 
 
 def test_dask_equals_eager_and_lazy(truth):
-    from .conftest import raise_if_dask_computes
+    from tests.conftest import raise_if_dask_computes
 
     a = truth * 2 + 0.1
     with raise_if_dask_computes(max_computes=1):  # the valid cells, from one truth sample

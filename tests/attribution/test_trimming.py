@@ -10,10 +10,9 @@ import xarray as xr
 from torch import nn
 
 import xattrib
+from tests.conftest import raise_if_dask_computes
 from xattrib.grid.cells import CellIndex
 from xattrib.transforms import EOF, Fourier, feature_grouping
-
-from .conftest import raise_if_dask_computes
 
 
 @pytest.fixture(scope="module")
@@ -192,7 +191,7 @@ def test_trim_errors(sst):
 def test_custom_transform_and_global_transforms():
     """A user's lossy, non-Module transform, and zonal/sht on a global land-masked grid, all
     give a linear model's exact group contributions."""
-    from .test_transforms import BlockMeans
+    from tests.test_transforms import BlockMeans
 
     g = xattrib.grid.make_grid(resolution=20.0, mask="ocean")
     rng = np.random.default_rng(0)

@@ -13,7 +13,7 @@ torch.set_num_threads(1)
 
 
 def make_net(n_inputs: int, width: int = 8, n_outputs: int = 1, seed: int = 0) -> torch.nn.Module:
-    """An importable factory (tests.test_user_module:make_net) for save/load."""
+    """An importable factory (tests.training.test_wrapping:make_net) for save/load."""
     torch.manual_seed(seed)
     return torch.nn.Sequential(torch.nn.Linear(n_inputs, width), torch.nn.ReLU(),
                                torch.nn.Linear(width, n_outputs))
@@ -125,7 +125,7 @@ def test_save_load_with_factory(tmp_path, data):
     cells = xattrib.CellIndex.from_data(data["sst"])
     net = make_net(cells.n_cells, width=5, n_outputs=2, seed=3)
     m = Model.from_module(net, like=data["sst"], outputs=["a", "b"],
-                          factory="tests.test_user_module:make_net",
+                          factory="tests.training.test_wrapping:make_net",
                           factory_kwargs={"n_inputs": cells.n_cells, "width": 5,
                                           "n_outputs": 2})
     back = Model.load(m.save(tmp_path / "mine.nc"), factory=make_net)
@@ -160,10 +160,10 @@ def test_bad_modules_get_clear_errors(data):
 def test_fit_with_a_factory_or_a_module(tmp_path, small_grid):
     b = small_grid.xattrib.benchmark(n_samples=3000, seed=0, chunks=1000, response="linear")
     d = int(b["mask"].sum())
-    m = b.xattrib.fit(arch="tests.test_user_module:make_net", n_inputs=d, width=16,
+    m = b.xattrib.fit(arch="tests.training.test_wrapping:make_net", n_inputs=d, width=16,
                       epochs=8, batch_size=64, lr=3e-3, progress=False, fresh=False)
-    assert m.r2 > 0.9 and m.arch == "tests.test_user_module:make_net"
-    back = Model.load(m.save(tmp_path / "f.nc"), trusted=["tests.test_user_module:make_net"])
+    assert m.r2 > 0.9 and m.arch == "tests.training.test_wrapping:make_net"
+    back = Model.load(m.save(tmp_path / "f.nc"), trusted=["tests.training.test_wrapping:make_net"])
     np.testing.assert_allclose(back.predict(b).values, m.predict(b).values, rtol=1e-6)
     net = make_net(d, width=16)
     m2 = b.xattrib.fit(arch=net, epochs=1, progress=False, fresh=False)

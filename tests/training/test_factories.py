@@ -105,7 +105,7 @@ def test_tampered_wrapped_model_runs_nothing(tmp_path, wrapped_file, factory, kw
         Model.load(evil)
     # allowing another name, or passing another function, still refuses
     with pytest.raises(ValueError):
-        Model.load(evil, trusted=["tests.test_model_files:make_net"])
+        Model.load(evil, trusted=["tests.training.test_factories:make_net"])
     with pytest.raises(ValueError, match="was saved with the factory|plain data"):
         Model.load(evil, factory=make_net)
     assert not marker.exists()
@@ -170,18 +170,18 @@ def test_unknown_registry_names_and_bad_kwargs_are_refused(tmp_path, sst):
 def test_approved_factory_loads_and_round_trip_is_exact(wrapped_file, sst):
     m, path = wrapped_file
     want = m.predict(sst).values
-    for kw in ({"factory": make_net}, {"trusted": ["tests.test_model_files:make_net"]},
-               {"trusted": "tests.test_model_files:make_net"},
-               {"factory": {"tests.test_model_files:make_net": make_other}}):
+    for kw in ({"factory": make_net}, {"trusted": ["tests.training.test_factories:make_net"]},
+               {"trusted": "tests.training.test_factories:make_net"},
+               {"factory": {"tests.training.test_factories:make_net": make_other}}):
         back = Model.load(path, **kw)
         assert back.outputs == ["a", "b"] and back.variables == ["sst"]
         np.testing.assert_array_equal(back.predict(sst).values, want)
-        assert back.spec.factory == "tests.test_model_files:make_net"
+        assert back.spec.factory == "tests.training.test_factories:make_net"
 
 
 def test_trained_model_round_trip(trained_file, sst):
     m, path = trained_file
-    assert m.arch == "tests.test_model_files:make_net"
+    assert m.arch == "tests.training.test_factories:make_net"
     back = Model.load(path, factory=make_net)
     np.testing.assert_array_equal(back.predict(sst).values, m.predict(sst).values)
     assert back.arch == m.arch and back.arch_kwargs == m.arch_kwargs
@@ -189,12 +189,12 @@ def test_trained_model_round_trip(trained_file, sst):
 
 def test_factory_checks_before_anything_runs(tmp_path, wrapped_file):
     _, path = wrapped_file
-    with pytest.raises(ValueError, match=r"saved with the factory 'tests.test_model_files:"
+    with pytest.raises(ValueError, match=r"saved with the factory 'tests.training.test_factories:"
                                          r"make_net' but factory= is .*make_other.*factory="
-                                         r"\{'tests.test_model_files:make_net': make_other\}"):
+                                         r"\{'tests.training.test_factories:make_net': make_other\}"):
         Model.load(path, factory=make_other)
     with pytest.raises(TypeError, match="factory must be a callable"):
-        Model.load(path, factory="tests.test_model_files:make_net")
+        Model.load(path, factory="tests.training.test_factories:make_net")
     # kwargs that do not fit the factory: refused before the factory is called
     CALLS.clear()
     evil = _tamper(path, tmp_path / "e.nc",
@@ -207,7 +207,7 @@ def test_factory_checks_before_anything_runs(tmp_path, wrapped_file):
         Model.load(nested, factory=make_net)
     assert CALLS == []
     # an approved factory that builds the wrong thing: stopped before weights are loaded
-    wrong = {"tests.test_model_files:make_net": not_a_module}
+    wrong = {"tests.training.test_factories:make_net": not_a_module}
     with pytest.raises(ValueError, match="returned int, not a torch.nn.Module"):
         Model.load(path, factory=wrong)
     other = _tamper(path, tmp_path / "w.nc", xattrib_module_spec=_spec(
@@ -223,7 +223,7 @@ def test_factory_checks_before_anything_runs(tmp_path, wrapped_file):
 def test_from_module_records_a_callable_or_refuses_what_cannot_be_stored(sst):
     net = make_net(450)
     m = Model.from_module(net, like=sst, factory=make_net, factory_kwargs={"n_inputs": 450})
-    assert m.spec.factory == "tests.test_model_files:make_net"
+    assert m.spec.factory == "tests.training.test_factories:make_net"
     with pytest.raises(ValueError, match="no importable name"):
         Model.from_module(net, like=sst, factory=lambda: net)
     with pytest.raises(ValueError, match="plain data"):

@@ -4,9 +4,8 @@ import xarray as xr
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from tests.conftest import raise_if_dask_computes
 from xattrib.grid.cells import CellIndex, gather_cells, scatter_cells
-
-from .conftest import raise_if_dask_computes
 
 
 def test_roundtrip_with_land(field, small_grid):

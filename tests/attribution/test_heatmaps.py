@@ -4,10 +4,9 @@ import torch
 import xarray as xr
 
 import xattrib
+from tests.conftest import raise_if_dask_computes
 from xattrib.methods import METHODS, Method, get_method, register_method
 from xattrib.training.model import Model
-
-from .conftest import raise_if_dask_computes
 
 torch.set_num_threads(1)
 FAST = {"smoothgrad": {"n_samples": 4}, "gradientshap": {"n_samples": 4},

@@ -6,11 +6,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import xattrib
+from tests.conftest import raise_if_dask_computes
 from xattrib import covariances as cv
 from xattrib import io
 from xattrib.generation.generator import BLOCK
-
-from .conftest import raise_if_dask_computes
 
 
 @pytest.fixture(scope="module")

@@ -1,0 +1,192 @@
+"""The package's shape, as docs/architecture.md draws it: layers, no cycles, registries.
+
+The module graph is built with ``ast`` from every import, those inside functions included.
+Importing ``xattrib.a.b`` from outside package ``xattrib.a`` also runs ``xattrib/a/__init__``,
+so it counts as an arrow to both.
+"""
+
+from __future__ import annotations
+
+import ast
+import re
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+PKG = ROOT / "xattrib"
+DOC = ROOT / "docs" / "architecture.md"
+#: verbs the package exports: no module may share a name with one
+VERBS = {"benchmark", "fit", "attribute", "trim", "score", "summarize", "evaluate", "audit"}
+
+
+def modules() -> dict[str, Path]:
+    out = {}
+    for p in PKG.rglob("*.py"):
+        parts = p.relative_to(ROOT).with_suffix("").parts
+        name = ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+        out[name] = p
+    return out
+
+
+def graph() -> dict[str, set[str]]:
+    """module → the xattrib modules it imports (anywhere in it)."""
+    mods = modules()
+    edges: dict[str, set[str]] = {m: set() for m in mods}
+    for name, path in mods.items():
+        pkg = name if path.name == "__init__.py" else name.rsplit(".", 1)[0]
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.ImportFrom):
+                if node.level:
+                    base = pkg.split(".")[: len(pkg.split(".")) - node.level + 1]
+                    target = ".".join(base + ([node.module] if node.module else []))
+                else:
+                    target = node.module or ""
+                targets = [target] + [f"{target}.{a.name}" for a in node.names]
+            elif isinstance(node, ast.Import):
+                targets = [a.name for a in node.names]
+            else:
+                continue
+            for t in targets:
+                # a package that holds the importing module is already running: no arrow
+                if t not in mods or t == name or name.startswith(t + "."):
+                    continue
+                edges[name].add(t)
+                # the packages above t that t's import runs, outside name's own package
+                parts = t.split(".")
+                for i in range(2, len(parts)):
+                    parent = ".".join(parts[:i])
+                    if name != parent and not name.startswith(parent + "."):
+                        edges[name].add(parent)
+    return edges
+
+
+def cycles(edges: dict[str, set[str]]) -> list[list[str]]:
+    """Strongly connected components of more than one module (Tarjan)."""
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    on: set[str] = set()
+    found: list[list[str]] = []
+
+    def visit(v: str) -> None:
+        index[v] = low[v] = len(index)
+        stack.append(v)
+        on.add(v)
+        for w in sorted(edges[v]):
+            if w not in index:
+                visit(w)
+                low[v] = min(low[v], low[w])
+            elif w in on:
+                low[v] = min(low[v], index[w])
+        if low[v] == index[v]:
+            comp = []
+            while True:
+                w = stack.pop()
+                on.discard(w)
+                comp.append(w)
+                if w == v:
+                    break
+            if len(comp) > 1:
+                found.append(sorted(comp))
+
+    for v in sorted(edges):
+        if v not in index:
+            visit(v)
+    return found
+
+
+def levels(edges: dict[str, set[str]]) -> dict[str, int]:
+    """Longest import chain below each module (1 for a module importing nothing)."""
+    memo: dict[str, int] = {}
+
+    def depth(v: str) -> int:
+        if v not in memo:
+            memo[v] = 0  # guards against cycles (the cycle test reports them)
+            memo[v] = 1 + max((depth(w) for w in edges[v]), default=0)
+        return memo[v]
+
+    return {v: depth(v) for v in edges}
+
+
+def layers() -> list[tuple[str, list[str]]]:
+    """The layers of docs/architecture.md, bottom first: (name, top-level names in order)."""
+    text = DOC.read_text(encoding="utf-8")
+    block = re.search(r"<!-- layers -->\s*```text\n(.*?)```", text, re.S)
+    assert block, "docs/architecture.md lost its layers block"
+    out = []
+    for line in block.group(1).strip().splitlines():
+        head, _, names = line.partition(":")
+        out.append((head.split()[-1], names.split()))
+    return out
+
+
+def rank(module: str, table: list[tuple[str, list[str]]]) -> tuple[int, int]:
+    """(layer, position within the layer; stages are ordered, others all 0)."""
+    top = module.split(".")[1] if "." in module else "__init__"
+    for i, (name, members) in enumerate(table):
+        if top in members:
+            return i, members.index(top) if name == "stages" else 0
+    raise AssertionError(f"{module}: {top!r} is in no layer of docs/architecture.md")
+
+
+def test_no_import_cycles():
+    assert cycles(graph()) == []
+
+
+def test_imports_point_down_the_layers():
+    table = layers()
+    wrong = []
+    for src, targets in graph().items():
+        for dst in targets:
+            if rank(dst, table) > rank(src, table):
+                wrong.append(f"{src} → {dst}")
+    assert wrong == [], "imports pointing up the layers of docs/architecture.md: " + \
+        ", ".join(sorted(wrong))
+
+
+def test_every_module_has_a_layer_and_the_top_stays_small():
+    table = layers()
+    for m in modules():
+        rank(m, table)
+    top = sorted(p.name for p in PKG.glob("*.py"))
+    assert len(top) <= 12, top
+
+
+def test_no_module_shares_a_name_with_an_exported_verb():
+    clash = [m for m in modules() if m.rsplit(".", 1)[-1] in VERBS]
+    assert clash == []
+
+
+def test_the_tests_mirror_the_package():
+    """tests/<subpackage>/test_<module>.py: every test module names a module or a
+    subpackage of xattrib (or a whole-package concern listed here)."""
+    whole = {"test_architecture", "test_docs", "test_examples", "test_lint", "test_errors",
+             "test_properties", "test_reproducibility", "test_distributed"}
+    mods = modules()
+    stray = []
+    for p in (ROOT / "tests").rglob("test_*.py"):
+        rel = p.relative_to(ROOT / "tests").with_suffix("").parts
+        if rel[-1] in whole and len(rel) == 1:
+            continue
+        name = ".".join(("xattrib", *rel[:-1], rel[-1].removeprefix("test_")))
+        if name not in mods:
+            stray.append(str(p.relative_to(ROOT)))
+    assert stray == [], f"test modules that mirror no module of xattrib: {stray}"
+
+
+@pytest.mark.parametrize("verb", sorted(VERBS - {"evaluate", "audit"}))
+def test_verbs_are_reachable(verb):
+    import xattrib
+
+    if verb == "summarize":
+        assert callable(xattrib.scoring.summarize)
+    else:
+        assert callable(getattr(xattrib, verb))
+
+
+if __name__ == "__main__":  # print the measured graph (for the docs and the closing note)
+    e = graph()
+    lv = levels(e)
+    print(f"{len(e)} modules, {sum(map(len, e.values()))} arrows, {max(lv.values())} levels, "
+          f"cycles: {cycles(e) or 'none'}")

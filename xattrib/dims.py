@@ -40,9 +40,11 @@ RESERVED = reserved_names()
 
 
 def sample_dim_of(obj: Any, sample_dim: str | None = None, other: Iterable[Any] = (),
-                  what: str = "the data") -> str:
+                  what: str = "the data", default: str | None = None) -> str:
     """The sample dimension of ``obj``: ``sample_dim`` checked, or the one dimension left
     after the spatial ones and ``other`` (dims such as ``xai_method`` that are not samples).
+    Where that leaves several, ``default`` (e.g. ``"sample"``, xattrib's own name) is taken
+    if it is one of them.
 
     Every function that takes data accepts any name (``time``, ``sample``, ``member``...) in
     its ``sample_dim=`` and finds it by itself when it is the only candidate.
@@ -66,6 +68,8 @@ def sample_dim_of(obj: Any, sample_dim: str | None = None, other: Iterable[Any] 
         spatial = set()
     skip = spatial | {str(d) for d in other}
     left = [d for d in dims if d not in skip]
+    if len(left) > 1 and default in left:
+        return str(default)
     if len(left) != 1:
         raise ValueError(f"cannot tell the sample dimension of {what} among {tuple(left)} "
                          f"(its dims: {tuple(dims)}); pass sample_dim=, e.g. "

@@ -313,3 +313,18 @@ def test_random_methods_reproducible_under_threads(bench, relu_model):
     np.testing.assert_array_equal(np.random.get_state()[1], before[1])
     other = sub.xattrib.attribute(relu_model, methods=methods, progress=False, seed=1, **kw)
     assert not np.array_equal(other["attribution"].values, runs[0], equal_nan=True)
+
+
+def test_draw_counts_have_their_own_names_and_the_old_one_still_works(bench, relu_model):
+    """n_samples is the benchmark's size; the methods' draw counts say what they draw."""
+    from xattrib.methods import get_method
+
+    assert "n_noise" in get_method("smoothgrad").defaults
+    assert "n_draws" in get_method("gradientshap").defaults
+    assert "n_permutations" in get_method("shapley_sampling").defaults
+    ds = _sub(bench, 3)
+    new = ds.xattrib.attribute(relu_model, methods="smoothgrad", n_noise=3, progress=False)
+    old = ds.xattrib.attribute(relu_model, methods="smoothgrad", n_samples=3, progress=False)
+    xr.testing.assert_identical(new, old)
+    with pytest.raises(ValueError, match="n_noise must be a whole number"):
+        ds.xattrib.attribute(relu_model, methods="smoothgrad", n_noise=0, progress=False)

@@ -214,3 +214,22 @@ def test_custom_transform_and_global_transforms():
             np.testing.assert_allclose(out["attribution"].sel(xai_method=m), want,
                                        atol=1e-4 * np.abs(want).max(),
                                        err_msg=f"{type(t).__name__} {m}")
+
+
+def test_methods_keyword_and_its_older_name():
+    """trim takes methods= like attribute; method= still works; both at once is an error."""
+    bench = xattrib.benchmark(n_samples=6, chunks=6, response="linear")
+    f = xattrib.Model.exact(bench)
+    new = xattrib.trim(bench, f, transform="fourier", methods=["integrated_gradients", "cd"],
+                       progress=False)
+    old = xattrib.trim(bench, f, transform="fourier", method=["integrated_gradients", "cd"],
+                       progress=False)
+    xr.testing.assert_identical(new, old)
+    assert list(new["xai_method"].values) == ["integrated_gradients", "cd"]
+    with pytest.raises(TypeError, match="not both"):
+        xattrib.trim(bench, f, methods="cd", method="occlusion", progress=False)
+    timed = xattrib.trim(bench.rename(sample="time"), f, transform="fourier", methods="cd",
+                         sample_dim="time", progress=False)
+    np.testing.assert_array_equal(timed["attribution"].values,
+                                  new["attribution"].sel(xai_method=["cd"]).values)
+    assert timed["attribution"].dims[1] == "time"

@@ -186,3 +186,17 @@ def test_fit_defaults_on_data_without_a_generator(small_grid):
     m = xattrib.fit(plain.assign(mask=b["mask"]), epochs=3, hidden=(16,), progress=False)
     assert m.provenance["fit_fresh_samples"] == 0 and m.provenance["fit_batch_size"] == 256
     assert m.provenance["fit_n_val"] == 150  # val_fraction 0.1
+
+
+def test_fit_with_a_time_dimension(small_grid):
+    """fit reads any sample dimension: the same weights from (time, lat, lon)."""
+    b = small_grid.xattrib.benchmark(n_samples=600, seed=0, chunks=600, response="linear")
+    kw = dict(epochs=2, hidden=(8,), batch_size=64, progress=False, fresh=False)
+    m1 = xattrib.fit(b, **kw)
+    m2 = xattrib.fit(b.rename(sample="time"), sample_dim="time", **kw)
+    m3 = xattrib.fit(b.rename(sample="time"), **kw)  # found by itself
+    for m in (m2, m3):
+        for p, q in zip(m1.module.parameters(), m.module.parameters(), strict=True):
+            assert torch.equal(p, q)
+    with pytest.raises(ValueError, match="sample_dim='sample' is not a dimension"):
+        xattrib.fit(b.rename(sample="time"), sample_dim="sample", **kw)

@@ -258,7 +258,7 @@ def _split_params(methods: list[Method], params: dict[str, Any]) -> dict[str, di
                 raise ValueError(f"parameters given for {key!r}, which is not in methods")
             per[key].update(value)
             continue
-        takers = [m.name for m in methods if key in m.defaults]
+        takers = [m.name for m in methods if m.accepts(key)]
         if not takers:
             raise TypeError(f"no chosen method has a parameter {key!r}; parameters: "
                             + "; ".join(f"{m.name}: {sorted(m.defaults) or 'none'}"

@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
+from ..dims import sample_dim_of
 from ..grid.cells import CellIndex
 from ..grid.latlon import EARTH_RADIUS_M
 from ..parallel import one_blas_thread
@@ -109,7 +110,7 @@ def from_matrix(matrix: np.ndarray, cells: CellIndex | xr.DataArray) -> Covarian
 
 def from_data(
     da: xr.DataArray,
-    dim: str | None = None,
+    sample_dim: str | None = None,
     kind: str = "correlation",
     shrinkage: str | float | None = "ledoit_wolf",
 ) -> Covariance:
@@ -119,8 +120,9 @@ def from_data(
     ----------
     da : DataArray
         Anomalies with one sample-like dim (e.g. ``time``) and lat/lon; land NaN.
-    dim : str, optional
-        The sample dimension; by default the one dimension that is not spatial.
+    sample_dim : str, optional
+        The sample dimension (any name, e.g. ``time``); by default the one dimension that
+        is not spatial.
     kind : {"correlation", "covariance"}
         Correlation (unit variances, as in Mamalakis et al. 2022) or covariance in the data's
         units (the per-cell standard deviations are put back after shrinkage).
@@ -137,13 +139,9 @@ def from_data(
     """
     if kind not in ("correlation", "covariance"):
         raise ValueError(f"kind must be 'correlation' or 'covariance', got {kind!r}")
+    dim = sample_dim_of(da, sample_dim, what=f"{da.name or 'the anomalies'!s}")
     cells = CellIndex.from_data(da, sample_dim=dim)
     spatial = cells.spatial.dims
-    other = [d for d in da.dims if d not in spatial]
-    if dim is None:
-        if len(other) != 1:
-            raise ValueError(f"cannot tell the sample dimension among {other}; pass dim=...")
-        dim = str(other[0])
     data = cells.stack(da.transpose(dim, *spatial)).values.astype(np.float64)
     with one_blas_thread():  # repeatable bits whatever the BLAS thread count
         return _from_standardised(data, cells, dim, kind, shrinkage, da.name)

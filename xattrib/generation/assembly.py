@@ -51,7 +51,7 @@ def _as_covariance(source: xr.Dataset | xr.DataArray | None, covariance: Any,
         raise TypeError("covariance must be None, a Covariance, an ndarray or a dict of "
                         f"keyword arguments, got {type(covariance).__name__}")
     if is_data:
-        return cov_mod.from_data(source, dim=sample_dim,  # type: ignore[arg-type]
+        return cov_mod.from_data(source, sample_dim=sample_dim,  # type: ignore[arg-type]
                                  **kwargs), source
     return cov_mod.parametric(_grid_cells(source), **kwargs), source
 

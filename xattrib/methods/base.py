@@ -70,6 +70,10 @@ class Method:
         live on layers, and the inverse transform has none.
     in_main_job : bool
         The main job (``xattrib benchmark``) runs it by default.
+    aliases : dict
+        Older names of parameters → their names now (``n_samples`` was the draw count of
+        three methods; it is also the size of a benchmark, so the methods say what they
+        draw).
     description : str
     """
 
@@ -87,8 +91,14 @@ class Method:
     transformable: bool = True
     in_main_job: bool = True
     description: str = ""
+    aliases: dict[str, str] = field(default_factory=dict)
+
+    def accepts(self, key: str) -> bool:
+        """Whether ``key`` names one of the method's parameters (or an older name of one)."""
+        return key in self.defaults or key in self.aliases
 
     def params(self, overrides: dict[str, Any]) -> dict[str, Any]:
+        overrides = {self.aliases.get(k, k): v for k, v in overrides.items()}
         unknown = set(overrides) - set(self.defaults)
         if unknown:
             raise TypeError(f"method {self.name!r} has no parameter(s) {sorted(unknown)}; "
@@ -111,7 +121,8 @@ METHODS: Registry[Method] = Registry(
     columns={"baseline": _baseline_kind, "complete": lambda m: "yes" if m.complete else "no",
              "defaults": lambda m: ", ".join(f"{k}={v}" for k, v in m.defaults.items()) or "–"})
 #: method parameters that count something (steps, samples, cells): whole numbers ≥ 1
-COUNTS = ("n_steps", "n_samples", "n_background", "perturbations_per_eval", "patch")
+COUNTS = ("n_steps", "n_noise", "n_draws", "n_permutations", "n_samples", "n_background",
+          "perturbations_per_eval", "patch")
 
 
 def register_method(method: Method, overwrite: bool = False) -> Method:

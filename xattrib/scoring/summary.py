@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
-from ..dims import METHOD_DIM
+from ..dims import METHOD_DIM, sample_dim_of
 
 __all__ = ["null_attributions", "skill_map", "summarize"]
 
@@ -24,9 +24,17 @@ def _bootstrap(values: np.ndarray, stat: Any, n_boot: int, rng: np.random.Genera
     return float(lo), float(hi)
 
 
+#: dimensions of scores that are never the samples
+_NOT_SAMPLES = (METHOD_DIM, "output", "member", "metric")
+
+
 def summarize(scores: xr.Dataset, quantiles: tuple[float, ...] = (0.05, 0.25, 0.75, 0.95),
-              n_boot: int = 1000, ci: float = 0.95, seed: int = 0) -> xr.Dataset:
+              n_boot: int = 1000, ci: float = 0.95, seed: int = 0,
+              sample_dim: str | None = None) -> xr.Dataset:
     """Per method: mean, median and quantiles over samples, with bootstrap intervals.
+
+    ``sample_dim`` names the dimension to summarise over (any name, e.g. ``time``; found by
+    itself when it is the only one besides ``xai_method``, ``output`` and ``member``).
 
     Returns a Dataset with the metrics as variables over ``(xai_method, statistic)``;
     statistics: ``mean``, ``mean_lo``, ``mean_hi``, ``median``, ``median_lo``,
@@ -40,16 +48,15 @@ def summarize(scores: xr.Dataset, quantiles: tuple[float, ...] = (0.05, 0.25, 0.
     >>> float(summarize(s, n_boot=50)["pearson"].sel(statistic="mean_lo")[0])
     1.0
     """
-    if "sample" not in scores.dims:
-        raise ValueError("scores need a 'sample' dimension to summarise over")
+    sample_dim = sample_dim_of(scores, sample_dim, other=_NOT_SAMPLES, what="the scores")
     rng = np.random.default_rng(seed)
     stats = ["mean", "mean_lo", "mean_hi", "median", "median_lo", "median_hi",
              *[f"q{round(100 * q):02d}" for q in quantiles], "n"]
     out = xr.Dataset(coords={"statistic": ("statistic", stats)})
     for name, da in scores.data_vars.items():
-        if "sample" not in da.dims:
+        if sample_dim not in da.dims:
             continue
-        arr = da.transpose(..., "sample").values
+        arr = da.transpose(..., sample_dim).values
         lead = arr.shape[:-1]
         res = np.full((*lead, len(stats)), np.nan)
         for i in np.ndindex(*lead):
@@ -63,7 +70,7 @@ def summarize(scores: xr.Dataset, quantiles: tuple[float, ...] = (0.05, 0.25, 0.
             res[i][3] = np.median(fin)
             res[i][4:6] = _bootstrap(v, np.median, n_boot, rng, ci)
             res[i][6:6 + len(quantiles)] = np.quantile(fin, quantiles)
-        dims = [d for d in da.dims if d != "sample"]
+        dims = [d for d in da.dims if d != sample_dim]
         out[name] = xr.DataArray(res, dims=(*dims, "statistic"),
                                  coords={d: da[d] for d in dims if d in da.coords},
                                  attrs=da.attrs)
@@ -71,20 +78,23 @@ def summarize(scores: xr.Dataset, quantiles: tuple[float, ...] = (0.05, 0.25, 0.
     return out
 
 
-def skill_map(heat: xr.Dataset | xr.DataArray, truth: xr.DataArray) -> xr.DataArray:
-    """Per-cell skill: Pearson correlation between attribution and truth over samples."""
+def skill_map(heat: xr.Dataset | xr.DataArray, truth: xr.DataArray,
+              sample_dim: str | None = None) -> xr.DataArray:
+    """Per-cell skill: Pearson correlation between attribution and truth over samples
+    (``sample_dim``: any name, found by itself from the truth's dims by default)."""
     a = heat["attribution"] if isinstance(heat, xr.Dataset) else heat
+    s = sample_dim_of(truth, sample_dim, what="the truth", default="sample")
     # written out rather than xr.corr: a constant map (the null_constant explanation, or
     # a cell whose truth never varies) has zero variance, and xr.corr divides by it with a
     # RuntimeWarning; here such cells are NaN by definition, silently. Sums with counts
     # avoid numpy's "mean of empty slice" on land.
     valid = a.notnull() & truth.notnull()
-    n = valid.sum("sample")
+    n = valid.sum(s)
     nn = xr.where(n > 0, n, 1)
-    am = a.where(valid) - a.where(valid).sum("sample") / nn
-    tm = truth.where(valid) - truth.where(valid).sum("sample") / nn
-    cov = (am * tm).sum("sample")
-    var = (am * am).sum("sample") * (tm * tm).sum("sample")
+    am = a.where(valid) - a.where(valid).sum(s) / nn
+    tm = truth.where(valid) - truth.where(valid).sum(s) / nn
+    cov = (am * tm).sum(s)
+    var = (am * am).sum(s) * (tm * tm).sum(s)
     ok = (n > 1) & (var > 0)
     r = xr.where(ok, cov / np.sqrt(xr.where(ok, var, 1.0)), np.nan)
     r.attrs = {}

@@ -26,6 +26,7 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
+from ..dims import sample_dim_of
 from ..grid import CellIndex, cell_area, find_latlon
 from ..metrics import METRICS
 
@@ -59,6 +60,7 @@ def score(
     k: float = 0.1,
     sign_threshold: float = 0.05,
     positive_convention: str = "positive_part",
+    sample_dim: str | None = None,
 ) -> xr.Dataset:
     """Score heatmaps against the truth: one variable per metric over ``(xai_method, sample)``.
 
@@ -81,6 +83,9 @@ def score(
     positive_convention : {"positive_part", "abs"}
         For one-signed methods (``positive_only``): compare s·a with (s·g)⁺, s the sign of
         the prediction (Mamalakis et al. 2022), or s·a with ``|g|``.
+    sample_dim : str, optional
+        The sample dimension (any name, e.g. ``time``): found by itself from the truth's
+        dims when it is the only one besides the spatial (or feature) dimension.
 
     Examples
     --------
@@ -101,23 +106,23 @@ def score(
         METRICS.get(name)  # an unknown name: the valid ones and the closest
     heat = attribution["attribution"] if isinstance(attribution, xr.Dataset) else attribution
     like = attribution if isinstance(attribution, xr.Dataset) else heat
-    fdim = _feature_dim(truth)
+    fdim, sample_dim = _feature_and_sample_dims(truth, sample_dim)
     _check_same_samples(heat, truth, {fdim} if fdim is not None else
                         set(find_latlon(truth).dims))
     if fdim is not None:  # a transformed-space truth: features take the place of cells
         return _score_features(attribution, heat, like, truth, fdim, names, weights, k,
-                               sign_threshold, positive_convention)
+                               sign_threshold, positive_convention, sample_dim)
     if isinstance(attribution, xr.Dataset) and "mask" in attribution:
         mask = attribution["mask"]
     else:  # valid cells from the truth's first sample: one small read for lazy input
-        mask = (truth.isel(sample=0) if "sample" in truth.dims else truth).notnull().compute()
+        mask = truth.isel({sample_dim: 0}).notnull().compute()
     cells = CellIndex.from_mask(mask)
     cells.check_grid(truth, what="truth")
     w = _weights(cells, weights, like)
     a = cells.stack(heat)
     g = cells.stack(truth)
     return _score_stacked(attribution, heat, like, a, g, w, names, k, sign_threshold,
-                          positive_convention,
+                          positive_convention, sample_dim,
                           "cell area" if isinstance(weights, str) else
                           ("uniform" if weights is None else "user-supplied"))
 
@@ -144,23 +149,31 @@ def _check_same_samples(heat: xr.DataArray, truth: xr.DataArray, spatial: set[An
                 f"truth.sel({dim}=heat[{dim!r}])")
 
 
-def _feature_dim(truth: xr.DataArray) -> str | None:
-    """The feature dimension of a truth over transformed features (None on a grid)."""
+def _feature_and_sample_dims(truth: xr.DataArray, sample_dim: str | None
+                             ) -> tuple[str | None, str]:
+    """(the feature dimension of a truth over transformed features, None on a grid; the
+    sample dimension)."""
     try:
         find_latlon(truth)
-        return None
+        gridded = True
     except ValueError:
-        pass
-    dims = [d for d in truth.dims if d != "sample"]
+        gridded = False
+    if gridded:
+        return None, sample_dim_of(truth, sample_dim, what="the truth")
+    if sample_dim is None:
+        sample_dim = "sample"
+    sample_dim_of(truth, sample_dim, other=truth.dims, what="the truth")
+    dims = [d for d in truth.dims if d != sample_dim]
     if len(dims) != 1:
         raise ValueError(f"truth has no latitude/longitude, so it must be over one feature "
-                         f"dimension besides 'sample'; got dims {truth.dims}")
-    return str(dims[0])
+                         f"dimension besides {sample_dim!r}; got dims {truth.dims}")
+    return str(dims[0]), sample_dim
 
 
 def _score_features(attribution: Any, heat: xr.DataArray, like: Any, truth: xr.DataArray,
                     fdim: str, names: list[str], weights: Any, k: float,
-                    sign_threshold: float, positive_convention: str) -> xr.Dataset:
+                    sign_threshold: float, positive_convention: str,
+                    sample_dim: str) -> xr.Dataset:
     """Scores over transformed features: cell areas mean nothing there, so features weigh
     the same (``weights="area"`` or None) unless a DataArray over ``fdim`` is given."""
     if fdim not in heat.dims:
@@ -182,14 +195,15 @@ def _score_features(attribution: Any, heat: xr.DataArray, like: Any, truth: xr.D
     g = truth.drop_vars([c for c in truth.coords if fdim in truth[c].dims]).rename(
         {fdim: "cell"})
     return _score_stacked(attribution, heat, like, a, g, w / w.sum(), names, k,
-                          sign_threshold, positive_convention, label)
+                          sign_threshold, positive_convention, sample_dim, label)
 
 
 def _score_stacked(attribution: Any, heat: xr.DataArray, like: Any, a: xr.DataArray,
                    g: xr.DataArray, w: np.ndarray, names: list[str], k: float,
-                   sign_threshold: float, positive_convention: str,
+                   sign_threshold: float, positive_convention: str, sample_dim: str,
                    weights_label: str) -> xr.Dataset:
-    if "sample" in a.dims and "sample" in g.dims and a.sizes["sample"] != g.sizes["sample"]:
+    if sample_dim in a.dims and sample_dim in g.dims and \
+            a.sizes[sample_dim] != g.sizes[sample_dim]:
         a, g = xr.align(a, g, join="inner", exclude=["cell"])
     flip = None
     if isinstance(attribution, xr.Dataset) and "positive_only" in heat.coords:

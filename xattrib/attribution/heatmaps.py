@@ -29,6 +29,13 @@ from ..grid import CellIndex, find_latlon
 from ..methods import METHODS, Method, get_method
 from ..training import Model
 from ..training.model import resolve_device
+from .output import (
+    global_attrs,
+    heat_attrs,
+    method_coords,
+    per_sample_vars,
+    sample_coord,
+)
 
 __all__ = ["attribute", "resolve_baseline"]
 
@@ -151,92 +158,131 @@ def _kernel(x: np.ndarray, base: np.ndarray | None, index: np.ndarray, model: Mo
     from tqdm.auto import tqdm
 
     m = METHODS[method]
-    cells = model.cells
     flat, size = model.input_flat(), x.shape[1]  # the variables' grids end to end
     net = model.network(device, private=True, output=output_index)
     dev = next(net.parameters()).device
-    run_params = {k: v for k, v in params.items() if k != "n_background"}
-    if "patch" in params:
-        groups = _patch_groups(cells, params["patch"], len(model.variables))
-        run_params["feature_mask"] = (None if groups is None else
-                                      torch.as_tensor(groups, device=dev)[None])
+    run_params = _run_params(m, params, model, dev)
     bg = None if background is None else torch.as_tensor(background, device=dev)
     if m.baseline == "distribution" and bg is None:
         bg = torch.as_tensor(fixed, device=dev)[None]  # one reference point
-    # gather/scatter with torch's threaded index kernels (about twice numpy's speed here).
-    # Out: each batch's attributions, a NaN column, the completeness error and prediction
-    # go into one (b, d + 3) tensor; a single index_select writes the batch's rows of the
-    # gridded output, every grid cell reading its value or the NaN column.
-    d = flat.size
-    take = torch.as_tensor(flat, device=dev)
-    put = np.full(size + 2, d)
-    put[flat] = np.arange(d)
-    put[size:] = (d + 1, d + 2)
-    put_t = torch.as_tensor(put, device=dev)
+    take, put = _gather_scatter(flat, size, dev)
     if out is None:
         out = np.empty((x.shape[0], size + 2), np.float32)
     out_t = torch.from_numpy(out)
-    seen: list[Any] = []
-    f_fixed = None
+    f_base: list[Any] = []  # f(baseline), evaluated once when it is the same for all rows
     starts = range(0, x.shape[0], batch)
     for s in tqdm(starts, desc=method, disable=not progress, unit="batch", leave=False):
         rows = slice(s, min(s + batch, x.shape[0]))
-        xr_ = x[rows]
-        if xr_.flags.writeable and xr_.dtype.isnative:
-            xb = torch.from_numpy(xr_).to(dev).index_select(1, take).float()
-        else:  # read-only chunks (torch would warn) or exotic dtypes: numpy gathers
-            xb = torch.from_numpy(np.take(xr_, flat, axis=1).astype(np.float32)).to(dev)
-        if base is not None:
-            bb = torch.as_tensor(np.ascontiguousarray(base[rows], np.float32), device=dev)
-        elif fixed is not None:
-            bb = torch.as_tensor(fixed, device=dev).expand_as(xb)
-        else:
-            bb = None
-        seen.clear()
-        hook = None
-        if want_prediction and m.forward_is_prediction:
-            # the method's own forward pass on xb is the prediction: keep its output
-            def keep(module: Any, args: tuple[Any, ...], output: Any, xb: Any = xb) -> None:
-                if not seen and args and args[0] is xb:
-                    seen.append(output.detach())
-            hook = net.register_forward_hook(keep)
+        xb = _gather(x[rows], flat, take, dev)
+        bb = _batch_baseline(base, fixed, rows, xb, dev)
         rngs = (seeded_global_rngs(seed, int(index[s]), dev) if m.random
                 else contextlib.nullcontext())
-        try:
-            # xb is this batch's own tensor (gathered above): captum reads it, never writes
-            # it, so no defensive copy
-            with rngs:
-                a = m.run(net, xb.requires_grad_(), bb if m.baseline == "single" else None,
-                          bg, **run_params).detach()
-        finally:
-            if hook is not None:
-                hook.remove()
-        ext = torch.empty((a.shape[0], d + 3), dtype=torch.float32, device=dev)
-        ext[:, :d] = a
-        ext[:, d] = math.nan
-        fx = seen[0] if seen else None
-        with torch.no_grad():
-            if fx is None and (m.complete or want_prediction):
-                fx = net(xb)
-            if m.complete:
-                assert fx is not None
-                if base is not None and m.baseline == "single":
-                    fb = net(bb).squeeze(1)  # per-sample baselines
-                else:  # one baseline (or background) for every sample: evaluate it once
-                    if f_fixed is None:
-                        f_fixed = (net(bg).mean() if m.baseline == "distribution"
-                                   else net(bb[:1]).squeeze(1))  # type: ignore[index]
-                    fb = f_fixed
-                ext[:, d + 1] = a.sum(1) - (fx.squeeze(1) - fb)
-            else:
-                ext[:, d + 1] = math.nan
-            ext[:, d + 2] = (fx.squeeze(1) if want_prediction and fx is not None
-                             else math.nan)
+        with rngs:
+            a, fx = _run_batch(m, net, xb, bb, bg, run_params, want_prediction)
+        ext = _with_extras(m, net, a, fx, xb, bb, bg, base is not None, want_prediction,
+                           f_base)
         if dev.type == "cpu":
-            torch.index_select(ext, 1, put_t, out=out_t[rows])
+            torch.index_select(ext, 1, put, out=out_t[rows])
         else:
-            out_t[rows] = ext.index_select(1, put_t).cpu()
+            out_t[rows] = ext.index_select(1, put).cpu()
     return out
+
+
+def _run_params(m: Method, params: dict[str, Any], model: Model, dev: Any) -> dict[str, Any]:
+    """The method's keyword arguments for one call: ``patch`` becomes a feature mask."""
+    import torch
+
+    run_params = {k: v for k, v in params.items() if k != "n_background"}
+    if "patch" in params:
+        groups = _patch_groups(model.cells, params["patch"], len(model.variables))
+        run_params["feature_mask"] = (None if groups is None else
+                                      torch.as_tensor(groups, device=dev)[None])
+    return run_params
+
+
+def _gather_scatter(flat: np.ndarray, size: int, dev: Any) -> tuple[Any, Any]:
+    """Indices that gather the valid cells of a gridded row, and that scatter a row of
+    ``(d attributions, NaN, completeness error, prediction)`` back onto the grid (every grid
+    cell reads its value or the NaN column). torch's threaded index kernels: about twice
+    numpy's speed here."""
+    import torch
+
+    d = flat.size
+    put = np.full(size + 2, d)
+    put[flat] = np.arange(d)
+    put[size:] = (d + 1, d + 2)
+    return torch.as_tensor(flat, device=dev), torch.as_tensor(put, device=dev)
+
+
+def _gather(rows: np.ndarray, flat: np.ndarray, take: Any, dev: Any) -> Any:
+    """The batch's valid cells as a float32 tensor of its own (land never reaches captum;
+    captum reads it and never writes it, so no defensive copy)."""
+    import torch
+
+    if rows.flags.writeable and rows.dtype.isnative:
+        return torch.from_numpy(rows).to(dev).index_select(1, take).float()
+    # read-only chunks (torch would warn) or exotic dtypes: numpy gathers
+    return torch.from_numpy(np.take(rows, flat, axis=1).astype(np.float32)).to(dev)
+
+
+def _batch_baseline(base: np.ndarray | None, fixed: np.ndarray | None, rows: slice, xb: Any,
+                    dev: Any) -> Any:
+    """The batch's baselines: per sample, one fixed field for every row, or none."""
+    import torch
+
+    if base is not None:
+        return torch.as_tensor(np.ascontiguousarray(base[rows], np.float32), device=dev)
+    if fixed is not None:
+        return torch.as_tensor(fixed, device=dev).expand_as(xb)
+    return None
+
+
+def _run_batch(m: Method, net: Any, xb: Any, bb: Any, bg: Any, run_params: dict[str, Any],
+               want_prediction: bool) -> tuple[Any, Any]:
+    """(attributions, f(x) when the method's own forward pass gave it, else None)."""
+    seen: list[Any] = []
+    hook = None
+    if want_prediction and m.forward_is_prediction:
+        # the method's own forward pass on xb is the prediction: keep its output
+        def keep(module: Any, args: tuple[Any, ...], output: Any) -> None:
+            if not seen and args and args[0] is xb:
+                seen.append(output.detach())
+        hook = net.register_forward_hook(keep)
+    try:
+        a = m.run(net, xb.requires_grad_(), bb if m.baseline == "single" else None, bg,
+                  **run_params).detach()
+    finally:
+        if hook is not None:
+            hook.remove()
+    return a, (seen[0] if seen else None)
+
+
+def _with_extras(m: Method, net: Any, a: Any, fx: Any, xb: Any, bb: Any, bg: Any,
+                 per_sample: bool, want_prediction: bool, f_base: list[Any]) -> Any:
+    """``(b, d + 3)``: the attributions, a NaN column, the completeness error
+    Σa − (f(x) − f(b)) of complete methods and the prediction (NaN where not asked)."""
+    import torch
+
+    d = a.shape[1]
+    ext = torch.empty((a.shape[0], d + 3), dtype=torch.float32, device=a.device)
+    ext[:, :d] = a
+    ext[:, d] = math.nan
+    with torch.no_grad():
+        if fx is None and (m.complete or want_prediction):
+            fx = net(xb)
+        if m.complete:
+            if per_sample and m.baseline == "single":
+                fb = net(bb).squeeze(1)
+            else:  # one baseline (or background) for every sample: evaluate it once
+                if not f_base:
+                    f_base.append(net(bg).mean() if m.baseline == "distribution"
+                                  else net(bb[:1]).squeeze(1))
+                fb = f_base[0]
+            ext[:, d + 1] = a.sum(1) - (fx.squeeze(1) - fb)
+        else:
+            ext[:, d + 1] = math.nan
+        ext[:, d + 2] = fx.squeeze(1) if want_prediction and fx is not None else math.nan
+    return ext
 
 
 def choose_methods(names: list[str], arg: str) -> list[Method]:
@@ -478,74 +524,35 @@ def attribute(
                      names)
 
 
-def _y_units(ds: xr.Dataset) -> str:
-    return str(ds["y"].attrs.get("units", "1")) if "y" in ds else "1"
-
-
-def _units(ds: xr.Dataset, x: str, m: Method) -> str:
-    yu = _y_units(ds)
-    xu = str(ds[x].attrs.get("units", "1"))
-    if not m.gradient_units or xu == "1":
-        return yu
-    return f"{yu} ({xu})-1" if yu != "1" else f"({xu})-1"
-
-
 def _assemble(ds: xr.Dataset, da: xr.DataArray, model: Model, chosen: list[Method],
               per_params: dict[str, dict[str, Any]], base: Baseline, attr: Any,
               completeness: Any, pred: Any, variables: list[str]) -> xr.Dataset:
     # one Dataset constructor over plain Variables: the pieces share their coordinates by
     # construction, so nothing needs aligning (item-by-item assignment re-aligned indexes
     # on every step, a fixed cost comparable to the data movement of 10⁴ gradients)
-    names = [m.name for m in chosen]
     cells = model.cells
-    sample_dim = da.dims[0]
+    sample_dim = str(da.dims[0])
     spatial = cells.spatial.dims
     one = len(variables) == 1
     data_vars: dict[str, xr.Variable] = {}
     for i, v in enumerate(variables):
-        units = {m.name: _units(ds, v, m) for m in chosen}
-        common = set(units.values())
-        heat_attrs = {
-            "long_name": "attribution of the network prediction to each grid cell"
-                         + ("" if one else f" of {v}"),
-            "units": common.pop() if len(common) == 1 else "1",
-            "baseline": base.kind,
-            "ancillary_variables": "completeness_error",
-            "model_arch": model.arch, "model_r2": float(model.r2),
-            "model_linear_r2": float(model.linear_r2),
-            **({} if one else {"input_variable": v}),
-            **{f"parameters_{m.name}": ", ".join(
-                f"{k}={val}" for k, val in per_params[m.name].items()) or "none"
-               for m in chosen},
-            **{f"units_{k}": u for k, u in units.items()},
-        }
+        attrs = heat_attrs(
+            ds, v, model, chosen, per_params, base.kind,
+            "attribution of the network prediction to each grid cell" + (
+                "" if one else f" of {v}"))
+        if not one:
+            attrs["input_variable"] = v
         data_vars["attribution" if one else f"attribution_{v}"] = xr.Variable(
-            (METHOD_DIM, sample_dim, *spatial), attr[:, :, i], heat_attrs)
-    data_vars["completeness_error"] = xr.Variable(
-        (METHOD_DIM, sample_dim), completeness,
-        {"long_name": "sum of attributions (over every input variable) minus "
-                      "(f(x) - f(baseline))", "units": _y_units(ds)})
-    if pred is not None:
-        data_vars["prediction"] = xr.Variable(
-            (sample_dim,), pred, {"long_name": "network prediction of the response",
-                                  "units": "1"})
+            (METHOD_DIM, sample_dim, *spatial), attr[:, :, i], attrs)
+    data_vars.update(per_sample_vars(
+        ds, sample_dim, completeness, pred,
+        "sum of attributions (over every input variable) minus (f(x) - f(baseline))"))
     data_vars["mask"] = cells.mask.variable
     if "cell_area" in ds and set(ds["cell_area"].dims) == set(spatial):
         data_vars["cell_area"] = ds["cell_area"].variable.transpose(*spatial)
     coords: dict[str, Any] = {
-        METHOD_DIM: xr.Variable(METHOD_DIM, names, {"long_name": "attribution method"}),
-        "complete": xr.Variable(METHOD_DIM, [m.complete for m in chosen],
-                                {"long_name": "method is complete"}),
-        "positive_only": xr.Variable(METHOD_DIM, [m.positive_only for m in chosen],
-                                     {"long_name": "method returns non-negative relevance"}),
-        **{str(c): cells.mask[c].variable for c in cells.mask.coords},
-    }
-    if sample_dim in da.coords:
-        coords[str(sample_dim)] = da[sample_dim].variable
-    bench_attrs = {k: v for k, v in ds.attrs.items() if k.startswith("xattrib_")}
-    truth_baseline = bench_attrs.pop("xattrib_baseline", None)
-    attrs = {"title": "xattrib attribution heatmaps", **bench_attrs,
-             "xattrib_baseline": base.kind, "xattrib_model_r2": float(model.r2),
-             **({} if one else {"xattrib_input_variables": " ".join(variables)}),
-             **({"xattrib_truth_baseline": truth_baseline} if truth_baseline else {})}
+        **method_coords(chosen), **{str(c): cells.mask[c].variable for c in cells.mask.coords},
+        **sample_coord(da, sample_dim)}
+    attrs = global_attrs(ds, model, base.kind, "xattrib attribution heatmaps",
+                         **({} if one else {"xattrib_input_variables": " ".join(variables)}))
     return xr.Dataset(data_vars, coords=coords, attrs=attrs)

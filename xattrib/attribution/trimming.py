@@ -29,14 +29,13 @@ from ..training.model import Model, resolve_device
 from ..transforms import check_transform, feature_grouping, make_transform
 from .heatmaps import (
     _split_params,
-    _units,
-    _y_units,
     baseline_for,
     choose_methods,
     run_methods,
     sample_first,
     seeded_global_rngs,
 )
+from .output import global_attrs, heat_attrs, method_coords, per_sample_vars, sample_coord
 
 __all__ = ["TrimNetwork", "trim"]
 
@@ -296,29 +295,17 @@ def _assemble(ds: xr.Dataset, da: xr.DataArray, model: Model, tr: Any, chosen: l
               n_groups: int, p: int, features: bool, prediction: bool) -> xr.Dataset:
     sample_dim = str(da.dims[0])
     gdim = str(labels.dims[0])
-    units = {mm.name: _units(ds, str(da.name), mm) for mm in chosen}
-    common = set(units.values())
-    attrs = {
-        "long_name": f"attribution of the network prediction to groups of {tr_name(tr)} "
-                     f"features ({gdim})",
-        "units": common.pop() if len(common) == 1 else "1",
-        "baseline": baseline_kind, "ancillary_variables": "completeness_error",
-        "model_arch": model.arch, "model_r2": float(model.r2),
-        **{f"parameters_{mm.name}": ", ".join(
-            f"{k}={v}" for k, v in per_params[mm.name].items() if k != "patch") or "none"
-           for mm in chosen},
-        **{f"units_{k}": u for k, u in units.items()},
-    }
+    attrs = heat_attrs(ds, str(da.name), model, chosen, per_params, baseline_kind,
+                       f"attribution of the network prediction to groups of {tr_name(tr)} "
+                       f"features ({gdim})", skip_params=("patch",))
     data_vars: dict[str, xr.Variable] = {
         "attribution": xr.Variable((METHOD_DIM, sample_dim, gdim), packed[..., :n_groups],
                                    attrs)}
     coords: dict[str, Any] = {
-        METHOD_DIM: xr.Variable(METHOD_DIM, [mm.name for mm in chosen],
-                                {"long_name": "attribution method"}),
-        "complete": xr.Variable(METHOD_DIM, [mm.complete for mm in chosen],
-                                {"long_name": "method is complete"}),
+        **method_coords(chosen),
         gdim: xr.Variable(gdim, labels.values, dict(labels.attrs)),
         **{name: c.variable for name, c in gcoords.items()},
+        **sample_coord(da, sample_dim),
     }
     if features:
         f = tr.features
@@ -329,39 +316,15 @@ def _assemble(ds: xr.Dataset, da: xr.DataArray, model: Model, tr: Any, chosen: l
                                    "methods: an equal share of the feature's group)"})
         coords[fdim] = f.variable
         coords.update({c: f[c].variable for c in f.coords if c != fdim})
-    data_vars["completeness_error"] = xr.Variable(
-        (METHOD_DIM, sample_dim), packed[..., -2],
-        {"long_name": "sum of attributions minus (f'(s) - f'(s_baseline))",
-         "units": _y_units(ds)})
-    if prediction:
-        data_vars["prediction"] = xr.Variable(
-            (sample_dim,), packed[0, :, -1].astype(np.float64),
-            {"long_name": "network prediction of the response", "units": "1"})
-    if sample_dim in da.coords:
-        coords[sample_dim] = da[sample_dim].variable
+    data_vars.update(per_sample_vars(
+        ds, sample_dim, packed[..., -2], packed[0, :, -1].astype(np.float64)
+        if prediction else None, "sum of attributions minus (f'(s) - f'(s_baseline))"))
     describe = getattr(tr, "describe", None)
     tattrs = describe() if callable(describe) else {"xattrib_transform": tr_name(tr)}
-    bench_attrs = {k: v for k, v in ds.attrs.items() if k.startswith("xattrib_")}
-    truth_baseline = bench_attrs.pop("xattrib_baseline", None)
-    out_attrs = {"title": "xattrib TRIM attributions", **bench_attrs, **tattrs,
-                 "xattrib_baseline": baseline_kind, "xattrib_model_r2": float(model.r2),
-                 "xattrib_residual": "r = x - T^-1(T(x)), fixed per sample",
-                 **({"xattrib_truth_baseline": truth_baseline} if truth_baseline else {})}
-    return xr.Dataset(data_vars, coords=coords, attrs=_netcdf_safe(out_attrs))
+    return xr.Dataset(data_vars, coords=coords, attrs=global_attrs(
+        ds, model, baseline_kind, "xattrib TRIM attributions", **tattrs,
+        xattrib_residual="r = x - T^-1(T(x)), fixed per sample"))
 
 
 def tr_name(tr: Any) -> str:
     return str(getattr(tr, "name", type(tr).__name__))
-
-
-def _netcdf_safe(attrs: dict[str, Any]) -> dict[str, Any]:
-    out = {}
-    for k, v in attrs.items():
-        if isinstance(v, bool):
-            v = int(v)
-        elif isinstance(v, list | tuple):
-            v = np.asarray(v)
-        elif v is None:
-            v = "none"
-        out[k] = v
-    return out

@@ -1,6 +1,8 @@
 """The benchmark generator: a grid or anomalies → (x, y, truth), lazily, seeded and exact."""
 
-from .assembly import BASELINES, benchmark, generator_from_dataset
+from .assembly import BASELINES, benchmark, is_untouched
 from .generator import Generator
+from .schema import generator_from_dataset, is_benchmark
 
-__all__ = ["BASELINES", "Generator", "benchmark", "generator_from_dataset"]
+__all__ = ["BASELINES", "Generator", "benchmark", "generator_from_dataset", "is_benchmark",
+           "is_untouched"]

@@ -20,15 +20,14 @@ from ..covariances import dense as cov_mod
 from ..covariances.dense import Covariance
 from ..covariances.quantised import QuantisedFactor
 from ..datasets import pacific_sst
-from ..grid import cell_area
 from ..grid.cells import CellIndex, scatter_cells
 from ..grid.latlon import find_latlon
-from ..io import package_version
 from ..parallel import one_blas_thread
-from ..responses import RESPONSES, Response, response_from_params
-from .generator import BLOCK, SAMPLING, STREAM_PARAMS, Generator, block_rng
+from ..responses import RESPONSES, Response
+from .generator import STREAM_PARAMS, Generator, block_rng
+from .schema import encode
 
-__all__ = ["benchmark", "generator_from_dataset", "BASELINES"]
+__all__ = ["BASELINES", "benchmark", "is_untouched"]
 
 #: the baseline names the truth resolves (the vocabulary is :mod:`xattrib.baselines`)
 BASELINES = ("zero", "expectation")
@@ -203,8 +202,25 @@ def benchmark(
     >>> float(abs(t).max()) < 1e-5
     True
     """
-    n_samples = int(n_samples)
-    chunks = int(chunks)
+    n_samples, chunks = _check_sizes(n_samples, chunks, noise_snr)
+    cov, source = _as_covariance(source, covariance, sample_dim)
+    basis = _truth_space(space, cov, n_features)
+    k = cov.cells.n_cells if basis is None else basis.n_features
+    response = _response(response, seed, cov, basis, response_kwargs)
+    if response.n_cells != k:
+        raise ValueError(f"response has {response.n_cells} inputs, the "
+                         f"{'grid has' if basis is None else 'space has'} {k}")
+    gen = Generator(cov, response, seed=int(seed), scale=_scale(scale, k), dtype=dtype,
+                    space=basis)
+    if noise_snr is not None:
+        gen.noise_std = float(np.sqrt(gen.pilot_variance() / noise_snr))
+    kind, const, per_sample, base_vars = _baseline(baseline, gen, cov.cells, n_samples, chunks)
+    return _assemble(gen, n_samples, chunks, kind, const, per_sample, base_vars, source,
+                     noise_snr)
+
+
+def _check_sizes(n_samples: Any, chunks: Any, noise_snr: float | None) -> tuple[int, int]:
+    n_samples, chunks = int(n_samples), int(chunks)
     if n_samples < 1:
         raise ValueError(f"n_samples must be at least 1, got {n_samples}")
     if chunks < 1:
@@ -212,60 +228,76 @@ def benchmark(
     if noise_snr is not None and not noise_snr > 0:
         raise ValueError(f"noise_snr must be positive (signal variance / noise variance), "
                          f"got {noise_snr!r}")
-    cov, source = _as_covariance(source, covariance, sample_dim)
-    cells = cov.cells
-    d = cells.n_cells
-    basis = None
-    if space != "grid":
-        from ..transforms.spaces import build_space, spaces
+    return n_samples, chunks
 
-        if space not in spaces():
-            raise ValueError(f"space must be one of {spaces()}, got {space!r}")
-        with one_blas_thread():  # eigenvectors and QR: repeatable bits
-            basis = build_space(space, cells, cov.matrix, n_features)
-    elif n_features is not None:
-        raise ValueError("n_features applies to a transformed space (space='eof', "
-                         "'fourier' or 'sht')")
-    k = d if basis is None else basis.n_features
+
+def _truth_space(space: str, cov: Covariance, n_features: int | None) -> Any:
+    """The orthonormal basis the truth lives in (None: on the grid)."""
+    if space == "grid":
+        if n_features is not None:
+            raise ValueError("n_features applies to a transformed space (space='eof', "
+                             "'fourier' or 'sht')")
+        return None
+    from ..transforms.spaces import build_space, spaces  # torch: transformed spaces only
+
+    if space not in spaces():
+        raise ValueError(f"space must be one of {spaces()}, got {space!r}")
+    with one_blas_thread():  # eigenvectors and QR: repeatable bits
+        return build_space(space, cov.cells, cov.matrix, n_features)
+
+
+def _scale(scale: str | float, k: int) -> float:
     if isinstance(scale, str):
         if scale != "1/d":
             raise ValueError(f"scale must be '1/d' or a number, got {scale!r}")
-        scale_value = 1.0 / k
-    else:
-        scale_value = float(scale)
-    if isinstance(response, str):
-        family = RESPONSES.get(response, what="response")
-        rng = block_rng(seed, STREAM_PARAMS, 0)
-        with one_blas_thread():  # LAPACK rounds differently with the thread count
-            if basis is None:
-                corr_l = QuantisedFactor.from_matrix(
-                    np.linalg.cholesky(cov.correlation + 1e-10 * np.eye(d)))
-                std = cov.std
-            else:  # independent parameters per feature, scaled by the feature's spread
-                corr_l = QuantisedFactor.from_matrix(np.eye(k))
-                a = basis.analysis
-                std = np.sqrt(np.einsum("kd,kd->k", a @ cov.matrix, a))
-        response = family.random(rng, corr_l, std, **response_kwargs)
-    elif response_kwargs:
-        raise TypeError(f"response parameters {sorted(response_kwargs)} need a family name")
-    if response.n_cells != k:
-        raise ValueError(f"response has {response.n_cells} inputs, the "
-                         f"{'grid has' if basis is None else 'space has'} {k}")
-    gen = Generator(cov, response, seed=int(seed), scale=scale_value, dtype=dtype,
-                    space=basis)
-    if noise_snr is not None:
-        gen.noise_std = float(np.sqrt(gen.pilot_variance() / noise_snr))
-    kind, const, per_sample, base_vars = _baseline(baseline, gen, cells, n_samples, chunks)
-    return _assemble(gen, n_samples, chunks, kind, const, per_sample, base_vars, source,
-                     noise_snr)
+        return 1.0 / k
+    return float(scale)
+
+
+def _response(response: str | Response, seed: int, cov: Covariance, basis: Any,
+              response_kwargs: dict[str, Any]) -> Response:
+    """A family's random parameters (spatially correlated through Σ's correlation, or
+    independent per feature in a transformed space), or the given response."""
+    if not isinstance(response, str):
+        if response_kwargs:
+            raise TypeError(f"response parameters {sorted(response_kwargs)} need a family "
+                            "name")
+        return response
+    family = RESPONSES.get(response, what="response")
+    rng = block_rng(seed, STREAM_PARAMS, 0)
+    with one_blas_thread():  # LAPACK rounds differently with the thread count
+        if basis is None:
+            d = cov.cells.n_cells
+            corr_l = QuantisedFactor.from_matrix(
+                np.linalg.cholesky(cov.correlation + 1e-10 * np.eye(d)))
+            std = cov.std
+        else:  # independent parameters per feature, scaled by the feature's spread
+            corr_l = QuantisedFactor.from_matrix(np.eye(basis.n_features))
+            a = basis.analysis
+            std = np.sqrt(np.einsum("kd,kd->k", a @ cov.matrix, a))
+    return family.random(rng, corr_l, std, **response_kwargs)
 
 
 def _assemble(gen: Generator, n: int, chunks: int, kind: str, const: np.ndarray | None,
               per_sample: dsa.Array | None, base_vars: dict[str, Any], source: Any,
               noise_snr: float | None) -> xr.Dataset:
+    """The lazy arrays, chunk by chunk, in the benchmark Dataset of :mod:`.schema`."""
+    x, y, truth = _lazy_blocks(gen, n, chunks, const, per_sample)
+    y_signal = None
+    if noise_snr:
+        y_signal, y = y, y + _noise_array(gen, n, chunks)
+    ds = encode(gen, n, x, y, truth, y_signal, kind, base_vars, source, noise_snr)
+    if len(_UNTOUCHED) >= _UNTOUCHED_MAX:
+        _UNTOUCHED.pop(next(iter(_UNTOUCHED)))
+    _UNTOUCHED[ds["x"].data.name] = ds["y"].data.name
+    return ds
+
+
+def _lazy_blocks(gen: Generator, n: int, chunks: int, const: np.ndarray | None,
+                 per_sample: dsa.Array | None) -> tuple[dsa.Array, dsa.Array, dsa.Array]:
+    """x, y and truth as dask arrays of one task per chunk (the generator is one key)."""
     cells = gen.covariance.cells
     ny, nx = cells.shape
-    sdims = list(cells.spatial.dims)
     gen_d = dask.delayed(gen, pure=True)
     xs, ys, ts = [], [], []
     for s, e in _chunk_bounds(n, chunks):
@@ -276,94 +308,7 @@ def _assemble(gen: Generator, n: int, chunks: int, kind: str, const: np.ndarray 
         ys.append(dsa.from_delayed(part[1], (e - s,), dtype=np.float64))
         ts.append(dsa.from_delayed(part[2], (e - s, ny, nx) if gen.space is None else
                                    (e - s, gen.n_features), dtype=gen.dtype))
-    coords: dict[Any, Any] = {c: cells.mask[c] for c in cells.mask.coords}
-    idx_dtype = np.int32 if n < 2**31 else np.float64  # CF-1.8 has no int64
-    coords["sample"] = ("sample", np.arange(n, dtype=idx_dtype),
-                        {"long_name": "sample index in the generator's stream", "units": "1"})
-    units_x = "1" if gen.covariance.attrs.get("covariance_kind", "correlation") == "correlation" \
-        else str(getattr(source, "attrs", {}).get("units", "1"))
-    ds = xr.Dataset(coords=coords)
-    ds["x"] = (("sample", *sdims), dsa.concatenate(xs), {
-        "long_name": "input field", "units": units_x,
-        "description": "X ~ MVN(0, covariance) on valid cells, NaN elsewhere"})
-    y_attrs = {"long_name": "response", "units": "1",
-               "description": "y = scale * sum_i F_i(x_i)" + (" + noise" if noise_snr else "")}
-    y = dsa.concatenate(ys)
-    if noise_snr:
-        ds["y_signal"] = ("sample", y, {**y_attrs, "long_name": "noise-free response",
-                                        "description": "scale * sum_i F_i(x_i)"})
-        y = y + _noise_array(gen, n, chunks)
-    ds["y"] = ("sample", y, y_attrs)
-    if len(_UNTOUCHED) >= _UNTOUCHED_MAX:
-        _UNTOUCHED.pop(next(iter(_UNTOUCHED)))
-    _UNTOUCHED[ds["x"].data.name] = y.name
-    sp = gen.space
-    fdims = sdims if sp is None else [sp.feature_dim]
-    if sp is not None:
-        for cname, (values, cattrs) in sp.coords.items():
-            ds.coords[cname] = (sp.feature_dim, values, cattrs)
-        if sp.group is not None:
-            ds.coords[sp.group[0]] = (sp.feature_dim, sp.group[1], sp.group[2])
-    ds["truth"] = (("sample", *fdims), dsa.concatenate(ts), {
-        "long_name": "ground-truth attribution" + (
-            "" if sp is None else f" to each {sp.name} feature"), "units": "1",
-        "baseline": kind,
-        "description": "scale * (F_i(x_i) - F_i(baseline_i)); sums to y - F(baseline)"
-        if sp is None else "scale * (F_k(s_k) - F_k(b_k)), s = B^T W x (space_synthesis B, "
-                           "space_weight W); sums to y - F(baseline)"})
-    ds["mask"] = cells.mask.assign_attrs(long_name="valid cells",
-                                         flag_meanings="invalid valid")
-    ds["cell_area"] = cell_area(source if isinstance(source, xr.Dataset) else ds)
-    def on_inputs(values: np.ndarray, dims: tuple[str, ...]) -> xr.DataArray:
-        arr = xr.DataArray(np.asarray(values), dims=(*dims[:-1], "cell"))
-        if sp is None:
-            return cells.unstack(arr)
-        return arr.rename(cell=sp.feature_dim)
-
-    for name, values in base_vars.items():
-        if isinstance(values, dsa.Array):
-            ds[name] = cells.unstack(xr.DataArray(values, dims=("sample", "cell")))
-        elif name == "baseline_response":
-            ds[name] = on_inputs(values, ("cell",))
-        else:
-            ds[name] = cells.unstack(xr.DataArray(np.asarray(values), dims=("cell",)))
-    if "baseline" in ds:
-        ds["baseline"].attrs.update(long_name="baseline input of the truth", units=units_x)
-    if "baseline_response" in ds:
-        ds["baseline_response"].attrs.update(
-            long_name="scale * F_i(baseline) subtracted in the truth", units="1")
-    for pname, values in gen.response.params.items():
-        pdims = gen.response.param_dims[pname]
-        arr = xr.DataArray(np.asarray(values), dims=("cell", *pdims))
-        arr = cells.unstack(arr) if sp is None else arr.rename(cell=sp.feature_dim)
-        ds[f"response_{pname}"] = arr.transpose(*pdims, *fdims).assign_attrs(
-            long_name=f"{gen.response.name} response parameter {pname}", units="1")
-    if sp is not None:
-        ds["space_synthesis"] = cells.unstack(xr.DataArray(
-            sp.synthesis.T, dims=(sp.feature_dim, "cell"))).assign_attrs(
-            long_name=f"orthonormal {sp.name} basis B: x = B s on valid cells", units="1")
-        ds["space_weight"] = cells.unstack(xr.DataArray(sp.weights, dims=("cell",))) \
-            .assign_attrs(long_name="inner-product weight W (cell area / mean area): "
-                                    "s = B^T W x", units="1")
-    if gen.covariance.attrs.get("covariance_source") != "parametric":
-        ds["covariance"] = (("cell", "cell_t"), gen.covariance.matrix, {
-            "long_name": "covariance of x over valid cells (row-major lat, lon order)",
-            "units": "1"})
-    ds.attrs.update({
-        "title": f"xattrib attribution benchmark ({gen.response.name}, {cells.n_cells} cells)",
-        "xattrib_seed": int(gen.seed), "xattrib_scale": float(gen.scale),
-        "xattrib_noise_std": float(gen.noise_std), "xattrib_sampling_block": BLOCK,
-        "xattrib_sampling": SAMPLING,
-        "xattrib_dtype": str(gen.dtype), "xattrib_baseline": kind,
-        "xattrib_space": "grid" if sp is None else sp.name,
-        **({} if sp is None else {"xattrib_space_feature_dim": sp.feature_dim,
-                                  "xattrib_space_group": sp.group[0] if sp.group else ""}),
-        **({"xattrib_noise_snr": float(noise_snr)} if noise_snr else {}),
-        **{f"xattrib_{k}": v for k, v in gen.response.describe().items()},
-        **{f"xattrib_{k}": v for k, v in gen.covariance.attrs.items()},
-    })
-    ds.attrs["xattrib_version"] = package_version()
-    return ds
+    return dsa.concatenate(xs), dsa.concatenate(ys), dsa.concatenate(ts)
 
 
 #: dask names of benchmark (x, y) pairs exactly as :func:`benchmark` made them. A Dataset still
@@ -390,46 +335,3 @@ def _noise_array(gen: Generator, n: int, chunks: int) -> dsa.Array:
     parts = [dsa.from_delayed(dask.delayed(gen.noise, pure=True)(s, e), (e - s,), np.float64)
              for s, e in _chunk_bounds(n, chunks)]
     return dsa.concatenate(parts)
-
-
-def generator_from_dataset(ds: xr.Dataset) -> Generator:
-    """Rebuild the exact :class:`~xattrib.generator.Generator` of a benchmark Dataset.
-
-    Works on the Dataset ``benchmark`` returned and on one read back from netCDF or zarr.
-    """
-    need = ("mask", "xattrib_seed", "xattrib_response_family")
-    missing = [k for k in need if k not in ds and k not in ds.attrs]
-    if missing:
-        raise ValueError(f"not an xattrib benchmark Dataset: missing {missing}")
-    cells = CellIndex.from_mask(ds["mask"].astype(bool))
-    a = ds.attrs
-    if "covariance" in ds:
-        cov = Covariance(ds["covariance"].values, cells,
-                         {k[len("xattrib_"):]: v for k, v in a.items()
-                          if k.startswith("xattrib_covariance_")})
-    else:
-        kw = {"kernel": a["xattrib_covariance_kernel"],
-              "length_scale_km": a["xattrib_covariance_length_scale_km"],
-              "variance": a["xattrib_covariance_variance"]}
-        if "xattrib_covariance_nu" in a:
-            kw["nu"] = a["xattrib_covariance_nu"]
-        cov = cov_mod.parametric(cells, **kw)
-    family = a["xattrib_response_family"]
-    if family not in RESPONSES:  # a registry name only: a file never names code to import
-        raise ValueError(f"the benchmark names the response family {family!r}, which is none "
-                         f"of {sorted(RESPONSES)}; the file is damaged or from a newer xattrib")
-    cls = RESPONSES[family]
-    from ..transforms.spaces import space_from_dataset
-
-    sp = space_from_dataset(ds, cells)
-    params = {}
-    for pname, pdims in cls.param_dims.items():
-        v = ds[f"response_{pname}"]
-        if sp is None:
-            params[pname] = cells.stack(v.transpose(*pdims, *cells.spatial.dims)).transpose(
-                "cell", *pdims).values
-        else:
-            params[pname] = v.transpose(sp.feature_dim, *pdims).values
-    return Generator(cov, response_from_params(family, params), seed=int(a["xattrib_seed"]),
-                     scale=float(a["xattrib_scale"]), noise_std=float(a["xattrib_noise_std"]),
-                     dtype=a.get("xattrib_dtype", "float32"), space=sp)

@@ -19,7 +19,7 @@ import numpy as np
 import xarray as xr
 
 from ..dims import sample_dim_of
-from ..generation.assembly import generator_from_dataset, is_untouched
+from ..generation import generator_from_dataset, is_benchmark, is_untouched
 from ..grid.cells import CellIndex
 from ..parallel import one_blas_thread
 from .model import Model, resolve_device
@@ -228,12 +228,6 @@ DATA_RECIPE: dict[str, Any] = {"epochs": 100, "batch_size": 256, "lr": 1e-3,
                                "target_r2": None}
 
 
-def has_generator(ds: xr.Dataset) -> bool:
-    """Whether ``ds`` is a benchmark whose generator xattrib can rebuild (fresh samples)."""
-    return "mask" in ds and "xattrib_seed" in ds.attrs and \
-        "xattrib_response_family" in ds.attrs
-
-
 def fit(
     ds: xr.Dataset,
     arch: Any = "mlp",
@@ -327,7 +321,7 @@ def fit(
     True
     """
     if fresh is None:
-        fresh = has_generator(ds)
+        fresh = is_benchmark(ds)
     plan = _Plan.resolve(bool(fresh), epochs, batch_size, lr, val_fraction, samples_per_epoch,
                          fresh_every, patience, target_r2, optimizer, weight_decay)
     for name in (x, y):

@@ -23,12 +23,14 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
+import xarray as xr
 
 from ..grid import area_weights
 from ..grid.cells import CellIndex
 from .base import TRANSFORMS
 
-__all__ = ["Space", "build_space", "orthonormalise", "space_from_dataset", "spaces"]
+__all__ = ["Space", "build_space", "orthonormalise", "space_from_dataset", "space_variables",
+           "spaces"]
 
 
 @dataclass(eq=False)
@@ -85,6 +87,19 @@ def build_space(name: str, cells: CellIndex, covariance: np.ndarray | None = Non
     a = np.asarray(area_weights(cells.mask, mask=cells.mask).values, float).ravel()[cells.flat]
     space: Space = TRANSFORMS.get(name).truth_space(cells, a / a.mean(), k, covariance)
     return space
+
+
+def space_variables(sp: Space, cells: CellIndex) -> dict[str, xr.DataArray]:
+    """The variables a benchmark file stores for its space (read by
+    :func:`space_from_dataset`): the basis B over the grid and the weights W."""
+    return {
+        "space_synthesis": cells.unstack(xr.DataArray(
+            sp.synthesis.T, dims=(sp.feature_dim, "cell"))).assign_attrs(
+            long_name=f"orthonormal {sp.name} basis B: x = B s on valid cells", units="1"),
+        "space_weight": cells.unstack(xr.DataArray(sp.weights, dims=("cell",))).assign_attrs(
+            long_name="inner-product weight W (cell area / mean area): s = B^T W x",
+            units="1"),
+    }
 
 
 def space_from_dataset(ds: Any, cells: CellIndex) -> Space | None:

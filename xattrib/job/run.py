@@ -7,18 +7,16 @@ notebook or a workflow manager can call it too. Every file is written atomically
 from __future__ import annotations
 
 import contextlib
-import json
 import os
 import shutil
 import sys
 import tempfile
 import time
 from collections.abc import Iterator
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import xarray as xr
 
 from .. import io, parallel, plots
@@ -26,9 +24,9 @@ from ..datasets import pacific_sst
 from ..dims import METHOD_DIM
 from ..generation import benchmark
 from ..grid import make_grid
-from ..io import versions
 from ..scoring import null_attributions, score, skill_map, summarize
 from ..training import Model, fit
+from .report import render_report
 
 __all__ = ["JobConfig", "run_benchmark"]
 
@@ -184,78 +182,32 @@ def run_benchmark(out: str | Path, config: JobConfig | None = None, quiet: bool 
 def _run(out: Path, cfg: JobConfig, quiet: bool, command: str | None) -> dict[str, Path]:
     import torch
 
-    from ..attribution.heatmaps import attribute
-    from ..methods.base import get_method
-
     log = _Log(quiet)
     torch.manual_seed(cfg.seed)
-    paths: dict[str, Path] = {}
     with parallel.client(cfg.scheduler) as client:
         if client is not None:
             log(f"dask scheduler: {client.scheduler.address}")
         with log.step("generate benchmark"):
-            cov = {"length_scale_km": cfg.length_scale_km} if cfg.length_scale_km else None
-            bench = benchmark(_source(cfg), n_samples=cfg.samples, seed=cfg.seed,
-                              chunks=cfg.chunks, response=cfg.response, baseline=cfg.baseline,
-                              covariance=cov)
-            bench = parallel.persist(bench, progress=not quiet)
+            bench = _generate(cfg, quiet)
         with log.step("fit network"):
-            kw: dict[str, Any] = {"hidden": tuple(cfg.hidden)} if cfg.hidden else {}
-            kw.update({k: getattr(cfg, k) for k in ("epochs", "samples_per_epoch",
-                                                    "fresh_every", "batch_size", "lr")
-                       if getattr(cfg, k) is not None})  # else fit's defaults
-            model = fit(bench, fresh=True, seed=cfg.seed, device=cfg.device,
-                        progress=not quiet, **kw)
+            model = _fit(bench, cfg, quiet)
             log(f"validation R2 {model.r2:.4f} (linear regression {model.linear_r2:.4f})")
         test = bench.isel(sample=slice(cfg.samples - cfg.test_samples, None))
-        # an expectation truth is a background distribution: one-baseline methods can't use it
-        usable = [m for m in cfg.methods if not (
-            cfg.baseline == "expectation" and get_method(m).baseline == "single")]
-        skipped = sorted(set(cfg.methods) - set(usable))
+        usable, skipped = _usable_methods(cfg)
         if skipped:
             log(f"skipping {skipped}: they cannot use baseline {cfg.baseline!r}")
         with log.step(f"attribute {len(usable)} methods on {cfg.test_samples} test samples"):
-            heat = attribute(test, model, methods=usable, baseline=cfg.baseline,
-                             device=cfg.device, progress=not quiet, seed=cfg.seed)
-            heat, = parallel.compute(heat, progress=not quiet)
+            heat = _attribute(test, model, usable, cfg, quiet)
         exact_table = None
         if cfg.exact_samples:
-            # the same methods on the true F: each method's own error, free of the network's
             with log.step(f"attribute on the exact F ({cfg.exact_samples} test samples)"):
-                sub = test.isel(sample=slice(0, cfg.exact_samples))
-                heat_f = attribute(sub, Model.exact(bench), methods=usable,
-                                   baseline=cfg.baseline, device=cfg.device, progress=not quiet,
-                                   seed=cfg.seed).compute()
-                scores_f = score(heat_f, sub["truth"], weights=cfg.weights).compute()
-                exact_table = summarize(scores_f, seed=cfg.seed)
+                exact_table = _exact_summary(bench, test, usable, cfg, quiet)
         with log.step("score"):
-            scores = score(heat, test["truth"], weights=cfg.weights).compute()
-            nulls = score(null_attributions(test, seed=cfg.seed), test["truth"],
-                          weights=cfg.weights).compute()
-            table = summarize(xr.concat([scores, nulls], METHOD_DIM), seed=cfg.seed)
-            skill = skill_map(heat, test["truth"]).compute()
+            scores, nulls, table, skill = _score(heat, test, cfg)
         with log.step("write files"):
-            paths["benchmark"] = io.to_netcdf(bench, out / "benchmark.nc",
-                                              title="xattrib attribution benchmark")
-            paths["attributions"] = io.to_netcdf(heat, out / "attributions.nc",
-                                                 title="xattrib attribution heatmaps")
-            sc = scores.copy()
-            sc["skill"] = skill
-            # outer join: summaries also cover the null explanations (no per-sample scores)
-            parts = [sc, table.rename({v: f"summary_{v}" for v in table.data_vars})]
-            if exact_table is not None:
-                parts.append(exact_table.rename(
-                    {v: f"summary_exact_f_{v}" for v in exact_table.data_vars}))
-            sc = xr.merge(parts, combine_attrs="override", join="outer")
-            paths["scores"] = io.to_netcdf(sc, out / "scores.nc", title="xattrib scores")
-            paths["model"] = model.save(out / "model.nc")
-            plots.plot_maps(heat, test["truth"], path=out / "maps.png")
-            plots.plot_histograms(xr.concat([scores, nulls], METHOD_DIM),
-                                  path=out / "histograms.png")
-            plots.plot_skill(skill, path=out / "skill.png")
-            for k in ("maps", "histograms", "skill"):
-                paths[k] = out / f"{k}.png"
-            report = _report(cfg, model, table, log, command, skipped, exact_table)
+            paths = _write(out, bench, test, heat, model, scores, nulls, table, skill,
+                           exact_table)
+            report = render_report(cfg, model, table, log.steps, command, skipped, exact_table)
             tmp = out / ".report.md.tmp"
             tmp.write_text(report)
             tmp.replace(out / "report.md")
@@ -264,81 +216,87 @@ def _run(out: Path, cfg: JobConfig, quiet: bool, command: str | None) -> dict[st
     return paths
 
 
-def _fmt(v: float, digits: int = 2) -> str:
-    return "–" if not np.isfinite(v) else f"{v:.{digits}f}"
+def _generate(cfg: JobConfig, quiet: bool) -> xr.Dataset:
+    cov = {"length_scale_km": cfg.length_scale_km} if cfg.length_scale_km else None
+    bench = benchmark(_source(cfg), n_samples=cfg.samples, seed=cfg.seed, chunks=cfg.chunks,
+                      response=cfg.response, baseline=cfg.baseline, covariance=cov)
+    return parallel.persist(bench, progress=not quiet)
 
 
-def score_table(table: xr.Dataset, exact: xr.Dataset | None = None) -> str:
-    """A Markdown table of the per-method summary (mean Pearson with its 95 % interval...).
-
-    With ``exact`` (the summary of the same methods on the exact F), a column with each
-    method's mean Pearson r on the true function follows the network's."""
-    cols = [("pearson", "Pearson r (mean [95% CI])"), ("spearman", "Spearman ρ"),
-            ("cosine", "cosine"), ("sign_agreement", "sign agreement"), ("topk", "top-10% overlap"),
-            ("nmae", "NMAE"), ("completeness", "completeness error")]
-    cols = [c for c in cols if c[0] in table]
-    head = [t for _, t in cols]
-    if exact is not None:
-        head.insert(1, "Pearson r on exact F")
-    lines = ["| method | " + " | ".join(head) + " |", "|---|" + "---|" * len(head)]
-    for m in table[METHOD_DIM].values:
-        cells = []
-        for name, _ in cols:
-            s = table[name].sel({METHOD_DIM: m})
-            mean = float(s.sel(statistic="mean"))
-            if name == "pearson":
-                cells.append(f"{_fmt(mean)} [{_fmt(float(s.sel(statistic='mean_lo')))}, "
-                             f"{_fmt(float(s.sel(statistic='mean_hi')))}]")
-            elif name == "completeness":
-                cells.append(f"{mean:.2e}" if np.isfinite(mean) else "–")
-            else:
-                cells.append(_fmt(mean))
-            if name == "pearson" and exact is not None:
-                known = m in exact[METHOD_DIM].values
-                cells.append(_fmt(float(exact["pearson"].sel({METHOD_DIM: m}).sel(
-                    statistic="mean"))) if known else "–")
-        lines.append(f"| {m} | " + " | ".join(cells) + " |")
-    return "\n".join(lines)
+def _fit(bench: xr.Dataset, cfg: JobConfig, quiet: bool) -> Model:
+    kw: dict[str, Any] = {"hidden": tuple(cfg.hidden)} if cfg.hidden else {}
+    kw.update({k: getattr(cfg, k) for k in ("epochs", "samples_per_epoch", "fresh_every",
+                                            "batch_size", "lr")
+               if getattr(cfg, k) is not None})  # else fit's defaults
+    return fit(bench, fresh=True, seed=cfg.seed, device=cfg.device, progress=not quiet, **kw)
 
 
-def _report(cfg: JobConfig, model: Any, table: xr.Dataset, log: _Log, command: str | None,
-            skipped: list[str], exact: xr.Dataset | None = None) -> str:
-    a = table.attrs
-    gate = "passes" if model.r2 >= 0.99 else "FAILS (attributions are capped by model fidelity)"
-    lines = [
-        "# xattrib benchmark report", "",
-        f"Command: `{command or 'xattrib.job.run_benchmark'}`", "",
-        "## Model fidelity", "",
-        f"- validation R² of the network: **{model.r2:.4f}** — the 0.99 gate {gate}",
-        f"- validation R² of a linear regression (how nonlinear the benchmark is): "
-        f"{model.linear_r2:.4f}",
-        f"- trained on {model.provenance.get('fit_epochs_run')} epochs × "
-        f"{model.provenance.get('fit_samples_per_epoch'):,} fresh samples (a new pool every "
-        f"{model.provenance.get('fit_fresh_every')} epochs), batch "
-        f"{model.provenance.get('fit_batch_size')}, lr {model.provenance.get('fit_lr')}; "
-        f"stopped by {model.provenance.get('fit_stopped')} (fit's defaults unless set)",
-        "- validation R² by epoch: " + ", ".join(
-            f"{h['epoch']}: {h['val_r2']:.4f}" for h in model.history), "",
-        "## Scores on held-out test samples", "",
-        f"{cfg.test_samples} test samples; baseline `{cfg.baseline}` for the truth and the "
-        f"methods; weights: {a.get('weights')}; positive-only convention: "
-        f"{a.get('positive_only_convention')}. Null explanations (`null_*`) show what no "
-        "skill looks like."
-        + (f" *Pearson r on exact F*: the same method on the benchmark's true function "
-           f"(`xattrib.Model.exact`, first {cfg.exact_samples} test samples), i.e. the "
-           "method's own error without the network's." if exact is not None else ""), "",
-        score_table(table, exact), "",
-        *([f"Skipped (cannot use baseline `{cfg.baseline}`): {', '.join(skipped)}", ""]
-          if skipped else []),
-        "## Figures", "",
-        "- `maps.png`: truth and every method for three test samples",
-        "- `histograms.png`: per-sample Pearson r with the truth, per method",
-        "- `skill.png`: per-cell correlation with the truth over the test samples", "",
-        "## Provenance", "",
-        f"- seed {cfg.seed}; response `{cfg.response}`; covariance "
-        f"{a.get('xattrib_covariance_source')}",
-        f"- versions: {', '.join(f'{k} {v}' for k, v in versions().items())}",
-        f"- timings (s): {json.dumps({k: round(v, 1) for k, v in log.steps.items()})}",
-        f"- configuration: `{json.dumps(asdict(cfg))}`", "",
-    ]
-    return "\n".join(lines)
+def _usable_methods(cfg: JobConfig) -> tuple[list[str], list[str]]:
+    """(methods to run, methods skipped): an expectation truth is a background
+    distribution, which one-baseline methods cannot use."""
+    from ..methods import get_method  # torch and captum
+
+    usable = [m for m in cfg.methods if not (
+        cfg.baseline == "expectation" and get_method(m).baseline == "single")]
+    return usable, sorted(set(cfg.methods) - set(usable))
+
+
+def _attribute(test: xr.Dataset, model: Model, usable: list[str], cfg: JobConfig,
+               quiet: bool) -> xr.Dataset:
+    from ..attribution import attribute  # torch and captum
+
+    heat = attribute(test, model, methods=usable, baseline=cfg.baseline, device=cfg.device,
+                     progress=not quiet, seed=cfg.seed)
+    heat, = parallel.compute(heat, progress=not quiet)
+    return heat
+
+
+def _exact_summary(bench: xr.Dataset, test: xr.Dataset, usable: list[str], cfg: JobConfig,
+                   quiet: bool) -> xr.Dataset:
+    """The same methods on the true F: each method's own error, free of the network's."""
+    from ..attribution import attribute  # torch and captum
+
+    sub = test.isel(sample=slice(0, cfg.exact_samples))
+    heat_f = attribute(sub, Model.exact(bench), methods=usable, baseline=cfg.baseline,
+                       device=cfg.device, progress=not quiet, seed=cfg.seed).compute()
+    scores_f = score(heat_f, sub["truth"], weights=cfg.weights).compute()
+    return summarize(scores_f, seed=cfg.seed)
+
+
+def _score(heat: xr.Dataset, test: xr.Dataset, cfg: JobConfig
+           ) -> tuple[xr.Dataset, xr.Dataset, xr.Dataset, xr.DataArray]:
+    """Per-sample scores, the null explanations' scores, their summary and the skill map."""
+    scores = score(heat, test["truth"], weights=cfg.weights).compute()
+    nulls = score(null_attributions(test, seed=cfg.seed), test["truth"],
+                  weights=cfg.weights).compute()
+    table = summarize(xr.concat([scores, nulls], METHOD_DIM), seed=cfg.seed)
+    skill = skill_map(heat, test["truth"]).compute()
+    return scores, nulls, table, skill
+
+
+def _write(out: Path, bench: xr.Dataset, test: xr.Dataset, heat: xr.Dataset, model: Model,
+           scores: xr.Dataset, nulls: xr.Dataset, table: xr.Dataset, skill: xr.DataArray,
+           exact_table: xr.Dataset | None) -> dict[str, Path]:
+    """The four CF files and three figures (the report is written after them)."""
+    paths = {
+        "benchmark": io.to_netcdf(bench, out / "benchmark.nc",
+                                  title="xattrib attribution benchmark"),
+        "attributions": io.to_netcdf(heat, out / "attributions.nc",
+                                     title="xattrib attribution heatmaps"),
+    }
+    sc = scores.copy()
+    sc["skill"] = skill
+    # outer join: summaries also cover the null explanations (no per-sample scores)
+    parts = [sc, table.rename({v: f"summary_{v}" for v in table.data_vars})]
+    if exact_table is not None:
+        parts.append(exact_table.rename(
+            {v: f"summary_exact_f_{v}" for v in exact_table.data_vars}))
+    sc = xr.merge(parts, combine_attrs="override", join="outer")
+    paths["scores"] = io.to_netcdf(sc, out / "scores.nc", title="xattrib scores")
+    paths["model"] = model.save(out / "model.nc")
+    plots.plot_maps(heat, test["truth"], path=out / "maps.png")
+    plots.plot_histograms(xr.concat([scores, nulls], METHOD_DIM), path=out / "histograms.png")
+    plots.plot_skill(skill, path=out / "skill.png")
+    for k in ("maps", "histograms", "skill"):
+        paths[k] = out / f"{k}.png"
+    return paths

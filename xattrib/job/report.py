@@ -1,0 +1,97 @@
+"""The main job's report: the score table and ``report.md``."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict
+from typing import Any
+
+import numpy as np
+import xarray as xr
+
+from ..dims import METHOD_DIM
+from ..io import versions
+
+__all__ = ["render_report", "score_table"]
+
+
+def _fmt(v: float, digits: int = 2) -> str:
+    return "–" if not np.isfinite(v) else f"{v:.{digits}f}"
+
+
+def score_table(table: xr.Dataset, exact: xr.Dataset | None = None) -> str:
+    """A Markdown table of the per-method summary (mean Pearson with its 95 % interval...).
+
+    With ``exact`` (the summary of the same methods on the exact F), a column with each
+    method's mean Pearson r on the true function follows the network's."""
+    cols = [("pearson", "Pearson r (mean [95% CI])"), ("spearman", "Spearman ρ"),
+            ("cosine", "cosine"), ("sign_agreement", "sign agreement"), ("topk", "top-10% overlap"),
+            ("nmae", "NMAE"), ("completeness", "completeness error")]
+    cols = [c for c in cols if c[0] in table]
+    head = [t for _, t in cols]
+    if exact is not None:
+        head.insert(1, "Pearson r on exact F")
+    lines = ["| method | " + " | ".join(head) + " |", "|---|" + "---|" * len(head)]
+    for m in table[METHOD_DIM].values:
+        cells = []
+        for name, _ in cols:
+            s = table[name].sel({METHOD_DIM: m})
+            mean = float(s.sel(statistic="mean"))
+            if name == "pearson":
+                cells.append(f"{_fmt(mean)} [{_fmt(float(s.sel(statistic='mean_lo')))}, "
+                             f"{_fmt(float(s.sel(statistic='mean_hi')))}]")
+            elif name == "completeness":
+                cells.append(f"{mean:.2e}" if np.isfinite(mean) else "–")
+            else:
+                cells.append(_fmt(mean))
+            if name == "pearson" and exact is not None:
+                known = m in exact[METHOD_DIM].values
+                cells.append(_fmt(float(exact["pearson"].sel({METHOD_DIM: m}).sel(
+                    statistic="mean"))) if known else "–")
+        lines.append(f"| {m} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def render_report(cfg: Any, model: Any, table: xr.Dataset, timings: dict[str, float],
+                  command: str | None, skipped: list[str],
+                  exact: xr.Dataset | None = None) -> str:
+    """``report.md``: the model's fidelity, the score table, the figures and provenance."""
+    a = table.attrs
+    gate = "passes" if model.r2 >= 0.99 else "FAILS (attributions are capped by model fidelity)"
+    lines = [
+        "# xattrib benchmark report", "",
+        f"Command: `{command or 'xattrib.job.run_benchmark'}`", "",
+        "## Model fidelity", "",
+        f"- validation R² of the network: **{model.r2:.4f}** — the 0.99 gate {gate}",
+        f"- validation R² of a linear regression (how nonlinear the benchmark is): "
+        f"{model.linear_r2:.4f}",
+        f"- trained on {model.provenance.get('fit_epochs_run')} epochs × "
+        f"{model.provenance.get('fit_samples_per_epoch'):,} fresh samples (a new pool every "
+        f"{model.provenance.get('fit_fresh_every')} epochs), batch "
+        f"{model.provenance.get('fit_batch_size')}, lr {model.provenance.get('fit_lr')}; "
+        f"stopped by {model.provenance.get('fit_stopped')} (fit's defaults unless set)",
+        "- validation R² by epoch: " + ", ".join(
+            f"{h['epoch']}: {h['val_r2']:.4f}" for h in model.history), "",
+        "## Scores on held-out test samples", "",
+        f"{cfg.test_samples} test samples; baseline `{cfg.baseline}` for the truth and the "
+        f"methods; weights: {a.get('weights')}; positive-only convention: "
+        f"{a.get('positive_only_convention')}. Null explanations (`null_*`) show what no "
+        "skill looks like."
+        + (f" *Pearson r on exact F*: the same method on the benchmark's true function "
+           f"(`xattrib.Model.exact`, first {cfg.exact_samples} test samples), i.e. the "
+           "method's own error without the network's." if exact is not None else ""), "",
+        score_table(table, exact), "",
+        *([f"Skipped (cannot use baseline `{cfg.baseline}`): {', '.join(skipped)}", ""]
+          if skipped else []),
+        "## Figures", "",
+        "- `maps.png`: truth and every method for three test samples",
+        "- `histograms.png`: per-sample Pearson r with the truth, per method",
+        "- `skill.png`: per-cell correlation with the truth over the test samples", "",
+        "## Provenance", "",
+        f"- seed {cfg.seed}; response `{cfg.response}`; covariance "
+        f"{a.get('xattrib_covariance_source')}",
+        f"- versions: {', '.join(f'{k} {v}' for k, v in versions().items())}",
+        f"- timings (s): {json.dumps({k: round(v, 1) for k, v in timings.items()})}",
+        f"- configuration: `{json.dumps(asdict(cfg))}`", "",
+    ]
+    return "\n".join(lines)

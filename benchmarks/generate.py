@@ -90,7 +90,7 @@ def main() -> None:
 
     import xattrib
 
-    cov = xattrib.covariance.from_data(xattrib.datasets.pacific_sst())
+    cov = xattrib.covariances.from_data(xattrib.datasets.pacific_sst())
     lt = np.ascontiguousarray(cov.factor().T.astype(np.float32))
     d = lt.shape[0]
     print(f"samples {a.samples:,} x cells {d}, pwl K=5, chunks {a.chunks:,}, cores {os.cpu_count()}")

@@ -42,14 +42,15 @@ def graph() -> dict[str, set[str]]:
                     target = ".".join(base + ([node.module] if node.module else []))
                 else:
                     target = node.module or ""
-                targets = [target] + [f"{target}.{a.name}" for a in node.names]
+                # `from P import m` of a module m reads m; of a name, P's __init__
+                targets = [f"{target}.{a.name}" if f"{target}.{a.name}" in mods else target
+                           for a in node.names]
             elif isinstance(node, ast.Import):
                 targets = [a.name for a in node.names]
             else:
                 continue
             for t in targets:
-                # a package that holds the importing module is already running: no arrow
-                if t not in mods or t == name or name.startswith(t + "."):
+                if t not in mods or t == name:
                     continue
                 edges[name].add(t)
                 # the packages above t that t's import runs, outside name's own package

@@ -9,6 +9,7 @@ import tomllib
 from dataclasses import fields
 from typing import Any
 
+from .covariances import KERNELS
 from .job import JobConfig, check_out, run_benchmark
 from .metrics import METRICS
 from .registry import closest_hint
@@ -36,7 +37,7 @@ def _architectures() -> Any:
 #: the plug-in families ``xattrib list`` shows (each a registry; the docs tables too)
 FAMILIES: dict[str, Any] = {
     "methods": _methods, "transforms": _transforms, "responses": lambda: RESPONSES,
-    "metrics": lambda: METRICS, "architectures": _architectures,
+    "metrics": lambda: METRICS, "architectures": _architectures, "kernels": lambda: KERNELS,
 }
 
 

@@ -162,7 +162,7 @@ def task_threads(n: int | None = None) -> Iterator[int]:
 
     torch's intra-op thread count is process-wide, so it is set when the first concurrent
     task enters and restored when the last one leaves (concurrent tasks agree on ``n``).
-    BLAS threads are set for the calling thread only (:mod:`xattrib.exact`). Yields ``n``.
+    BLAS threads are set for the calling thread only (:func:`blas_threads`). Yields ``n``.
     """
     import torch
 

@@ -6,7 +6,8 @@ same seed gives the same numbers on any machine.
 """
 
 from .dense import DEFAULT_LENGTH_SCALE_KM, Covariance, from_data, from_matrix, parametric
+from .kernels import KERNELS, Kernel
 from .quantised import QuantisedFactor
 
-__all__ = ["DEFAULT_LENGTH_SCALE_KM", "Covariance", "QuantisedFactor", "from_data", "from_matrix",
-           "parametric"]
+__all__ = ["DEFAULT_LENGTH_SCALE_KM", "KERNELS", "Covariance", "Kernel", "QuantisedFactor",
+           "from_data", "from_matrix", "parametric"]

@@ -23,6 +23,7 @@ from ..dims import sample_dim_of
 from ..grid.cells import CellIndex
 from ..grid.latlon import EARTH_RADIUS_M
 from ..parallel import one_blas_thread
+from .kernels import KERNELS
 
 __all__ = ["Covariance", "DEFAULT_LENGTH_SCALE_KM", "from_data", "from_matrix", "parametric"]
 
@@ -188,9 +189,6 @@ def _from_standardised(data: np.ndarray, cells: CellIndex, dim: str, kind: str,
     return Covariance(c, cells, attrs)
 
 
-_KERNELS = ("matern", "exponential", "gaussian")
-
-
 def _unit_vectors(lat: np.ndarray, lon: np.ndarray) -> np.ndarray:
     la, lo = np.deg2rad(lat), np.deg2rad(lon)
     return np.stack([np.cos(la) * np.cos(lo), np.cos(la) * np.sin(lo), np.sin(la)], axis=-1)
@@ -213,8 +211,9 @@ def parametric(
     Parameters
     ----------
     grid : Dataset with ``mask``, boolean mask DataArray, or CellIndex
-    kernel : {"matern", "exponential", "gaussian"}
-        ``exponential`` is Matérn ν = ½; ``gaussian`` is the ν → ∞ limit.
+    kernel : str
+        A name of :data:`xattrib.covariances.kernels.KERNELS`: ``"matern"``,
+        ``"exponential"`` (Matérn ν = ½), ``"gaussian"`` (the ν → ∞ limit).
     length_scale_km : float
         Correlation length ℓ in km.
     nu : float
@@ -229,10 +228,7 @@ def parametric(
     >>> bool(np.allclose(np.diag(cov.matrix), 1.0))
     True
     """
-    from scipy.special import gamma, kv
-
-    if kernel not in _KERNELS:
-        raise ValueError(f"kernel must be one of {_KERNELS}, got {kernel!r}")
+    family = KERNELS.get(kernel, what="kernel")
     if not length_scale_km > 0:
         raise ValueError(f"length_scale_km must be positive, got {length_scale_km!r}")
     if not nu > 0:
@@ -259,22 +255,13 @@ def parametric(
     chord = np.sqrt(sq)
     r = EARTH_RADIUS_M / 1000.0 * chord  # km
     h = r / length_scale_km
-    if kernel == "exponential":
-        k = np.exp(-h)
-    elif kernel == "gaussian":
-        k = np.exp(-0.5 * h**2)
-    else:
-        s = np.sqrt(2 * nu) * h
-        with np.errstate(invalid="ignore"):
-            k = (2 ** (1 - nu) / gamma(nu)) * s**nu * kv(nu, s)
-        k[s == 0] = 1.0
-    k = variance * k
+    k = variance * family.correlation(h, float(nu))
     # a tiny nugget keeps the Cholesky factor stable for smooth kernels on dense grids
     k[np.diag_indices_from(k)] += 1e-6 * variance
     attrs = {"covariance_source": "parametric", "covariance_kernel": kernel,
              "covariance_length_scale_km": float(length_scale_km),
              "covariance_variance": float(variance),
              "covariance_distance": "chordal"}
-    if kernel == "matern":
+    if family.uses_nu:
         attrs["covariance_nu"] = float(nu)
     return Covariance(k, cells, attrs)

@@ -165,8 +165,8 @@ def benchmark(
         backgrounds), a constant, a (lat, lon) field or a (sample, lat, lon) DataArray.
     covariance : None, dict, ndarray or Covariance
         None: estimated from ``source`` anomalies, or the default parametric kernel for a
-        grid; a dict passes keywords to :func:`xattrib.covariance.from_data` or
-        :func:`~xattrib.covariance.parametric`; an array is validated and used as Σ.
+        grid; a dict passes keywords to :func:`xattrib.covariances.from_data` or
+        :func:`~xattrib.covariances.parametric`; an array is validated and used as Σ.
     scale : "1/d" or float
         Normalisation of y (the original divides by the number of cells d).
     noise_snr : float, optional
@@ -179,7 +179,7 @@ def benchmark(
     space : {"grid", "eof", "fourier", "sht"}
         Where the response acts. ``"grid"``: on every cell (the original). Otherwise
         y = scale · Σₖ Fₖ(sₖ) over K features s = Bᵀ W x of an orthonormal basis
-        (:mod:`xattrib.spaces`: EOFs of the covariance, Fourier basis functions by radial
+        (:mod:`xattrib.transforms.spaces`: EOFs of the covariance, Fourier basis functions by radial
         wavenumber, or spherical harmonics by degree on a global grid), and ``truth`` is
         over the features: ``truth(sample, mode | fourier_mode | sh_mode)`` with the
         group labels (``wavenumber``, ``degree``) as coordinates. x stays on the grid.

@@ -3,7 +3,8 @@
 Same seed, same numbers: samples are drawn in fixed blocks of :data:`BLOCK` rows; block ``b``
 uses its own stream ``SeedSequence(seed, spawn_key=(STREAM_SAMPLES, b))``, drawn in tiles
 of that one sequential stream and processed tile by tile (standard normals, the exact product
-with the covariance factor of :mod:`xattrib.exact`, F, y and the truth); rows never depend on
+with the exactly quantised covariance factor of :mod:`xattrib.covariances.quantised`, F, y
+and the truth); rows never depend on
 how they are grouped. The value of sample ``i`` therefore
 depends only on ``(seed, i)`` — never on chunk sizes, the scheduler, worker count, BLAS
 threads or what else runs in the process — and the stream is endless: indices past

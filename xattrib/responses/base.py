@@ -33,7 +33,7 @@ def correlated_draws(rng: np.random.Generator, corr_factor: np.ndarray | Quantis
                       k: int) -> np.ndarray:
     """(d, k): k independent MVN(0, R) fields (R = L Lᵀ), one column each.
 
-    Exact products (:mod:`xattrib.exact`): the parameters, like the samples, must not depend
+    Exact products (:mod:`xattrib.covariances.quantised`): the parameters, like the samples, must not depend
     on the BLAS thread count.
     """
     if not isinstance(corr_factor, QuantisedFactor):

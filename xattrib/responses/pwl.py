@@ -20,7 +20,7 @@ __all__ = ["PiecewiseLinear"]
 def _separate_ties(draws: np.ndarray, step: np.ndarray) -> np.ndarray:
     """Sorted, strictly increasing knots per row: the draws plus the knot at exactly 0.
 
-    Draws are quantised (:mod:`xattrib.exact`), so two knots of a cell, or a knot and 0, can
+    Draws are quantised (:mod:`xattrib.covariances.quantised`), so two knots of a cell, or a knot and 0, can
     coincide with small but non-zero probability (one cell in ~15 000 with 4 draws on an
     identity correlation). Coincident knots are moved apart by ``step`` (one quantum of the
     draws, in the cell's units), away from the knot at 0, which stays exactly at 0. Draws

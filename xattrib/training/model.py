@@ -190,7 +190,7 @@ class Model:
         """The benchmark's own response F as a model: explain the *true* function.
 
         ``y = scale · Σᵢ Fᵢ(xᵢ)`` from the benchmark's stored parameters, as a plain
-        Linear–activation–Linear network (:class:`xattrib.exact_response.ExactResponse`), so
+        Linear–activation–Linear network (:class:`xattrib.architectures.ExactResponse`), so
         every method runs on it. Scoring a method on it measures the method's own error,
         free of the network's: e.g. IG, occlusion and DeepLIFT reproduce ``truth`` for any
         baseline, while Input×Gradient cannot. At a PWL knot, gradients use the slope on the
@@ -233,7 +233,7 @@ class Model:
         """The network from raw inputs (stacked valid cells) to raw ``y``, in eval mode.
 
         Normalisation is folded into the weights (see
-        :func:`xattrib.models.fold_normalisation`); this is what attribution methods see.
+        :func:`xattrib.architectures.fold_normalisation`); this is what attribution methods see.
         ``private=True`` gives this thread its own copy: DeepLIFT and LRP attach hooks and
         rules to modules, which must not be shared by concurrent dask threads. ``output``
         picks one output of a multi-output model (name or index).
@@ -515,7 +515,7 @@ def _json_attr(attrs: dict[str, Any], key: str, source: str, default: Any = None
 
 
 def _read_spec(values: Any, spec_cls: Any, source: str) -> Any:
-    """The stored :class:`~xattrib.user_module.ModuleSpec`, its fields checked as data."""
+    """The stored :class:`~xattrib.training.wrapping.ModuleSpec`, its fields checked as data."""
     from dataclasses import fields
 
     from .wrapping import LAYOUTS

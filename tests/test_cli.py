@@ -119,3 +119,17 @@ def test_interrupted_run_leaves_out_as_it_was(tmp_path, monkeypatch, capsys):
     assert main(["benchmark", "--out", str(out), *TINY]) == 130
     assert "interrupted; nothing was written" in capsys.readouterr().err
     assert not out.exists() and not list(tmp_path.iterdir())
+
+
+def test_the_exact_samples_default_follows_test_samples():
+    from xattrib.cli import _parser, config_from_args
+
+    cfg = config_from_args(_parser().parse_args(
+        ["benchmark", "--out", "x", "--samples", "400", "--test-samples", "100"]))
+    cfg.validate()
+    assert cfg.exact_samples == 100
+    cfg = config_from_args(_parser().parse_args(["benchmark", "--out", "x"]))
+    assert cfg.exact_samples == 200
+    cfg = config_from_args(_parser().parse_args(
+        ["benchmark", "--out", "x", "--test-samples", "100", "--exact-samples", "0"]))
+    assert cfg.exact_samples == 0

@@ -67,7 +67,8 @@ def _parser() -> argparse.ArgumentParser:
     b.add_argument("--fresh-every", type=int, help="epochs each pool of fresh samples is used (fit's default: 4)")
     b.add_argument("--exact-samples", type=int,
                    help="test samples also explained on the exact F, for the report's "
-                        "'Pearson r on exact F' column (200; 0: none)")
+                        "'Pearson r on exact F' column (200, or all test samples when "
+                        "fewer; 0: none)")
     b.add_argument("--scheduler", help="'local' (a LocalCluster) or a dask.distributed address")
     b.add_argument("--device", help="torch device (default: cuda when available)")
     b.add_argument("--quiet", action="store_true", help="no progress on stderr")

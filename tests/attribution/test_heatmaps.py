@@ -328,3 +328,20 @@ def test_draw_counts_have_their_own_names_and_the_old_one_still_works(bench, rel
     xr.testing.assert_identical(new, old)
     with pytest.raises(ValueError, match="n_noise must be a whole number"):
         ds.xattrib.attribute(relu_model, methods="smoothgrad", n_noise=0, progress=False)
+
+
+def test_a_dataarray_is_the_models_input(bench, relu_model):
+    """da.xattrib.attribute / .trim explain the DataArray as the model's input (the lazy x of
+    a benchmark too), with the same numbers as the Dataset."""
+    sub = bench.isel(sample=slice(0, 6))  # lazy
+    ref = sub.xattrib.attribute(relu_model, methods=["gradient", "integrated_gradients"],
+                                progress=False).compute()
+    heat = sub["x"].rename("sst").xattrib.attribute(
+        relu_model, methods=["gradient", "integrated_gradients"], progress=False).compute()
+    np.testing.assert_array_equal(heat["attribution"].values, ref["attribution"].values)
+    bands = sub["x"].xattrib.trim(relu_model, transform="fourier", methods="cd",
+                                  progress=False)
+    np.testing.assert_array_equal(
+        bands["attribution"].values,
+        sub.xattrib.trim(relu_model, transform="fourier", methods="cd",
+                         progress=False)["attribution"].values)

@@ -25,7 +25,7 @@ import xarray as xr
 from ..baselines import parse_baseline
 from ..dims import METHOD_DIM, sample_dim_of
 from ..generation import generator_from_dataset
-from ..grid import CellIndex, find_latlon
+from ..grid import CellIndex, find_latlon, require_xarray
 from ..methods import METHODS, Method, get_method
 from ..training import Model
 from ..training.model import resolve_device
@@ -314,6 +314,17 @@ def _split_params(methods: list[Method], params: dict[str, Any]) -> dict[str, di
     return {m.name: m.params(per[m.name]) for m in methods}
 
 
+def as_input_dataset(ds: Any, model: Model, x: str | None) -> xr.Dataset:
+    """The data to explain as a Dataset: a DataArray is the model's (single) input."""
+    require_xarray(ds, "ds", "a Dataset (or a DataArray of the model's input)")
+    if isinstance(ds, xr.Dataset):
+        return ds
+    names = model.input_names(x)
+    if len(names) > 1:
+        raise ValueError(f"the model reads variables {names}; pass a Dataset with them")
+    return ds.to_dataset(name=names[0])
+
+
 def sample_first(da: xr.DataArray, sample_dim: str | None = None) -> xr.DataArray:
     """``da`` as ``(sample, lat, lon)``: exactly one dimension besides the spatial ones
     (``sample_dim``, checked, when given)."""
@@ -479,6 +490,7 @@ def attribute(
     True
     """
 
+    ds = as_input_dataset(ds, model, x)
     methods = list(methods) if not isinstance(methods, str) else [methods]
     chosen = choose_methods(methods, "methods")
     per_params = _split_params(chosen, params)

@@ -29,6 +29,7 @@ from ..training.model import Model, resolve_device
 from ..transforms import check_transform, feature_grouping, make_transform
 from .heatmaps import (
     _split_params,
+    as_input_dataset,
     baseline_for,
     choose_methods,
     run_methods,
@@ -234,6 +235,7 @@ def trim(
     >>> bool(err < 1e-2 * abs(bands["prediction"]).max())
     True
     """
+    ds = as_input_dataset(ds, model, x)
     if method is not None:  # the older keyword
         if methods != "integrated_gradients" and methods != method:
             raise TypeError("give methods= (or its older name method=), not both")

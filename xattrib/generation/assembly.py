@@ -8,6 +8,7 @@ draw fresh samples) from the Dataset or from a file it was written to.
 
 from __future__ import annotations
 
+import inspect
 from typing import Any
 
 import dask
@@ -21,8 +22,9 @@ from ..covariances.dense import Covariance
 from ..covariances.quantised import QuantisedFactor
 from ..datasets import pacific_sst
 from ..grid.cells import CellIndex, scatter_cells
-from ..grid.latlon import find_latlon
+from ..grid.latlon import find_latlon, require_xarray
 from ..parallel import one_blas_thread
+from ..registry import closest_hint
 from ..responses import RESPONSES, Response
 from .generator import STREAM_PARAMS, Generator, block_rng
 from .schema import encode
@@ -37,6 +39,7 @@ def _as_covariance(source: xr.Dataset | xr.DataArray | None, covariance: Any,
                    sample_dim: str | None) -> tuple[Covariance, xr.Dataset | xr.DataArray]:
     if source is None:
         source = pacific_sst()
+    require_xarray(source, "source")
     if isinstance(covariance, Covariance):
         return covariance, source
     is_data = isinstance(source, xr.DataArray) and source.dtype != bool and any(
@@ -219,6 +222,20 @@ def benchmark(
                      noise_snr)
 
 
+def _check_keywords(name: str, family: Any, response_kwargs: dict[str, Any]) -> None:
+    """Extra keywords go to the response family: a misspelt keyword of benchmark() (or of the
+    family) gets the closest valid name, not the family's own refusal."""
+    own = [p for p in inspect.signature(family.random).parameters
+           if p not in ("rng", "corr_factor", "std", "kwargs")]
+    unknown = [k for k in response_kwargs if k not in own]
+    if unknown:
+        mine = [p for p in inspect.signature(benchmark).parameters if p != "response_kwargs"]
+        raise TypeError(
+            f"benchmark() got unexpected parameters {unknown};"
+            f"{closest_hint(unknown[0], mine + own)} Its keywords: {', '.join(mine)}; the "
+            f"response family {name!r} also takes {', '.join(own) or 'nothing'}")
+
+
 def _check_sizes(n_samples: Any, chunks: Any, noise_snr: float | None) -> tuple[int, int]:
     n_samples, chunks = int(n_samples), int(chunks)
     if n_samples < 1:
@@ -264,6 +281,7 @@ def _response(response: str | Response, seed: int, cov: Covariance, basis: Any,
                             "name")
         return response
     family = RESPONSES.get(response, what="response")
+    _check_keywords(response, family, response_kwargs)
     rng = block_rng(seed, STREAM_PARAMS, 0)
     with one_blas_thread():  # LAPACK rounds differently with the thread count
         if basis is None:

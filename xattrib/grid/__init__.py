@@ -13,9 +13,10 @@ from .latlon import (
     find_latlon,
     land_fraction,
     make_grid,
+    require_xarray,
     valid_mask,
 )
 
 __all__ = ["EARTH_RADIUS_M", "CellIndex", "SpatialCoords", "area_weights", "cell_area",
-           "find_latlon", "gather_cells", "land_fraction", "make_grid", "scatter_cells",
-           "valid_mask"]
+           "find_latlon", "gather_cells", "land_fraction", "make_grid", "require_xarray",
+           "scatter_cells", "valid_mask"]

@@ -8,6 +8,7 @@ never from a hard-coded list of names here.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import cf_xarray  # noqa: F401  (registers the .cf accessor)
 import numpy as np
@@ -21,6 +22,7 @@ __all__ = [
     "area_weights",
     "cell_area",
     "find_latlon",
+    "require_xarray",
     "land_fraction",
     "make_grid",
     "valid_mask",
@@ -51,6 +53,17 @@ def _one_coord(obj: xr.Dataset | xr.DataArray, key: str) -> str | None:
             f"found several {key} coordinates {names}; keep one (e.g. obj.drop_vars({names[1:]!r}))"
         )
     return names[0] if names else None
+
+
+def require_xarray(obj: Any, argument: str, kind: str = "a Dataset or DataArray") -> None:
+    """Refuse what is not xarray (a numpy array, a list) with the one-line conversion."""
+    if isinstance(obj, xr.Dataset | xr.DataArray):
+        return
+    raise TypeError(
+        f"{argument} must be {kind} with latitude and longitude coordinates, got "
+        f"{type(obj).__module__}.{type(obj).__name__}; wrap an array first, e.g. "
+        f"xr.DataArray(arr, dims=('sample', 'lat', 'lon'), coords={{'lat': lat, 'lon': lon}})"
+        + (".to_dataset(name='x')" if "Dataset" in kind and "DataArray" not in kind else ""))
 
 
 def find_latlon(obj: xr.Dataset | xr.DataArray) -> SpatialCoords:

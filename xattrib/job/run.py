@@ -31,6 +31,10 @@ from .report import render_report
 __all__ = ["JobConfig", "run_benchmark"]
 
 
+#: test samples explained on the exact F by default (fewer when there are fewer test samples)
+EXACT_SAMPLES = 200
+
+
 def default_methods() -> list[str]:
     """The methods the job runs unless told otherwise: every registered method marked
     ``in_main_job`` (all affordable ones), in the registry's order."""
@@ -64,11 +68,16 @@ class JobConfig:
     device: str | None = None
     chunks: int = 10_000
     weights: str | None = "area"
-    exact_samples: int = 200       # test samples also explained on the exact F (0: none)
+    exact_samples: int | None = None  # test samples also explained on the exact F (0: none;
+    #                                   default min(200, test_samples): it follows that flag)
+
+    def __post_init__(self) -> None:
+        if self.exact_samples is None and isinstance(self.test_samples, int):
+            self.exact_samples = min(EXACT_SAMPLES, self.test_samples)
 
     def validate(self) -> None:
         _check_types(self)
-        if not 0 <= self.exact_samples <= self.test_samples:
+        if self.exact_samples is None or not 0 <= self.exact_samples <= self.test_samples:
             raise ValueError(f"exact_samples must be between 0 and test_samples "
                              f"({self.test_samples}); got {self.exact_samples}")
         if self.test_samples < 10 or self.test_samples * 2 > self.samples:

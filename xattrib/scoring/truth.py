@@ -27,7 +27,7 @@ import numpy as np
 import xarray as xr
 
 from ..dims import sample_dim_of
-from ..grid import CellIndex, cell_area, find_latlon
+from ..grid import CellIndex, cell_area, find_latlon, require_xarray
 from ..metrics import METRICS
 
 __all__ = ["score"]
@@ -98,6 +98,8 @@ def score(
     >>> float(s["pearson"].min()), float(s["cosine"].min())
     (1.0, 1.0)
     """
+    require_xarray(attribution, "attribution", "heatmaps (attribute's Dataset or a DataArray)")
+    require_xarray(truth, "truth", "a DataArray")
     if positive_convention not in ("positive_part", "abs"):
         raise ValueError(f"positive_convention must be 'positive_part' or 'abs', got "
                          f"{positive_convention!r}")

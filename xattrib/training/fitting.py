@@ -20,7 +20,7 @@ import xarray as xr
 
 from ..dims import sample_dim_of
 from ..generation import generator_from_dataset, is_benchmark, is_untouched
-from ..grid.cells import CellIndex
+from ..grid import CellIndex, require_xarray
 from ..parallel import one_blas_thread
 from .model import Model, resolve_device
 
@@ -320,6 +320,7 @@ def fit(
     >>> model.r2 > 0.9
     True
     """
+    require_xarray(ds, "ds", "a Dataset")
     if fresh is None:
         fresh = is_benchmark(ds)
     plan = _Plan.resolve(bool(fresh), epochs, batch_size, lr, val_fraction, samples_per_epoch,

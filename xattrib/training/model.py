@@ -170,6 +170,13 @@ class Model:
 
         return wrap_module(cls, module, like, **kwargs)
 
+    def __repr__(self) -> str:
+        ny, nx = self.cells.shape
+        r2 = "" if np.isnan(self.r2) else f", r2={self.r2:.4f}"
+        return (f"<xattrib.Model arch={self.arch!r}, variables={list(self.variables)}, "
+                f"{self.cells.n_cells} valid cells of a {ny} × {nx} grid, "
+                f"outputs={list(self.outputs)}{r2}>")
+
     def output_index(self, output: int | str | None) -> int:
         """Index of an output given by position or name (None: the only output)."""
         if output is None:

@@ -18,6 +18,8 @@ import torch
 import xarray as xr
 from torch import nn
 
+from ..generation import is_benchmark
+from ..grid import require_xarray
 from ..grid.cells import CellIndex
 from .factories import bind_kwargs, factory_name, plain_kwargs
 
@@ -98,6 +100,8 @@ def _input_variables(like: xr.Dataset | xr.DataArray, variables: list[str] | Non
                      ) -> dict[str, xr.DataArray]:
     if isinstance(like, xr.DataArray):
         return {str(like.name or "x"): like}
+    if variables is None and is_benchmark(like):  # a benchmark's input is its x
+        return {"x": like["x"]}
     names = list(variables) if variables is not None else [
         str(v) for v in like.data_vars if like[v].ndim >= 2]
     missing = [n for n in names if n not in like]
@@ -134,6 +138,7 @@ def wrap_module(model_cls: Any, module: Any, like: xr.Dataset | xr.DataArray,
     """The body of :meth:`xattrib.Model.from_module` (see there)."""
     if not isinstance(module, torch.nn.Module):
         raise TypeError(f"module must be a torch.nn.Module, got {type(module).__name__}")
+    require_xarray(like, "like")
     if layout not in LAYOUTS:
         raise ValueError(f"layout must be one of {LAYOUTS}, got {layout!r}")
     data = _input_variables(like, variables)

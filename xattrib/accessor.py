@@ -40,15 +40,15 @@ class _Accessor:
 
     def attribute(self, *args: Any, **kwargs: Any) -> xr.Dataset:
         """Attribution heatmaps of a model on these inputs (see :func:`xattrib.attribute`)."""
-        from .attribution.heatmaps import attribute
+        from .attribution import attribute  # torch and captum: imported on first use
 
-        return attribute(self._obj, *args, **kwargs)  # type: ignore[arg-type]
+        return attribute(self._obj, *args, **kwargs)
 
     def trim(self, *args: Any, **kwargs: Any) -> xr.Dataset:
         """Attribution to groups of transformed features (see :func:`xattrib.trim`)."""
-        from .attribution.trimming import trim
+        from .attribution import trim  # torch and captum: imported on first use
 
-        return trim(self._obj, *args, **kwargs)  # type: ignore[arg-type]
+        return trim(self._obj, *args, **kwargs)
 
     def score(self, *args: Any, **kwargs: Any) -> xr.Dataset:
         """Score these heatmaps against a truth (see :func:`xattrib.score`)."""

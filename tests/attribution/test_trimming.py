@@ -233,3 +233,30 @@ def test_methods_keyword_and_its_older_name():
     np.testing.assert_array_equal(timed["attribution"].values,
                                   new["attribution"].sel(xai_method=["cd"]).values)
     assert timed["attribution"].dims[1] == "time"
+
+
+def test_eof_on_a_few_benchmark_samples_uses_its_covariance():
+    """transform='eof' on a benchmark: the EOFs of its own covariance, whatever the samples;
+    on other data too few samples get an error that says what to pass instead."""
+    bench = xattrib.benchmark(n_samples=3, chunks=3, response="linear")
+    f = xattrib.Model.exact(bench)
+    out = xattrib.trim(bench, f, transform="eof", methods="integrated_gradients",
+                       transform_kwargs={"n_modes": 12}, progress=False)
+    assert out.sizes["mode"] == 12
+    one = xattrib.trim(bench.isel(sample=[0]), f, transform="eof",
+                       methods="integrated_gradients", transform_kwargs={"n_modes": 12},
+                       progress=False)
+    np.testing.assert_allclose(one["attribution"].values,  # batched float32: rounding only
+                               out["attribution"].isel(sample=[0]).values, rtol=1e-4, atol=1e-6)
+    cov = xattrib.generator_from_dataset(bench).covariance.matrix
+    ref = EOF.from_covariance(cov, f.cells, n_modes=12)
+    np.testing.assert_allclose(
+        xattrib.trim(bench, f, transform=ref, methods="integrated_gradients",
+                     progress=False)["attribution"].values, out["attribution"].values,
+        rtol=1e-6, atol=1e-8)
+    plain = bench[["x"]].compute()
+    plain.attrs = {}  # no longer a benchmark: EOFs are fitted on the samples
+    with pytest.raises(ValueError, match=r"EOFs fitted on 3 samples.*transform=xattrib"
+                                         r"\.transforms\.EOF\.fit\(train_x"):
+        xattrib.trim(plain, f, transform="eof", methods="integrated_gradients",
+                     transform_kwargs={"n_modes": 12}, progress=False)

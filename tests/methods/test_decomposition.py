@@ -161,3 +161,49 @@ def test_trim_split_batches_keep_each_samples_residual():
     np.testing.assert_allclose(pieces, whole, atol=1e-6)
     beta, gamma = decompose(net, *tnet.cd_split(r)(s, torch.ones_like(s), 1, slice(0, 9)))
     np.testing.assert_allclose(beta + gamma, net(x).detach(), atol=1e-6)  # f(x) exactly
+
+
+@pytest.mark.parametrize("act", [nn.Sigmoid, nn.Softplus, nn.Tanh, nn.ReLU])
+def test_a_group_without_features_scores_zero(act):
+    """φ(0) ≠ 0 (Sigmoid, Softplus) goes to the irrelevant stream: an empty group is 0."""
+    torch.manual_seed(0)
+    net = nn.Sequential(nn.Linear(6, 5, bias=False), act(), nn.Linear(5, 1, bias=False))
+    x = torch.randn(4, 6)
+    groups = torch.tensor([0, 0, 0, 2, 2, 2])  # group 1 has no features
+    scores = cd_scores(net, x, groups, 3)
+    assert torch.equal(scores[:, 1], torch.zeros(4))
+    beta, gamma = decompose(net, x, torch.zeros_like(x))  # all-ones mask: γ = 0
+    torch.testing.assert_close(beta + gamma, net(x))
+
+
+class _InPlace(nn.Module):
+    def __init__(self, style: str) -> None:
+        super().__init__()
+        torch.manual_seed(1)
+        self.a, self.b, self.style = nn.Linear(6, 8), nn.Linear(8, 1), style
+
+    def forward(self, x):
+        h = self.a(x)
+        if self.style == "method":
+            h.relu_()  # result dropped: h itself changes
+        elif self.style == "functional":
+            torch.nn.functional.relu(h, inplace=True)
+        else:
+            h.unsqueeze_(1)
+            h = h[:, 0]
+        return self.b(h)
+
+
+@pytest.mark.parametrize("style", ["method", "functional"])
+def test_in_place_ops_update_their_operand(style):
+    net = _InPlace(style).eval()
+    x = torch.randn(5, 6)
+    mask = (torch.rand(6) > 0.5).float()
+    beta, gamma = decompose(net, x * mask, x * (1 - mask))
+    torch.testing.assert_close(beta + gamma, net(x), rtol=1e-5, atol=1e-6)
+
+
+def test_in_place_op_that_changes_shape_is_refused():
+    with pytest.raises(UnsupportedOperation, match="in-place 'unsqueeze_', which changes the "
+                                                   "shape"):
+        decompose(_InPlace("shape").eval(), torch.randn(2, 6), torch.zeros(2, 6))

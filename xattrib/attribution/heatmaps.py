@@ -408,7 +408,7 @@ def run_methods(kernel: Any, grid: Any, objects: list[Any], width: int, chosen: 
 
 
 def attribute(
-    ds: xr.Dataset,
+    ds: xr.Dataset | xr.DataArray,
     model: Model,
     methods: list[str] | tuple[str, ...] | str = ("integrated_gradients", "gradient"),
     baseline: Any = "zero",
@@ -426,10 +426,11 @@ def attribute(
 
     Parameters
     ----------
-    ds : Dataset
-        With the model's input variable(s) ``(sample, lat, lon)`` on its grid (numpy or
-        dask; lazy stays lazy): ``x`` for networks xattrib trains (``x=`` names another),
-        the variables of :meth:`xattrib.Model.from_module` otherwise. The sample dimension
+    ds : Dataset or DataArray
+        The model's input variable(s) ``(sample, lat, lon)`` on its grid (numpy or dask;
+        lazy stays lazy): ``x`` for networks xattrib trains (``x=`` names another), the
+        variables of :meth:`xattrib.Model.from_module` otherwise. A DataArray is the
+        model's (single) input. The sample dimension
         may have any name (``time``...); the output keeps it.
     model : Model
         A trained :class:`xattrib.Model` or a wrapped module (:meth:`Model.from_module`);

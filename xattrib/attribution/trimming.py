@@ -24,9 +24,11 @@ import torch
 import xarray as xr
 from torch import nn
 
+from ..generation import generator_from_dataset, is_benchmark
+from ..grid import CellIndex
 from ..methods.base import METHOD_DIM, METHODS, Method
 from ..training.model import Model, resolve_device
-from ..transforms import check_transform, feature_grouping, make_transform
+from ..transforms import EOF, check_transform, feature_grouping, make_transform
 from .heatmaps import (
     _split_params,
     as_input_dataset,
@@ -154,7 +156,7 @@ def _trim_kernel(x: np.ndarray, base: np.ndarray | None, index: np.ndarray, mode
 
 
 def trim(
-    ds: xr.Dataset,
+    ds: xr.Dataset | xr.DataArray,
     model: Model,
     transform: Any = "fourier",
     methods: str | list[str] | tuple[str, ...] = "integrated_gradients",
@@ -177,15 +179,16 @@ def trim(
 
     Parameters
     ----------
-    ds : Dataset
+    ds : Dataset or DataArray
         The samples to explain, as for :func:`xattrib.attribute` (numpy or dask; lazy
         stays lazy).
     model : Model
         A trained or wrapped single-variable :class:`xattrib.Model`.
     transform : str or transform
         ``"fourier"``, ``"zonal"``, ``"sht"``, ``"eof"``, ``"wavelet"`` (built on the
-        model's grid with ``transform_kwargs``; ``"eof"`` is fitted on ``ds``'s own input,
-        which computes it), ``"benchmark"`` (the basis of a transformed-space benchmark
+        model's grid with ``transform_kwargs``; ``"eof"`` is, on a benchmark, the EOFs of
+        its own covariance and otherwise fitted on ``ds``'s own input, which computes it),
+        ``"benchmark"`` (the basis of a transformed-space benchmark
         ``ds``, so the result compares with its ``truth``) or an object with ``forward``, ``inverse`` and ``features``
         (:mod:`xattrib.transforms`).
     methods : str or list of str
@@ -273,8 +276,7 @@ def trim(
     da = sample_first(da, sample_dim)
     sample_dim = str(da.dims[0])
     cells = model.cells
-    tr = make_transform(transform, cells, data=ds if transform == "benchmark" else da,
-                        **(transform_kwargs or {}))
+    tr = _transform(transform, cells, ds, da, transform_kwargs or {})
     check_transform(tr, cells.n_cells)
     gidx, labels, gcoords = feature_grouping(tr, groups)
     n_groups, p = int(labels.size), int(gidx.size)
@@ -326,6 +328,23 @@ def _assemble(ds: xr.Dataset, da: xr.DataArray, model: Model, tr: Any, chosen: l
     return xr.Dataset(data_vars, coords=coords, attrs=global_attrs(
         ds, model, baseline_kind, "xattrib TRIM attributions", **tattrs,
         xattrib_residual="r = x - T^-1(T(x)), fixed per sample"))
+
+
+def _transform(transform: Any, cells: CellIndex, ds: xr.Dataset, da: xr.DataArray,
+               kwargs: dict[str, Any]) -> Any:
+    """The transform to explain over. On a benchmark, ``"eof"`` is the EOFs of its own
+    covariance (exact, and independent of the samples explained); elsewhere EOFs are fitted
+    on the data given, and the benchmark's basis needs the benchmark."""
+    if transform == "eof" and is_benchmark(ds):
+        cov = generator_from_dataset(ds).covariance
+        if np.array_equal(cov.cells.flat, cells.flat) and cov.cells.shape == cells.shape:
+            n_modes = int(kwargs.pop("n_modes", 10))
+            if kwargs:
+                raise ValueError(f"transform_kwargs {sorted(kwargs)} do not apply to the EOFs "
+                                 "of a benchmark's covariance (only n_modes)")
+            return EOF.from_covariance(cov.matrix, cells, n_modes=n_modes)
+    return make_transform(transform, cells, data=ds if transform == "benchmark" else da,
+                          **kwargs)
 
 
 def tr_name(tr: Any) -> str:

@@ -3,10 +3,21 @@
 CD (Murdoch et al. 2018; Singh et al. 2019, 2020) splits every activation into a part due
 to a group of input features (β, relevant) and the rest (γ), β + γ = the activation, and
 propagates the pair through the network; β at the output is the group's score. The rules
-are those of SCIENCE.md §3: affine layers share their bias in proportion to |β| and |γ|,
-pointwise nonlinearities give β' = φ(β) and γ' = φ(β + γ) − φ(β), max pooling gathers both
-streams where β + γ is largest, and linear bias-free operations (pooling, reshapes,
-padding, dropout in eval) apply to each stream.
+are those of SCIENCE.md §3, with two conventions stated here:
+
+- affine layers share their bias in proportion to |β| and |γ|; where both are exactly 0
+  the share follows the two streams' total magnitude in that sample (the reference
+  implementation ``acd`` gives ½ there in Linear/Conv and all to γ in BatchNorm). So an
+  all-ones mask gives γ = 0 exactly;
+- pointwise nonlinearities give β' = φ(β) and γ' = φ(β + γ) − φ(β) where φ(0) = 0 (ReLU,
+  Tanh, ...). Where φ(0) ≠ 0 (Sigmoid, Softplus) φ(0) is a constant like a bias, shared in
+  proportion to each stream's own change, |φ(β) − φ(0)| and |φ(β + γ) − φ(β)|: a group with
+  no features then scores 0, and an all-ones mask still gives γ = 0 (taking the plain
+  β' = φ(β) gave an empty group φ(0)-driven scores: 0.34 on a bias-free Sigmoid net);
+- max pooling gathers both streams where β + γ is largest, and linear bias-free operations
+  (pooling, reshapes, padding, dropout in eval) apply to each stream;
+- in-place operations (``h.relu_()``, ``inplace=True``) update their operand, so code that
+  drops the returned value still carries the right streams.
 
 Why a tensor subclass and not a module walk: a walk over ``children()`` sees neither
 residual adds nor the reshapes and index operations in users' ``forward`` code, and
@@ -176,16 +187,44 @@ def _apply(func: Any, args: Any, kwargs: dict[str, Any]) -> Any:
                                                     "alpha_dropout")) and
                                    (len(args) > 2 and args[2] is True)):
         raise _unsupported(f"{name} in training mode (call model.eval())")
-    if kwargs.get("inplace"):
-        kwargs = {**kwargs, "inplace": False}
-    if name.endswith("_") and not name.endswith("__"):  # in-place ops: run on copies
+    in_place = bool(kwargs.get("inplace")) or (name.endswith("_") and not name.endswith("__"))
+    if in_place:  # run on copies, then write the result into the operand (see _in_place)
+        kwargs = {**kwargs, "inplace": False} if "inplace" in kwargs else kwargs
+        target = args[0]
         args = _swap(args, lambda s: _Streams(s.beta.clone(), s.gamma.clone()))
+        return _in_place(name, target, _decomposed(name, func, args, kwargs, leaves))
+    return _decomposed(name, func, args, kwargs, leaves)
+
+
+def _in_place(name: str, target: Any, result: Any) -> Any:
+    """An in-place op changes its operand: code that drops the returned value
+    (``h.relu_()``) must still see the new streams in ``h``."""
+    if not isinstance(target, _Streams) or not isinstance(result, _Streams):
+        return result
+    if tuple(result.shape) != tuple(target.shape):
+        raise _unsupported(f"the in-place {name!r}, which changes the shape (use "
+                           f"{name.rstrip('_')!r} and assign its result)")
+    target.beta, target.gamma = result.beta, result.gamma
+    with torch._C.DisableTorchFunctionSubclass():
+        target.plain.copy_(result.plain)
+    return target
+
+
+def _decomposed(name: str, func: Any, args: Any, kwargs: dict[str, Any], leaves: list[Any]
+                ) -> Any:
+    """The rule of each kind of operation (see the module docstring)."""
     if len(leaves) > 1 and name not in _TWO_STREAM_LINEAR and name not in _AFFINE:
         raise _unsupported(f"{name} of two decomposed tensors (a product is not linear)")
     if name in _POINTWISE:
-        beta = _call(func, args, kwargs, lambda s: s.beta)
+        # φ(0) is a constant, like a bias: shared in proportion to each stream's own change,
+        # u = φ(β) − φ(0) and v = φ(β + γ) − φ(β). A group without features (β = 0) keeps 0
+        # whatever φ(0) is (Sigmoid, Softplus), and an all-ones mask (γ = 0) keeps γ' = 0
+        f0 = _call(func, args, kwargs, lambda s: torch.zeros_like(s.beta))
+        fb = _call(func, args, kwargs, lambda s: s.beta)
         total = _call(func, args, kwargs, lambda s: s.plain)
-        return _Streams(beta, total - beta)
+        if not bool(f0.any()):  # ReLU-like φ(0) = 0: β' = φ(β), γ' = φ(β + γ) − φ(β)
+            return _Streams(fb, total - fb)
+        return _Streams(*_share(fb - f0, total - fb, f0))
     if name in _MAXPOOL:
         return _maxpool(name, args, kwargs)
     if name in _LINEAR:

@@ -105,8 +105,12 @@ class EOF(Transform):
                              "drop them")
         n, d = x.shape
         if not 1 <= int(n_modes) <= min(n, d):
-            raise ValueError(f"n_modes must be between 1 and min(samples, cells) = "
-                             f"{min(n, d)}, got {n_modes}")
+            raise ValueError(
+                f"n_modes must be between 1 and min(samples, cells) = {min(n, d)}, got "
+                f"{n_modes}: EOFs fitted on {n} samples. To explain a few samples, fit the "
+                "EOFs on a training set and pass them: transform=xattrib.transforms.EOF.fit("
+                "train_x, n_modes=...) (on a benchmark, transform='eof' uses the EOFs of its "
+                "own covariance)")
         w = _weights(cells)
         pca = PCA(n_components=int(n_modes), svd_solver="full").fit(x * w)
         return cls(cells, _signed(pca.components_), pca.explained_variance_ratio_,

@@ -293,6 +293,15 @@ CASES = [
     ("parameters", "a misspelt keyword of benchmark",
      lambda: xattrib.benchmark(n_samples=4, nosie_snr=2), TypeError,
      r"benchmark\(\) got unexpected parameters \['nosie_snr'\]; Did you mean 'noise_snr'\?"),
+    ("grids", "longitudes in another convention (−180…180 against 0…360)",
+     lambda: _model().predict(_bench().assign_coords(
+         lon=(_bench().lon + 180) % 360 - 180).sortby("lon")), ValueError,
+     r"lon differs at 30 of 30 points \(the first at index 0: -177.5, expected 117.5\). "
+     r"The same longitudes in another convention: convert to 0…360, e.g. "
+     r"da.assign_coords\(lon=da.lon % 360\).sortby\('lon'\) \(no regridding needed\)"),
+    ("grids", "latitudes in the opposite order",
+     lambda: _model().predict(_bench().isel(lat=slice(None, None, -1))), ValueError,
+     r"The same lat in the opposite order: da.sortby\('lat', ascending=True\)"),
     ("files", "a netCDF file written by another tool, loaded as a model",
      lambda: xattrib.Model.load(_foreign_file()),
      ValueError, r"foreign.nc is not an xattrib model file \(no xattrib_arch attribute\)"),

@@ -200,3 +200,11 @@ def test_fit_with_a_time_dimension(small_grid):
             assert torch.equal(p, q)
     with pytest.raises(ValueError, match="sample_dim='sample' is not a dimension"):
         xattrib.fit(b.rename(sample="time"), sample_dim="sample", **kw)
+
+
+def test_fit_says_what_it_does_before_its_bar(small_grid, capsys):
+    b = small_grid.xattrib.benchmark(n_samples=400, seed=0, chunks=400, response="linear")
+    xattrib.fit(b, epochs=1, hidden=(4,), progress=True, fresh=False)
+    err = capsys.readouterr().err
+    assert "fit: reading 360 samples for the normalisation" in err  # DATA_RECIPE: 10 % val
+    assert err.index("fit: reading") < err.index("fit:", err.index("fit: reading") + 1)

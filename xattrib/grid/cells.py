@@ -60,6 +60,31 @@ def scatter_cells(values: np.ndarray, flat: np.ndarray, shape: tuple[int, int],
     return out.reshape(*lead, *shape)
 
 
+def _differs(name: str, got: np.ndarray, want: np.ndarray) -> str:
+    """Where two coordinates differ: how many points, and the first that does."""
+    off = ~np.isclose(got, want, atol=1e-6)
+    i = int(np.flatnonzero(off.ravel())[0])
+    return (f"{name} differs at {int(off.sum())} of {got.size} points (the first at index "
+            f"{i}: {got.ravel()[i]:g}, expected {want.ravel()[i]:g})")
+
+
+def _convention_fix(name: str, got: np.ndarray, want: np.ndarray, is_lon: bool) -> str | None:
+    """The fix when the same points are written another way: a longitude convention
+    (−180…180 against 0…360) or the opposite order."""
+    if is_lon and np.allclose(np.sort(got % 360), np.sort(want % 360), atol=1e-6):
+        to = "0…360" if want.min() >= 0 else "−180…180"
+        conv = ("da.assign_coords({n}=da.{n} % 360)" if want.min() >= 0 else
+                "da.assign_coords({n}=(da.{n} + 180) % 360 - 180)").format(n=name)
+        order = (f".sortby('{name}')" if np.all(np.diff(want) > 0) else
+                 f", then .reindex({name}=<the expected longitudes>) for this grid's order")
+        return (f"The same longitudes in another convention: convert to {to}, e.g. "
+                f"{conv}{order} (no regridding needed).")
+    if np.allclose(got[::-1], want, atol=1e-6):
+        return (f"The same {name} in the opposite order: da.sortby('{name}', "
+                f"ascending={bool(want[0] < want[-1])}) (no regridding needed).")
+    return None
+
+
 @dataclass(eq=False)
 class CellIndex:
     """The valid cells of a grid and how to stack/unstack fields over them.
@@ -131,19 +156,21 @@ class CellIndex:
             sc = find_latlon(da)
         except ValueError as err:
             raise ValueError(f"{what} has no usable latitude/longitude: {err}") from None
-        problems = []
-        for name, ref in ((sc.lat, self.mask[self.spatial.lat]), (sc.lon, self.mask[self.spatial.lon])):
+        problems, fixes = [], []
+        for name, ref, is_lon in ((sc.lat, self.mask[self.spatial.lat], False),
+                                  (sc.lon, self.mask[self.spatial.lon], True)):
             got = np.asarray(da[name].values, dtype=float)
             want = np.asarray(ref.values, dtype=float)
             if got.shape != want.shape:
                 problems.append(f"{name} has {got.size} points, expected {want.size}")
             elif not np.allclose(got, want, atol=1e-6):
-                bad = int(np.sum(~np.isclose(got, want, atol=1e-6)))
-                problems.append(f"{name} differs at {bad} of {got.size} points "
-                                f"(first {got.ravel()[0]:g}, expected {want.ravel()[0]:g})")
+                problems.append(_differs(name, got, want))
+                fixes.append(_convention_fix(name, got, want, is_lon))
         if problems:
-            raise ValueError(f"{what} is not on the expected grid: " + "; ".join(problems)
-                             + ". Regrid it (e.g. ds.interp_like) or use data on the same grid.")
+            fix = next((f for f in fixes if f), None)
+            raise ValueError(
+                f"{what} is not on the expected grid: " + "; ".join(problems) + ". "
+                + (fix or "Regrid it (e.g. ds.interp_like) or use data on the same grid."))
         return sc
 
     # -- stack / unstack ----------------------------------------------------------------

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 import os
+import sys
 import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -335,6 +336,12 @@ def fit(
     src = _Source(ds, cells, x, y, sample_dim, plan.val_fraction, plan.fresh,
                   plan.samples_per_epoch, plan.fresh_every, plan.max_val)
     pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="xattrib-load")
+    if progress:  # the first reads can take a minute before the bar: say what happens
+        print(f"fit: reading {min(src.per_epoch if plan.fresh else src.n_train, 100_000):,} "
+              f"samples for the normalisation and the linear reference, and "
+              f"{src.n_val:,} validation samples"
+              + (" (drawn fresh from the benchmark's generator)" if plan.fresh else ""),
+              file=sys.stderr, flush=True)
     try:
         hx, hy = _first_samples(src, plan, seed)
         model = _new_model(arch, cells, arch_kwargs, hx, hy, seed)

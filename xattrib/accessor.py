@@ -7,6 +7,7 @@ re-declared, so no keyword can be silently dropped.
 
 from __future__ import annotations
 
+import inspect
 from typing import Any
 
 import xarray as xr
@@ -18,44 +19,59 @@ from .scoring import score
 from .training import fit
 
 
+def _shows(func: Any) -> Any:
+    """Give a forwarding method the public function's signature and docstring, so help()
+    and Shift-Tab show them (bound, the object stands for the first parameter). Nothing is
+    re-declared: the call still forwards ``*args, **kwargs`` unchanged."""
+    def copy(method: Any) -> Any:
+        method.__signature__ = inspect.signature(func)
+        method.__doc__ = (f"``{func.__name__}`` with this object as its first argument "
+                          f"(:func:`{func.__module__}.{func.__name__}`).\n\n"
+                          + inspect.cleandoc(func.__doc__ or "").split("\nExamples\n")[0])
+        return method
+    return copy
+
+
 class _Accessor:
     def __init__(self, obj: xr.Dataset | xr.DataArray) -> None:
         self._obj = obj
 
+    @_shows(io.to_netcdf)
     def to_netcdf(self, path: Any, **kwargs: Any) -> Any:
-        """CF-1.8 netCDF, written atomically (see :func:`xattrib.io.to_netcdf`)."""
         return io.to_netcdf(self._obj, path, **kwargs)
 
+    @_shows(io.to_zarr)
     def to_zarr(self, path: Any, **kwargs: Any) -> Any:
-        """CF-attributed zarr, written atomically (see :func:`xattrib.io.to_zarr`)."""
         return io.to_zarr(self._obj, path, **kwargs)
 
+    @_shows(benchmark)
     def benchmark(self, *args: Any, **kwargs: Any) -> xr.Dataset:
-        """A benchmark on this grid or from these anomalies (see :func:`xattrib.benchmark`)."""
         return benchmark(self._obj, *args, **kwargs)
 
+    @_shows(fit)
     def fit(self, *args: Any, **kwargs: Any) -> Any:
-        """Train a network on this benchmark (see :func:`xattrib.fit`)."""
         return fit(self._obj, *args, **kwargs)  # type: ignore[arg-type]
 
     def attribute(self, *args: Any, **kwargs: Any) -> xr.Dataset:
-        """Attribution heatmaps of a model on these inputs (see :func:`xattrib.attribute`)."""
+        """Attribution heatmaps of a model on these inputs (see :func:`xattrib.attribute`;
+        its signature is not copied here because that would import torch with xattrib)."""
         from .attribution import attribute  # torch and captum: imported on first use
 
         return attribute(self._obj, *args, **kwargs)
 
     def trim(self, *args: Any, **kwargs: Any) -> xr.Dataset:
-        """Attribution to groups of transformed features (see :func:`xattrib.trim`)."""
+        """Attribution to groups of transformed features (see :func:`xattrib.trim`; its
+        signature is not copied here because that would import torch with xattrib)."""
         from .attribution import trim  # torch and captum: imported on first use
 
         return trim(self._obj, *args, **kwargs)
 
+    @_shows(score)
     def score(self, *args: Any, **kwargs: Any) -> xr.Dataset:
-        """Score these heatmaps against a truth (see :func:`xattrib.score`)."""
         return score(self._obj, *args, **kwargs)
 
+    @_shows(area_weights)
     def area_weights(self, **kwargs: Any) -> xr.DataArray:
-        """Normalised cell-area weights (see :func:`xattrib.grid.area_weights`)."""
         return area_weights(self._obj, **kwargs)
 
 

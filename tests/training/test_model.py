@@ -28,3 +28,18 @@ def test_from_module_like_a_benchmark_reads_its_x():
                                rtol=1e-5)
     heat = bench.xattrib.attribute(mine, methods="gradient", progress=False)
     assert "model_r2" not in heat["attribution"].attrs  # unknown for a wrapped network
+
+
+def test_inputs_far_from_the_training_data_are_warned_about():
+    """Raw fields with the climatology left in pass silently otherwise."""
+    import pytest
+
+    bench = xattrib.benchmark(n_samples=600, chunks=600, response="linear")
+    model = xattrib.fit(bench, epochs=1, hidden=(4,), progress=False, fresh=False)
+    _ = model.predict(bench.isel(sample=slice(0, 20))).values  # standardised: silent
+    raw = bench.isel(sample=slice(0, 20)).assign(x=bench["x"][:20] + 20.0)  # + climatology
+    with pytest.warns(UserWarning, match=r"far from what the network was trained on: their "
+                                         r"mean is \d+ training standard deviations"):
+        _ = model.predict(raw).values
+    with pytest.warns(UserWarning, match="remove the climatology"):
+        raw.xattrib.attribute(model, methods="gradient", progress=False).compute()

@@ -159,6 +159,7 @@ def _kernel(x: np.ndarray, base: np.ndarray | None, index: np.ndarray, model: Mo
 
     m = METHODS[method]
     flat, size = model.input_flat(), x.shape[1]  # the variables' grids end to end
+    model.warn_if_unfamiliar(np.asarray(np.mean(x, axis=0, dtype=np.float64))[None, flat])
     net = model.network(device, private=True, output=output_index)
     dev = next(net.parameters()).device
     run_params = _run_params(m, params, model, dev)

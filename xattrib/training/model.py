@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import os
 import threading
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -37,6 +38,10 @@ __all__ = ["Model", "resolve_device"]
 
 
 _PREDICT_BATCH = 8192
+#: inputs whose mean is further than this many training standard deviations from the
+#: training mean at some cell are warned about (a single standardised sample rarely passes
+#: 5 at any of hundreds of cells; raw fields with the climatology left in reach 30-100)
+OFF_DISTRIBUTION_STD = 8.0
 
 
 def resolve_device(device: Any = None) -> torch.device:
@@ -285,10 +290,31 @@ class Model:
         state.pop("_local", None)
         return state
 
+    def warn_if_unfamiliar(self, x: np.ndarray, limit: float = OFF_DISTRIBUTION_STD) -> None:
+        """Warn when the mean of inputs ``x`` (stacked cells, ``(n, C·d)``) is more than
+        ``limit`` training standard deviations from the training mean at some cell: raw
+        fields with the climatology left in, other units, another variable. Only for
+        networks xattrib trained (a wrapped module's normalisation is the user's own)."""
+        if self.spec is not None or self.arch in ("exact", "exact-space", "module-instance"):
+            return
+        if x.shape[0] == 0:
+            return
+        z = (np.mean(x, axis=0, dtype=np.float64) - self.x_mean) / self.x_std
+        worst = float(np.nanmax(np.abs(z)))
+        if worst > limit:
+            cell = int(np.nanargmax(np.abs(z)))
+            warnings.warn(
+                f"the inputs are far from what the network was trained on: their mean is "
+                f"{worst:.0f} training standard deviations from the training mean (input "
+                f"{cell}). Predictions and attributions there are extrapolation. Pass "
+                "anomalies standardised like the training data (e.g. remove the "
+                "climatology)", UserWarning, stacklevel=2)
+
     def _predict_numpy(self, x: np.ndarray, device: Any = None, output: Any = None
                        ) -> np.ndarray:
         import torch
 
+        self.warn_if_unfamiliar(x)
         net = self.network(device, output=output)
         dev = next(net.parameters()).device
         out = np.empty(x.shape[0])

@@ -47,6 +47,18 @@ def raise_if_dask_computes(max_computes: int = 0):
 
 
 @pytest.fixture(scope="session")
+def sst():
+    """The bundled Pacific SST anomalies (time, lat, lon)."""
+    return xattrib.datasets.pacific_sst()
+
+
+@pytest.fixture(scope="session")
+def sst_cells(sst):
+    """The valid cells of the bundled SST."""
+    return xattrib.CellIndex.from_data(sst)
+
+
+@pytest.fixture(scope="session")
 def grid10():
     return xattrib.grid.make_grid(resolution=10.0, mask="ocean")
 

@@ -26,16 +26,6 @@ from xattrib.transforms import (
 
 
 @pytest.fixture(scope="module")
-def sst():
-    return xattrib.datasets.pacific_sst()
-
-
-@pytest.fixture(scope="module")
-def sst_cells(sst):
-    return CellIndex.from_data(sst)
-
-
-@pytest.fixture(scope="module")
 def global_cells():
     """A 15° global grid with land masked."""
     g = xattrib.grid.make_grid(resolution=15.0, mask="ocean")

@@ -15,16 +15,6 @@ from xattrib.grid.cells import CellIndex
 from xattrib.transforms import EOF, Fourier, feature_grouping
 
 
-@pytest.fixture(scope="module")
-def sst():
-    return xattrib.datasets.pacific_sst()
-
-
-@pytest.fixture(scope="module")
-def cells(sst):
-    return CellIndex.from_data(sst)
-
-
 def _linear_model(sst, bias=0.0, seed=0):
     torch.manual_seed(seed)
     d = int(np.isfinite(sst.isel(time=0)).sum())
@@ -45,14 +35,14 @@ def _exact_groups(t, w, x, b, gidx, n_groups):
 
 
 @pytest.mark.parametrize("kind", ["fourier", "eof"])
-def test_linear_model_gets_exact_group_contributions(sst, cells, kind):
+def test_linear_model_gets_exact_group_contributions(sst, sst_cells, kind):
     model, w = _linear_model(sst, bias=0.7)
     ds = sst.isel(time=slice(0, 6)).to_dataset()
-    t = Fourier(cells) if kind == "fourier" else EOF.fit(sst, n_modes=8)
+    t = Fourier(sst_cells) if kind == "fourier" else EOF.fit(sst, n_modes=8)
     gidx, labels, _ = feature_grouping(t)
-    x = np.asarray(cells.stack(ds["sst"]).values, np.float64)
+    x = np.asarray(sst_cells.stack(ds["sst"]).values, np.float64)
     field = sst.mean("time")  # a non-zero baseline field
-    b = np.asarray(cells.stack(field).values, np.float64)
+    b = np.asarray(sst_cells.stack(field).values, np.float64)
     want = _exact_groups(t, w, x, b, gidx, labels.size)
     out = xattrib.trim(ds, model, transform=t, baseline=field, progress=False,
                        method=["integrated_gradients", "occlusion", "deeplift",
@@ -76,16 +66,16 @@ def _mlp_model(sst, seed=0):
     return xattrib.Model.from_module(net, like=sst, x_std=1.0)
 
 
-def test_occluding_a_band_changes_the_output(sst, cells):
+def test_occluding_a_band_changes_the_output(sst, sst_cells):
     """Occlusion = f(x) − f(T⁻¹(s without the band) + r) with r from the original x. (With
     r recomputed from the current s, as in the reference code, f' would not change.)"""
     model = _mlp_model(sst)
     ds = sst.isel(time=slice(0, 5)).to_dataset()
-    t = Fourier(cells)
+    t = Fourier(sst_cells)
     out = xattrib.trim(ds, model, transform=t, method="occlusion", progress=False)
     gidx, labels, _ = feature_grouping(t)
     net = model.network()
-    x = torch.as_tensor(np.asarray(cells.stack(ds["sst"]).values, np.float32))
+    x = torch.as_tensor(np.asarray(sst_cells.stack(ds["sst"]).values, np.float32))
     with torch.no_grad():
         s = t(x)
         r = x - t.inverse(s)
@@ -97,7 +87,7 @@ def test_occluding_a_band_changes_the_output(sst, cells):
     assert float(abs(out["attribution"]).max()) > 1e-3
 
 
-def test_trim_output_and_completeness(sst, cells):
+def test_trim_output_and_completeness(sst, sst_cells):
     model = _mlp_model(sst)
     ds = sst.isel(time=slice(0, 6)).to_dataset()
     out = ds.xattrib.trim(model, transform="fourier",
@@ -154,13 +144,13 @@ def test_distributed_equals_local(sst):
     xr.testing.assert_allclose(dist, local, atol=1e-6)
 
 
-def test_custom_groups_and_multi_output(sst, cells):
+def test_custom_groups_and_multi_output(sst, sst_cells):
     torch.manual_seed(2)
-    d = cells.n_cells
+    d = sst_cells.n_cells
     net = nn.Sequential(nn.Linear(d, 8), nn.ReLU(), nn.Linear(8, 2))
     model = xattrib.Model.from_module(net, like=sst, outputs=["a", "b"])
     ds = sst.isel(time=slice(0, 4)).to_dataset()
-    t = Fourier(cells)
+    t = Fourier(sst_cells)
     halves = xr.DataArray(np.where(t.features["feature_wavenumber"] < 4, "large", "small"),
                           dims=("fourier_feature",), name="scale")
     out = xattrib.trim(ds, model, transform=t, groups=halves, method="deeplift",

@@ -13,11 +13,6 @@ from xattrib.generation.generator import BLOCK
 
 
 @pytest.fixture(scope="module")
-def sst():
-    return xattrib.datasets.pacific_sst()
-
-
-@pytest.fixture(scope="module")
 def sst_cov(sst):
     return cv.from_data(sst)
 

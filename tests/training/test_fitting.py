@@ -208,3 +208,33 @@ def test_fit_says_what_it_does_before_its_bar(small_grid, capsys):
     err = capsys.readouterr().err
     assert "fit: reading 360 samples for the normalisation" in err  # DATA_RECIPE: 10 % val
     assert err.index("fit: reading") < err.index("fit:", err.index("fit: reading") + 1)
+
+
+def test_a_fresh_pool_costs_little_more_than_itself(small_grid):
+    """The pool is filled piece by piece into one array: numpy's peak while preparing a
+    buffer stays near the buffer (it held about four copies: concatenation, shuffle, float
+    temporaries)."""
+    import tracemalloc
+
+    from xattrib.grid import CellIndex
+    from xattrib.training.fitting import _Buffers, _Source
+
+    bench = small_grid.xattrib.benchmark(n_samples=2000, seed=0)
+    cells = CellIndex.from_mask(bench["mask"])
+    src = _Source(bench, cells, "x", "y", "sample", 0.5, True, 60_000, 2)
+    hx, hy = src.load(0, 1000)
+    buffers = _Buffers(src, hx.mean(0), hx.std(0), float(hy.mean()), float(hy.std()))
+    size = 60_000 * (cells.n_cells + 1) * 4
+    for seed in (None, [0, 0, 0]):  # resident pool, shuffled buffer
+        tracemalloc.start()
+        x, y = buffers._prepare(src.train_ranges(0, np.random.default_rng(0)), seed, workers=2)
+        peak = tracemalloc.get_traced_memory()[1]
+        tracemalloc.stop()
+        assert x.shape == (60_000, cells.n_cells) and x.dtype == torch.float32
+        assert peak < 1.5 * size, peak / size
+    # the same rows as loading everything at once and normalising afterwards
+    xa, ya = src.load(src.first_fresh, src.first_fresh + 60_000)
+    order = np.random.default_rng([0, 0, 0]).permutation(60_000)
+    np.testing.assert_array_equal(x.numpy(), ((xa - buffers.x_mean) / buffers.x_std)[order])
+    np.testing.assert_array_equal(
+        y.numpy(), ((ya - buffers.y_mean) / buffers.y_std).astype(np.float32)[order])

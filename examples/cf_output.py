@@ -62,11 +62,15 @@ for name in ("benchmark.nc", "attributions.nc"):
 # with `standard_name: cell_area`. cf-xarray finds the latitude, longitude and cell area
 # without knowing their names.
 #
-# The checker above also prints a warning about its own monotonicity check on the string
-# coordinate `xai_method`. That warning is not a CF error.
+# Plain `xr.open_dataset` reads everything; the method labels are the string auxiliary
+# coordinate `xai_method_label` (CF coordinate variables must be numeric), which
+# `set_xindex` makes selectable. `xattrib.io.open_dataset` does that for you and names the
+# index `xai_method` again.
 
 # %%
-ds = xr.open_dataset(out / "attributions.nc")
+plain = xr.open_dataset(out / "attributions.nc").set_xindex("xai_method_label")
+print("methods:", list(plain["xai_method_label"].values))
+ds = xattrib.io.open_dataset(out / "attributions.nc")
 print("axes:", ds.cf.axes)
 print("coordinates:", ds.cf.coordinates)
 print("standard names:", sorted(ds.cf.standard_names))

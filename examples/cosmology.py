@@ -100,8 +100,8 @@ def hit_rates(ds, model, band):
     t = Fourier(model.cells)
     groups = xr.DataArray(np.floor(t.features["feature_wavenumber"].values / WIDTH) * WIDTH,
                           dims=("fourier_feature",), name="wavenumber",
-                          attrs={"long_name": "radial band (lower edge)",
-                                 "units": "cycles per domain"})
+                          attrs={"long_name": "radial band, lower edge (cycles per domain)",
+                                 "units": "1"})
     out = xattrib.trim(ds, model, transform=t, groups=groups, progress=False,
                        method=["cd", "integrated_gradients", "occlusion"]).compute()
     top = abs(out["attribution"]).argmax("wavenumber")

@@ -293,6 +293,17 @@ CASES = [
     ("parameters", "a misspelt keyword of benchmark",
      lambda: xattrib.benchmark(n_samples=4, nosie_snr=2), TypeError,
      r"benchmark\(\) got unexpected parameters \['nosie_snr'\]; Did you mean 'noise_snr'\?"),
+    ("values", "the model and the data swapped in attribute",
+     lambda: xattrib.attribute(_model(), _bench()), TypeError,
+     r"the data come first and the model second, e\.g\. xattrib\.attribute\(ds, model"),
+    ("values", "a Dataset without 'truth' given as score's truth",
+     lambda: xattrib.score(_bench()["truth"], _bench()[["x", "y"]]), ValueError,
+     r"truth is a Dataset without a 'truth' variable .* truth=ds\['name'\]"),
+    ("parameters", "EOFs fitted on fewer samples than modes (explaining a few real samples)",
+     lambda: xattrib.trim(_sst().isel(time=slice(0, 3)).rename("x"), xattrib.Model.exact(
+         _sst().xattrib.benchmark(n_samples=10)), transform="eof", progress=False),
+     ValueError, r"n_modes must be between 1 and min\(samples, cells\) = 3.* "
+     r"transform=xattrib\.transforms\.EOF\.fit\(train_x, n_modes=\.\.\.\)"),
     ("grids", "longitudes in another convention (−180…180 against 0…360)",
      lambda: _model().predict(_bench().assign_coords(
          lon=(_bench().lon + 180) % 360 - 180).sortby("lon")), ValueError,

@@ -97,3 +97,147 @@ def test_large_parameters_keep_float64(tmp_path):
         assert back["covariance"].dtype == np.float64
         x = xattrib.generator_from_dataset(back).draw_x(0, 100)
     np.testing.assert_array_equal(x, xattrib.generator_from_dataset(b).draw_x(0, 100))
+
+
+def _eofs_file(name):
+    import warnings
+
+    from eofs.examples import example_data_path
+
+    with warnings.catch_warnings():  # the file's own "1-1-1" reference date, not ours
+        warnings.filterwarnings("ignore", "Ambiguous reference date", xr.SerializationWarning)
+        return xr.open_dataset(example_data_path(name)).load()
+
+
+@pytest.fixture(scope="module")
+def hgt():
+    """The eofs 500 hPa heights as a user opens them: bounds variables left behind,
+    ``actual_range`` of the global file, ``topology: circular`` — cut to a region."""
+    z = _eofs_file("hgt_djf.nc")["z"].squeeze("pressure", drop=True)
+    z = (z - z.mean("time")).isel(latitude=slice(0, 12), longitude=slice(0, 16))
+    index = z.isel(latitude=slice(3, 6), longitude=slice(4, 8)).mean(["latitude", "longitude"])
+    return xr.Dataset({"z": z, "index": index})
+
+
+def _file_attrs(path):
+    import netCDF4
+
+    with netCDF4.Dataset(path) as nc:
+        return {name: {k: nc[name].getncattr(k) for k in nc[name].ncattrs()}
+                for name in nc.variables}, {name: nc[name].dtype for name in nc.variables}
+
+
+def test_outputs_of_a_users_file_keep_only_attributes_that_hold(tmp_path, hgt):
+    """Heatmaps of a network trained on a regional cut of a real file: no stale
+    ``actual_range``, dangling ``bounds``, ``topology: circular`` on a regional longitude,
+    and a mask with none of the data's metadata; the file passes the CF checker."""
+    model = xattrib.fit(hgt, x="z", y="index", epochs=1, hidden=(4,), progress=False)
+    heat = xattrib.attribute(hgt, model, methods=["gradient", "input_x_gradient"],
+                             progress=False)
+    p = io.to_netcdf(heat, tmp_path / "heat.nc")
+    assert io.check_cf(p) == []
+    attrs, _ = _file_attrs(p)
+    for name, a in attrs.items():
+        assert not {"actual_range", "topology", "modulo"} & set(a), (name, a)
+        assert a.get("bounds") is None or a["bounds"] in attrs, (name, a)
+    assert set(attrs["mask"]) <= {"long_name", "flag_values", "flag_meanings", "xattrib_dtype"}
+    for name in ("latitude", "longitude", "time"):  # the same holds in memory
+        assert "actual_range" not in heat[name].attrs and "bounds" not in heat[name].attrs
+    assert heat["mask"].attrs == {"long_name": "valid cells"}
+    assert heat["latitude"].attrs["standard_name"] == "latitude"  # what holds is kept
+
+
+def test_benchmark_heatmaps_scores_and_trim_of_the_eofs_sst_pass(tmp_path):
+    raw = _eofs_file("sst_ndjfm_anom.nc")["sst"]
+    bench = raw.xattrib.benchmark(n_samples=200, seed=0)
+    few = bench.isel(sample=slice(0, 6))
+    model = xattrib.Model.exact(bench)
+    outputs = {
+        "bench": bench,
+        "heat": (heat := xattrib.attribute(few, model, methods=["gradient", "input_x_gradient"],
+                                           progress=False)),
+        "score": xattrib.score(heat, few),
+        "trim": xattrib.trim(few, model, transform="fourier", methods="gradient",
+                             progress=False),
+    }
+    for name, ds in outputs.items():
+        p = io.to_netcdf(ds, tmp_path / f"{name}.nc")
+        assert io.check_cf(p) == [], name
+    back = io.open_dataset(tmp_path / "heat.nc")  # the string labels come back as the index
+    assert list(back["xai_method"].values) == ["gradient", "input_x_gradient"]
+    xr.testing.assert_allclose(back["attribution"].load(), heat["attribution"])
+
+
+def test_string_labels_are_not_a_coordinate_variable(tmp_path):
+    """The compliance checker crashed on a string coordinate variable (and check_cf said
+    nothing): labels are an auxiliary coordinate in the file, the index again when read."""
+    ds = xr.Dataset({"a": (("m", "lat"), np.ones((2, 3)), {"long_name": "a", "units": "1"})},
+                    coords={"m": ["ig", "gradient"], "lat": [0.0, 1.0, 2.0]})
+    ds["lat"].attrs.update(units="degrees_north", standard_name="latitude")
+    p = io.to_netcdf(ds, tmp_path / "labels.nc")
+    attrs, dtypes = _file_attrs(p)
+    assert "m" not in attrs and "m_label" in attrs
+    assert io.check_cf(p) == []
+    back = io.open_dataset(p)
+    assert list(back.indexes["m"]) == ["ig", "gradient"] and "m_label" not in back.variables
+    xr.testing.assert_equal(back["a"], ds["a"])
+
+
+def test_check_cf_reports_a_checker_crash(tmp_path):
+    ds = xr.Dataset({"a": (("m",), [1.0, 2.0])}, coords={"m": ["ig", "gradient"]})
+    ds.attrs["Conventions"] = "CF-1.8"
+    ds.to_netcdf(tmp_path / "raw.nc")
+    assert any("crashed" in e for e in io.check_cf(tmp_path / "raw.nc"))
+
+
+def test_cftime_sample_axis_written_as_float64(tmp_path, hgt):
+    years = xr.date_range("2000-01-01", periods=hgt.sizes["time"], freq="YS",
+                          calendar="noleap", use_cftime=True)
+    ds = hgt.assign_coords(time=years)
+    for v in ("z", "index"):
+        ds[v].attrs["units"] = "m"
+    p = io.to_netcdf(ds, tmp_path / "noleap.nc")
+    attrs, dtypes = _file_attrs(p)
+    assert dtypes["time"] == np.float64 and attrs["time"]["calendar"] == "noleap"
+    assert io.check_cf(p) == []
+    back = io.open_dataset(p)  # noleap: xarray decodes to cftime by itself
+    assert list(back.indexes["time"]) == list(years)
+
+
+def test_heatmaps_and_scores_written_in_one_compute(tmp_path):
+    """Writing the heatmaps, then their scores, computed the heatmaps twice (two computes
+    of the same graph); write_together runs one, and the files equal separate writes."""
+    from tests.conftest import raise_if_dask_computes
+
+    bench = xattrib.benchmark(n_samples=40, seed=0, chunks=20)
+    heat = xattrib.attribute(bench, xattrib.Model.exact(bench), methods="gradient",
+                             progress=False)
+    scores = xattrib.score(heat, bench, metrics=["pearson"])
+    with raise_if_dask_computes(max_computes=1):
+        io.write_together({tmp_path / "heat.nc": heat, tmp_path / "scores.nc": scores},
+                          progress=False)
+    with raise_if_dask_computes(max_computes=2) as one_by_one:
+        io.to_netcdf(heat, tmp_path / "h2.nc", progress=False)
+        io.to_netcdf(scores, tmp_path / "s2.nc", progress=False)
+    assert one_by_one.total == 2
+    for a, b in (("heat.nc", "h2.nc"), ("scores.nc", "s2.nc")):
+        xr.testing.assert_identical(io.open_dataset(tmp_path / a).drop_attrs(),
+                                    io.open_dataset(tmp_path / b).drop_attrs())
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["h2.nc", "heat.nc", "s2.nc",
+                                                          "scores.nc"]
+
+
+def test_lazy_writes_show_dask_progress(tmp_path, capsys, monkeypatch):
+    import dask.diagnostics
+
+    seen = []
+    real = dask.diagnostics.ProgressBar
+    monkeypatch.setattr(dask.diagnostics, "ProgressBar",
+                        lambda **kw: seen.append(kw) or real(minimum=0, **{
+                            k: v for k, v in kw.items() if k != "minimum"}))
+    bench = xattrib.benchmark(n_samples=40, seed=0, chunks=20)
+    io.to_netcdf(bench, tmp_path / "lazy.nc")
+    assert seen and "100%" in capsys.readouterr().out
+    io.to_netcdf(bench.compute(), tmp_path / "eager.nc")  # nothing to compute: no bar
+    io.to_netcdf(bench, tmp_path / "quiet.nc", progress=False)
+    assert len(seen) == 1

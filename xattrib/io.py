@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as _dt
 import os
+import re
 import shutil
 import tempfile
 from pathlib import Path
@@ -15,8 +16,12 @@ from typing import Any
 
 import numpy as np
 import xarray as xr
+from xarray.coding.times import contains_cftime_datetimes
 
-__all__ = ["check_cf", "cf_global_attrs", "open_dataset", "prepare_cf", "to_netcdf", "to_zarr", "versions"]
+from .grid import tidy_attrs
+
+__all__ = ["check_cf", "cf_global_attrs", "open_dataset", "prepare_cf", "to_netcdf", "to_zarr", "versions",
+           "write_together"]
 
 _LARGE = 100_000  # variables with more elements than this are compressed
 
@@ -72,11 +77,17 @@ def prepare_cf(ds: xr.Dataset | xr.DataArray, title: str | None = None,
       :func:`open_dataset`;
     - large float variables zlib-compressed; those over ``sample`` stored as float32 and
       chunked along it (parameters such as a covariance keep float64);
-    - a ``time`` coordinate gets ``standard_name='time'``.
+    - a ``time`` coordinate gets ``standard_name='time'``; times (numpy or cftime calendars
+      such as ``noleap``) are stored as float64 offsets (CF-1.8 has no 64-bit integers);
+    - a dimension labelled by strings (``xai_method``) is stored with the labels as an
+      auxiliary coordinate ``<dim>_label`` (CF coordinate variables must be numeric and
+      monotonic), restored by :func:`open_dataset`;
+    - attributes inherited from a source file that no longer hold are dropped
+      (:func:`xattrib.grid.tidy_attrs`).
     """
     if isinstance(ds, xr.DataArray):
         ds = ds.to_dataset(name=ds.name or "data")
-    ds = ds.copy()
+    ds = _labels_as_auxiliary(tidy_attrs(ds.copy()))
     attrs = cf_global_attrs(title=title or ds.attrs.get("title"))
     if "history" in ds.attrs:
         attrs["history"] = f"{ds.attrs['history']}\n{attrs['history']}"
@@ -106,14 +117,45 @@ def prepare_cf(ds: xr.Dataset | xr.DataArray, title: str | None = None,
                     enc["chunksizes"] = tuple(
                         min(sample_chunk, var.sizes[d]) if d == "sample" else var.sizes[d]
                         for d in var.dims)
-        if np.issubdtype(var.dtype, np.datetime64):
-            # CF-1.8 has no 64-bit integers; xarray would pick int64 for datetimes.
-            enc.setdefault("units", "days since 1900-01-01")
+        if np.issubdtype(var.dtype, np.datetime64) or contains_cftime_datetimes(var.variable):
+            # CF-1.8 has no 64-bit integers; xarray would pick int64 for datetimes (and for
+            # cftime ones such as a noleap calendar, whose calendar it keeps)
+            if not re.match(r"\s*\w+\s+since\s+-?\d{4}-", str(enc.get("units", ""))):
+                # none, or a source's ambiguous "hours since 1-1-1" (xarray warns on it)
+                enc["units"] = "days since 1900-01-01"
             enc["dtype"] = "float64"
             if name in ds.dims:
                 ds[name].attrs.setdefault("standard_name", "time")
                 ds[name].attrs.setdefault("long_name", "time")
         ds[name].encoding = enc
+    return ds
+
+
+#: attribute marking the auxiliary coordinate that holds a dimension's string labels
+_LABEL_OF = "xattrib_labels_of_dimension"
+
+
+def _labels_as_auxiliary(ds: xr.Dataset) -> xr.Dataset:
+    """String dimension coordinates renamed ``<dim>_label`` (auxiliary, not coordinate
+    variables): the compliance checker fails on string coordinate variables (it subtracts
+    them to test monotonicity) and CDO ignores them; a string auxiliary coordinate is CF."""
+    for dim in list(ds.dims):
+        if dim in ds.coords and ds[dim].dtype.kind in "UOS" and \
+                not contains_cftime_datetimes(ds[dim].variable):
+            label = f"{dim}_label"
+            var = ds[dim].variable.to_base_variable()
+            var.attrs = {**var.attrs, _LABEL_OF: str(dim)}
+            ds = ds.drop_vars([dim]).assign_coords({label: var})
+    return ds
+
+
+def _labels_restored(ds: xr.Dataset) -> xr.Dataset:
+    for name in list(ds.coords):
+        dim = ds[name].attrs.get(_LABEL_OF)
+        if dim is not None and ds[name].dims == (dim,):
+            var = ds[name].variable.to_base_variable()
+            var.attrs = {k: v for k, v in var.attrs.items() if k != _LABEL_OF}
+            ds = ds.drop_vars([name]).assign_coords({dim: var})
     return ds
 
 
@@ -129,9 +171,28 @@ def _tmp_beside(path: Path, suffix: str) -> Path:
     return Path(tmp)
 
 
+def _progress(progress: bool | None, *objs: Any) -> Any:
+    """dask's text progress bar around a compute of lazy data (shown after 1 s; local
+    schedulers — on dask.distributed use its dashboard or ``distributed.progress``)."""
+    import contextlib
+
+    lazy = any(getattr(v, "chunks", None) is not None
+               for o in objs for v in (o.variables.values() if isinstance(o, xr.Dataset)
+                                       else [o.variable]))
+    if progress is False or not lazy:
+        return contextlib.nullcontext()
+    from dask.diagnostics import ProgressBar
+
+    return ProgressBar(minimum=1.0)
+
+
 def to_netcdf(ds: xr.Dataset | xr.DataArray, path: str | os.PathLike, title: str | None = None,
-              **kwargs: Any) -> Path:
+              progress: bool | None = None, **kwargs: Any) -> Path:
     """Write ``ds`` as a CF-1.8 netCDF-4 file, atomically (temporary file, then rename).
+
+    Lazy (dask) variables are computed while they are written, with dask's progress bar
+    when that takes more than a second (``progress=False``: none). To write heatmaps and
+    their scores without computing the heatmaps twice, use :func:`write_together`.
 
     Examples
     --------
@@ -146,7 +207,8 @@ def to_netcdf(ds: xr.Dataset | xr.DataArray, path: str | os.PathLike, title: str
     out = prepare_cf(ds, title=title)
     tmp = _tmp_beside(path, ".nc")
     try:
-        out.to_netcdf(tmp, format="NETCDF4", **kwargs)
+        with _progress(progress, out):
+            out.to_netcdf(tmp, format="NETCDF4", **kwargs)
         os.replace(tmp, path)
     except BaseException:
         tmp.unlink(missing_ok=True)
@@ -154,9 +216,56 @@ def to_netcdf(ds: xr.Dataset | xr.DataArray, path: str | os.PathLike, title: str
     return path
 
 
+def write_together(files: dict[str | os.PathLike, xr.Dataset | xr.DataArray],
+                   title: str | None = None, progress: bool | None = None) -> list[Path]:
+    """Write several (lazy) Datasets as CF-1.8 netCDF files in **one** dask compute.
+
+    Heatmaps and the scores computed from them share their graph: written one after the
+    other, the heatmaps are computed twice (once for their file, once again for the scores').
+    Here every file's data come from one compute, so shared work runs once. Each file is
+    written atomically: if the compute fails, no file is touched and no temporary is left.
+
+    Parameters
+    ----------
+    files : dict
+        ``{path: Dataset}``, e.g. ``{"heat.nc": heat, "scores.nc": scores}``.
+    title : str, optional
+        The files' ``title`` (default: each Dataset's own).
+    progress : bool, optional
+        dask's progress bar while computing (shown after 1 s; False: none).
+
+    Examples
+    --------
+    >>> import tempfile, os, xattrib
+    >>> from xattrib.grid import make_grid
+    >>> d = tempfile.mkdtemp()
+    >>> g = make_grid(30.0, mask=None)
+    >>> paths = write_together({os.path.join(d, "a.nc"): g, os.path.join(d, "b.nc"): g})
+    >>> [p.name for p in paths]
+    ['a.nc', 'b.nc']
+    """
+    import dask
+
+    outs = [(Path(p), prepare_cf(ds, title=title)) for p, ds in files.items()]
+    tmps = [_tmp_beside(p, ".nc") for p, _ in outs]
+    try:
+        delayed = [o.to_netcdf(t, format="NETCDF4", compute=False)
+                   for (_, o), t in zip(outs, tmps, strict=True)]
+        with _progress(progress, *(o for _, o in outs)):
+            dask.compute(*delayed)
+        for (p, _), t in zip(outs, tmps, strict=True):
+            os.replace(t, p)
+    except BaseException:
+        for t in tmps:
+            t.unlink(missing_ok=True)
+        raise
+    return [p for p, _ in outs]
+
+
 def to_zarr(ds: xr.Dataset | xr.DataArray, path: str | os.PathLike, title: str | None = None,
-            **kwargs: Any) -> Path:
-    """Write ``ds`` as a CF-attributed zarr store, atomically (temporary store, then rename)."""
+            progress: bool | None = None, **kwargs: Any) -> Path:
+    """Write ``ds`` as a CF-attributed zarr store, atomically (temporary store, then rename);
+    lazy data are computed while written, with dask's progress bar after 1 s."""
     path = Path(path)
     out = prepare_cf(ds, title=title)
     for name in list(out.variables):  # zarr takes neither netCDF compression keys nor chunksizes
@@ -174,7 +283,8 @@ def to_zarr(ds: xr.Dataset | xr.DataArray, path: str | os.PathLike, title: str |
                 out[name] = var
     tmp = _tmp_beside(path, ".zarr")
     try:
-        out.to_zarr(tmp, mode="w", **kwargs)
+        with _progress(progress, out):
+            out.to_zarr(tmp, mode="w", **kwargs)
         if path.exists():
             old = _tmp_beside(path, ".old")
             os.replace(path, old)
@@ -200,29 +310,36 @@ def open_dataset(path: str | os.PathLike, **kwargs: Any) -> xr.Dataset:
             attrs = {k: v for k, v in ds[name].attrs.items()
                      if k not in ("xattrib_dtype", "flag_values")}
             ds[name] = ds[name].astype(bool).assign_attrs(attrs)
-    return ds
+    return _labels_restored(ds)
 
 
 def check_cf(path: str | os.PathLike, version: str = "1.8") -> list[str]:
     """Run the IOOS ``compliance-checker`` (cf:``version``) on a file; return its errors.
 
     Errors are the checker's high-priority failures (what its text report lists under
-    "Errors"); an empty list means the file passes. Needs the ``compliance-checker``
+    "Errors") and any check that crashed on the file; an empty list means the file passes. Needs the ``compliance-checker``
     package (installed with ``xattrib[test]``).
     """
+    import contextlib
+    import io
     import json
 
     from compliance_checker.runner import CheckSuite, ComplianceChecker
 
     CheckSuite.load_all_available_checkers()
+    said = io.StringIO()
     with tempfile.TemporaryDirectory() as tmp:
         report = Path(tmp) / "report.json"
-        ComplianceChecker.run_checker(
-            str(path), [f"cf:{version}"], verbose=0, criteria="normal",
-            output_filename=str(report), output_format="json_new",
-        )
+        # a check that crashes is only printed, not reported: catch it, it is a failure too
+        with contextlib.redirect_stdout(said), contextlib.redirect_stderr(said):
+            ComplianceChecker.run_checker(
+                str(path), [f"cf:{version}"], verbose=0, criteria="normal",
+                output_filename=str(report), output_format="json_new",
+            )
         result = next(iter(json.loads(report.read_text()).values()))[f"cf:{version}"]
-    errors: list[str] = []
+    errors: list[str] = [f"the checker crashed in {line.strip()}"
+                         for line in said.getvalue().splitlines()
+                         if line.startswith(f"cf:{version}.")]
     for check in result["high_priorities"]:
         scored, possible = check["value"]
         if scored < possible:

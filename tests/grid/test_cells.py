@@ -6,6 +6,7 @@ from hypothesis import strategies as st
 
 from tests.conftest import raise_if_dask_computes
 from xattrib.grid.cells import CellIndex, gather_cells, scatter_cells
+from xattrib.grid.latlon import tidy_attrs
 
 
 def test_roundtrip_with_land(field, small_grid):
@@ -14,7 +15,9 @@ def test_roundtrip_with_land(field, small_grid):
     s = cells.stack(field)
     assert s.dims == ("sample", "cell") and not bool(s.isnull().any())
     back = cells.unstack(s)
-    xr.testing.assert_identical(back, field)
+    # the same, less the 'bounds' attribute naming a variable a DataArray cannot carry
+    assert field["lon"].attrs.get("bounds") and "bounds" not in back["lon"].attrs
+    xr.testing.assert_identical(back, tidy_attrs(field))
 
 
 def test_eager_and_dask_identical(field):
@@ -25,7 +28,7 @@ def test_eager_and_dask_identical(field):
         back = cells.unstack(s)
     assert s.chunks is not None
     xr.testing.assert_identical(s.compute(), cells.stack(field))
-    xr.testing.assert_identical(back.compute(), field)
+    xr.testing.assert_identical(back.compute(), tidy_attrs(field))
 
 
 def test_cell_coordinates_are_the_cells(field):

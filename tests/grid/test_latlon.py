@@ -11,6 +11,7 @@ from xattrib.grid import (
     cell_area,
     find_latlon,
     make_grid,
+    tidy_attrs,
     valid_mask,
 )
 
@@ -171,3 +172,16 @@ def test_descending_latitude_and_seam_crossing_region():
         assert bool((b["cell_area"] > 0).all())
         np.testing.assert_allclose(b["truth"].sum(["lat", "lon"]), b["y"], atol=1e-5)
         assert int(b["mask"].sum()) == int(sst.notnull().all("time").sum())
+
+
+def test_tidy_attrs_keeps_what_holds():
+    lon_global = xr.Variable("lon", np.arange(0, 360, 30.0), {
+        "units": "degrees_east", "standard_name": "longitude", "topology": "circular",
+        "modulo": 360.0, "bounds": "lon_bnds", "actual_range": [0.0, 330.0]})
+    ds = xr.Dataset({"lon_bnds": (("lon", "nv"), np.zeros((12, 2)))},
+                    coords={"lon": lon_global})
+    kept = tidy_attrs(ds)["lon"].attrs  # global with its bounds: all but the source's range
+    assert kept == {k: v for k, v in lon_global.attrs.items() if k != "actual_range"}
+    region = tidy_attrs(ds.isel(lon=slice(0, 4)).drop_vars("lon_bnds"))["lon"].attrs
+    assert region == {"units": "degrees_east", "standard_name": "longitude"}
+    assert ds["lon"].attrs == lon_global.attrs  # the input is left alone

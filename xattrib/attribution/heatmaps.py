@@ -315,8 +315,13 @@ def _split_params(methods: list[Method], params: dict[str, Any]) -> dict[str, di
     return {m.name: m.params(per[m.name]) for m in methods}
 
 
-def as_input_dataset(ds: Any, model: Model, x: str | None) -> xr.Dataset:
+def as_input_dataset(ds: Any, model: Any, x: str | None) -> xr.Dataset:
     """The data to explain as a Dataset: a DataArray is the model's (single) input."""
+    if isinstance(model, xr.Dataset | xr.DataArray) and not isinstance(
+            ds, xr.Dataset | xr.DataArray):
+        raise TypeError("the data come first and the model second, e.g. "
+                        "xattrib.attribute(ds, model, ...) or xattrib.trim(ds, model, ...); "
+                        f"got {type(ds).__name__} then {type(model).__name__}")
     require_xarray(ds, "ds", "a Dataset (or a DataArray of the model's input)")
     if isinstance(ds, xr.Dataset):
         return ds

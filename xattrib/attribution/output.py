@@ -15,6 +15,7 @@ import numpy as np
 import xarray as xr
 
 from ..dims import METHOD_DIM
+from ..grid import tidy_attrs
 from ..methods import Method
 
 __all__ = ["global_attrs", "heat_attrs", "method_coords", "per_sample_vars", "sample_coord",
@@ -85,7 +86,12 @@ def per_sample_vars(ds: xr.Dataset, sample_dim: str, completeness: Any, predicti
 
 
 def sample_coord(da: xr.DataArray, sample_dim: str) -> dict[str, xr.Variable]:
-    return {sample_dim: da[sample_dim].variable} if sample_dim in da.coords else {}
+    """The input's sample coordinate, without attributes that stop holding (its ``bounds``
+    variable is not carried over)."""
+    if sample_dim not in da.coords:
+        return {}
+    return {sample_dim: tidy_attrs(xr.Dataset(coords={sample_dim: da[sample_dim]}))[
+        sample_dim].variable}
 
 
 def global_attrs(ds: xr.Dataset, model: Any, baseline_kind: str, title: str,

@@ -14,9 +14,10 @@ from .latlon import (
     land_fraction,
     make_grid,
     require_xarray,
+    tidy_attrs,
     valid_mask,
 )
 
 __all__ = ["EARTH_RADIUS_M", "CellIndex", "SpatialCoords", "area_weights", "cell_area",
            "find_latlon", "gather_cells", "land_fraction", "make_grid", "require_xarray",
-           "scatter_cells", "valid_mask"]
+           "scatter_cells", "tidy_attrs", "valid_mask"]

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import xarray as xr
 
-from .latlon import SpatialCoords, find_latlon, valid_mask
+from .latlon import SpatialCoords, find_latlon, tidy_attrs, valid_mask
 
 __all__ = ["CellIndex", "gather_cells", "scatter_cells"]
 
@@ -101,7 +101,7 @@ class CellIndex:
     >>> s = cells.stack(x)
     >>> s.dims, s.sizes["cell"] == cells.n_cells
     (('sample', 'cell'), True)
-    >>> bool(cells.unstack(s).identical(x))
+    >>> bool(cells.unstack(s).equals(x))  # attributes that cannot hold are left out
     True
     """
 
@@ -110,7 +110,12 @@ class CellIndex:
     flat: np.ndarray = field(init=False)
 
     def __post_init__(self) -> None:
-        self.mask = self.mask.astype(bool)
+        # the mask is ours: none of the data's attributes (units, source, standard_name)
+        # hold for it, nor stale ones of its coordinates (see tidy_attrs)
+        mask = tidy_attrs(self.mask.astype(bool))
+        mask.attrs = {"long_name": "valid cells", **{
+            k: v for k, v in mask.attrs.items() if k == "flag_meanings"}}
+        self.mask = mask
         self.flat = np.flatnonzero(self.mask.values.ravel())
         if self.flat.size == 0:
             raise ValueError("the grid has no valid cells (mask is all False / data all NaN)")

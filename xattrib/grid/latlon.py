@@ -8,7 +8,7 @@ never from a hard-coded list of names here.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 import cf_xarray  # noqa: F401  (registers the .cf accessor)
 import numpy as np
@@ -24,6 +24,7 @@ __all__ = [
     "find_latlon",
     "require_xarray",
     "land_fraction",
+    "tidy_attrs",
     "make_grid",
     "valid_mask",
 ]
@@ -357,3 +358,61 @@ def valid_mask(
         )
     valid = ~all_nan
     return valid.rename("mask").assign_attrs(long_name="valid cells")
+
+
+#: attributes that describe the values of the file they came from: untrue on a subset, a
+#: regridded copy or anything computed from it
+_SOURCE_VALUE_ATTRS = ("actual_range", "valid_range", "valid_min", "valid_max")
+#: attributes saying a longitude axis wraps around the globe
+_WRAP_ATTRS = ("topology", "modulo")
+
+
+def _wraps(lon: xr.Variable) -> bool:
+    """A 1-D longitude axis whose regular steps go all the way round."""
+    v = np.asarray(lon.values, dtype=float)
+    if v.ndim != 1 or v.size < 2:
+        return False
+    step = np.abs(np.diff(v))
+    return bool(np.allclose(step, step[0], rtol=1e-3) and abs(step[0] * v.size - 360) < 1e-3 * 360)
+
+
+_XR = TypeVar("_XR", xr.Dataset, xr.DataArray)
+
+
+def tidy_attrs(obj: _XR) -> _XR:
+    """A shallow copy with inherited attributes that no longer hold removed.
+
+    Coordinates and variables carried over from a user's file keep their metadata, but some
+    of it describes that file, not ours: ``actual_range`` (and ``valid_*``) of the source's
+    values, ``bounds`` naming a variable that is not carried along, ``topology: circular`` /
+    ``modulo`` on a longitude axis that no longer spans the globe. CF checkers and CDO then
+    complain about, or trust, something false. Everything else is kept.
+
+    Examples
+    --------
+    >>> import numpy as np, xarray as xr
+    >>> lon = xr.DataArray(np.arange(0, 90, 30.), dims="lon", attrs={
+    ...     "units": "degrees_east", "topology": "circular", "bounds": "lon_bnds",
+    ...     "actual_range": [0, 357.5]})
+    >>> tidy_attrs(xr.Dataset(coords={"lon": lon}))["lon"].attrs
+    {'units': 'degrees_east'}
+    """
+    out: Any = obj.copy(deep=False)
+    if isinstance(out, xr.Dataset):
+        variables = [(n, v) for n, v in out.variables.items()]
+    else:
+        variables = [(n, c.variable) for n, c in out.coords.items()] + [(out.name, out.variable)]
+    names = {n for n, _ in variables}
+    try:
+        lon_names = set(out.cf.coordinates.get("longitude", []))
+    except (KeyError, ValueError):
+        lon_names = set()
+    for name, var in variables:
+        attrs = {k: v for k, v in var.attrs.items() if k not in _SOURCE_VALUE_ATTRS}
+        if "bounds" in attrs and attrs["bounds"] not in names:
+            del attrs["bounds"]
+        if any(k in attrs for k in _WRAP_ATTRS) and not (name in lon_names and _wraps(var)):
+            for k in _WRAP_ATTRS:
+                attrs.pop(k, None)
+        var.attrs = attrs
+    return out

@@ -54,7 +54,7 @@ def _weights(cells: CellIndex, weights: Any, like: xr.Dataset | xr.DataArray) ->
 
 def score(
     attribution: xr.Dataset | xr.DataArray,
-    truth: xr.DataArray,
+    truth: xr.DataArray | xr.Dataset,
     metrics: list[str] | tuple[str, ...] | None = None,
     weights: Any = "area",
     k: float = 0.1,
@@ -69,8 +69,9 @@ def score(
     attribution : Dataset or DataArray
         ``attribute``'s output (its ``attribution``, ``prediction`` and ``positive_only``
         are used) or a DataArray ``(..., sample, lat, lon)``.
-    truth : DataArray
-        ``(sample, lat, lon)`` on the same grid and samples.
+    truth : DataArray or Dataset
+        ``(sample, lat, lon)`` on the same grid and samples, or a benchmark Dataset (its
+        ``truth`` is used).
     metrics : list of str, optional
         Names from :data:`xattrib.metrics.METRICS` (default: all).
     weights : "area", None or DataArray
@@ -99,7 +100,13 @@ def score(
     (1.0, 1.0)
     """
     require_xarray(attribution, "attribution", "heatmaps (attribute's Dataset or a DataArray)")
-    require_xarray(truth, "truth", "a DataArray")
+    require_xarray(truth, "truth", "a DataArray (or a benchmark Dataset with 'truth')")
+    if isinstance(truth, xr.Dataset):  # a benchmark: its truth
+        if "truth" not in truth:
+            raise ValueError(f"truth is a Dataset without a 'truth' variable (it has "
+                             f"{sorted(map(str, truth.data_vars))}); pass the DataArray of "
+                             "the true attributions, e.g. truth=ds['name']")
+        truth = truth["truth"]
     if positive_convention not in ("positive_part", "abs"):
         raise ValueError(f"positive_convention must be 'positive_part' or 'abs', got "
                          f"{positive_convention!r}")

@@ -107,20 +107,20 @@ class Fourier(Transform):
             np.arange(k.shape[0]), dims=(fdim,), name=fdim,
             attrs={"long_name": "index of a real Fourier coefficient", "units": "1"},
             coords={
-                "k_lat": (fdim, k[:, 0], {"long_name": "meridional wavenumber",
-                                          "units": "cycles per domain"}),
-                "k_lon": (fdim, k[:, 1], {"long_name": "zonal wavenumber",
-                                          "units": "cycles per domain"}),
+                "k_lat": (fdim, k[:, 0], {"long_name": "meridional wavenumber (cycles per domain)",
+                                          "units": "1"}),
+                "k_lon": (fdim, k[:, 1], {"long_name": "zonal wavenumber (cycles per domain)",
+                                          "units": "1"}),
                 "part": (fdim, self.dft.parts, {"long_name": "real or imaginary part"}),
                 "feature_wavenumber": (fdim, radial, {
-                    "long_name": "radial wavenumber", "units": "cycles per domain"}),
+                    "long_name": "radial wavenumber (cycles per domain)", "units": "1"}),
                 "feature_wavelength": (fdim, wavelength, {
                     "long_name": "wavelength of the coefficient", "units": "km"}),
             })
         bw = float(band_width)
         band = np.round(radial / bw) * bw
         self.groups = xr.DataArray(band, dims=(fdim,), name="wavenumber", attrs={
-            "long_name": "radial wavenumber band", "units": "cycles per domain",
+            "long_name": "radial wavenumber band (cycles per domain)", "units": "1",
             "band_width": bw, "domain_side_km": side})
         centres = np.unique(band)
         with np.errstate(divide="ignore"):

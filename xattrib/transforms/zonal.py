@@ -67,7 +67,8 @@ class Zonal(Transform):
                     "long_name": "cosine (re) or sine (im) part"}),
             })
         self.groups = xr.DataArray(m, dims=(fdim,), name="zonal_wavenumber", attrs={
-            "long_name": "zonal wavenumber", "units": "cycles per latitude circle"})
+            "long_name": "zonal wavenumber (cycles per latitude circle)",
+            "units": "1"})
         ms = np.unique(m)
         with np.errstate(divide="ignore"):
             wl = np.where(ms > 0, 2 * np.pi * EARTH_RADIUS_KM / np.where(ms > 0, ms, 1), np.nan)

@@ -1,10 +1,12 @@
-"""Figures: truth vs heatmaps, histograms of per-sample correlation, per-cell skill maps.
+"""Figures: truth vs heatmaps, histograms of per-sample correlation, per-cell skill maps and
+TRIM band curves.
 
-Maps have latitude/longitude axes in degrees, a diverging colour scale centred at zero, and
-coastlines drawn from the 1 km land mask that ``global-land-mask`` ships: nothing is ever
-downloaded (cartopy's own coastlines fetch Natural Earth files, which hangs offline). With
-cartopy installed (optional), maps use a PlateCarree projection with the same coastlines.
-Every function returns the Figure and, given ``path``, writes a PNG atomically.
+Maps have latitude/longitude axes in degrees (°E/°W, °N/°S), a diverging colour scale centred
+at zero, invalid cells (land) in grey, and coastlines drawn from the 1 km land mask that
+``global-land-mask`` ships: nothing is ever downloaded (cartopy's own coastlines fetch
+Natural Earth files, which hangs offline). :func:`add_coastlines` draws them on your own
+axes. With cartopy installed (optional), maps use a PlateCarree projection with the same
+coastlines. Every function returns the Figure and, given ``path``, writes a PNG atomically.
 """
 
 from __future__ import annotations
@@ -16,10 +18,16 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
-from .dims import METHOD_DIM
-from .grid.latlon import find_latlon
+from .dims import METHOD_DIM, sample_dim_of
+from .grid.latlon import area_weights, find_latlon
 
-__all__ = ["plot_histograms", "plot_maps", "plot_skill"]
+__all__ = ["add_coastlines", "lon_label", "plot_bands", "plot_histograms", "plot_maps",
+           "plot_skill"]
+
+#: font size of tick labels and panel titles (readable at the default figure size)
+TICK_SIZE, TITLE_SIZE = 8, 9
+#: what invalid cells (land) are filled with: not white, which reads as zero
+INVALID_COLOUR = "0.8"
 
 
 def _save(fig: Any, path: str | os.PathLike | None) -> None:
@@ -68,23 +76,100 @@ def _coastline(lat: np.ndarray, lon: np.ndarray, step: float = 0.25
     return lo, la, land.astype(float)
 
 
+def lon_label(v: float, _pos: Any = None) -> str:
+    """A longitude as geographers write it: 80°W, 0°, 120°E, 180°.
+
+    >>> [lon_label(v) for v in (280.0, -80.0, 0.0, 120.0, 180.0)]
+    ['80°W', '80°W', '0°', '120°E', '180°']
+    """
+    w = (float(v) + 180.0) % 360.0 - 180.0
+    if abs(w) < 1e-9 or abs(abs(w) - 180.0) < 1e-9:
+        return f"{abs(w):.0f}°"
+    return f"{abs(w):.0f}°{'E' if w > 0 else 'W'}"
+
+
+def _lat_label(v: float, _pos: Any = None) -> str:
+    return f"{abs(v):.0f}°" + ("" if abs(v) < 1e-9 else ("N" if v > 0 else "S"))
+
+
+def add_coastlines(ax: Any, lat: Any, lon: Any | None = None, color: str = "0.25",
+                   linewidth: float = 0.5, step: float = 0.25) -> Any:
+    """Draw coastlines on ``ax`` over the extent of ``lat``/``lon`` (degrees), offline.
+
+    The coastline is the 0.5 contour of the 1 km land mask that ``global-land-mask`` ships,
+    sampled every ``step`` degrees: nothing is downloaded. ``lat`` may be a DataArray or
+    Dataset with latitude/longitude coordinates (then ``lon`` is not needed). Works on plain
+    axes (longitudes as in your data, 0…360 or −180…180) and on cartopy axes.
+
+    Examples
+    --------
+    >>> import matplotlib
+    >>> matplotlib.use("Agg")
+    >>> import matplotlib.pyplot as plt
+    >>> fig, ax = plt.subplots()
+    >>> cs = add_coastlines(ax, [-30.0, 30.0], [120.0, 280.0])
+    >>> len(cs.allsegs[0]) > 0
+    True
+    """
+    if lon is None:
+        sc = find_latlon(lat)
+        lat, lon = lat[sc.lat].values, lat[sc.lon].values
+    lat, lon = np.asarray(lat, float), np.asarray(lon, float)
+    lo, la, land = _coastline(lat, lon, step)
+    extra = {} if getattr(ax, "projection", None) is None else {"transform": _plate()}
+    return ax.contour(lo, la, land, levels=[0.5], colors=color, linewidths=linewidth, **extra)
+
+
+def _one_pole_value(values: np.ndarray, lat: np.ndarray) -> np.ndarray:
+    """A row at ±90° is one point: drawn as one value (the row's mean), not as dozens of
+    separate cells along the map's top or bottom edge."""
+    out = values.copy()
+    for i in np.flatnonzero(np.isclose(np.abs(lat), 90.0)):
+        row = out[i]
+        if np.isfinite(row).any():
+            out[i] = np.nanmean(row)
+    return out
+
+
 def _mesh(ax: Any, da: xr.DataArray, coast: bool = True, **kw: Any) -> Any:
-    """A map of ``da``: degrees on the axes, coastlines from the shipped land mask."""
+    """A map of ``da``: degrees on the axes, invalid cells grey, coastlines."""
     sc = find_latlon(da)
     lon, lat = np.asarray(da[sc.lon].values, float), np.asarray(da[sc.lat].values, float)
+    values = np.asarray(da.transpose(*sc.dims).values, float)
+    if sc.regular:
+        values = _one_pole_value(values, lat)
     extra = {} if getattr(ax, "projection", None) is None else {"transform": _plate()}
-    mesh = ax.pcolormesh(lon, lat, da.transpose(*sc.dims).values, shading="auto",
-                         **extra, **kw)
+    ax.set_facecolor(INVALID_COLOUR)
+    mesh = ax.pcolormesh(lon, lat, values, shading="auto", **extra, **kw)
     if coast and sc.regular:
-        lo, la, land = _coastline(lat, lon)
-        ax.contour(lo, la, land, levels=[0.5], colors="0.25", linewidths=0.5, **extra)
+        add_coastlines(ax, lat, lon)
     if not extra:
-        ax.set_xlim(lon.min(), lon.max())
-        ax.set_ylim(lat.min(), lat.max())
-        ax.xaxis.set_major_formatter(lambda v, _: f"{v % 360:.0f}°E")
-        ax.yaxis.set_major_formatter(lambda v, _: f"{abs(v):.0f}°{'N' if v >= 0 else 'S'}")
-        ax.tick_params(labelsize=6)
+        half_lat = abs(lat[1] - lat[0]) / 2 if sc.regular and lat.size > 1 else 0.0
+        half_lon = abs(lon[1] - lon[0]) / 2 if sc.regular and lon.size > 1 else 0.0
+        ax.set_xlim(lon.min() - half_lon, lon.max() + half_lon)
+        ax.set_ylim(max(-90.0, lat.min() - half_lat), min(90.0, lat.max() + half_lat))
+        ax.xaxis.set_major_formatter(lon_label)
+        ax.yaxis.set_major_formatter(_lat_label)
+        ax.tick_params(labelsize=TICK_SIZE)
     return mesh
+
+
+def _pearson(a: xr.DataArray, b: xr.DataArray) -> float:
+    """Area-weighted Pearson r of two maps over the cells finite in both."""
+    av = np.asarray(a.values, float).ravel()
+    bv = np.asarray(b.transpose(*a.dims).values, float).ravel()
+    try:
+        w = np.asarray(area_weights(a).broadcast_like(a).transpose(*a.dims).values,
+                       float).ravel()
+    except ValueError:
+        w = np.ones_like(av)
+    ok = np.isfinite(av) & np.isfinite(bv) & np.isfinite(w)
+    if ok.sum() < 2:
+        return float("nan")
+    av, bv, w = av[ok], bv[ok], w[ok] / w[ok].sum()
+    da, db = av - (w * av).sum(), bv - (w * bv).sum()
+    den = np.sqrt((w * da * da).sum() * (w * db * db).sum())
+    return float((w * da * db).sum() / den) if den > 0 else float("nan")
 
 
 def _plate() -> Any:
@@ -100,36 +185,153 @@ def _map_axes(plt: Any, nrow: int, ncol: int, figsize: tuple[float, float]) -> t
                         **kw)
 
 
-def plot_maps(heat: xr.Dataset, truth: xr.DataArray, samples: list[int] | None = None,
-              path: str | os.PathLike | None = None) -> Any:
-    """Truth and every method for a few samples; each map divided by its max ``|value|`` so one
-    diverging colour scale, centred at 0, is shared across each row."""
+def plot_maps(heat: xr.Dataset, truth: xr.DataArray, samples: list[Any] | None = None,
+              path: str | os.PathLike | None = None, sample_dim: str | None = None) -> Any:
+    """Truth and every method for a few samples, each panel titled with its area-weighted
+    Pearson r with the truth; each map divided by its max ``|value|`` so one diverging
+    colour scale, centred at 0, is shared by all panels.
+
+    Parameters
+    ----------
+    heat : Dataset
+        ``attribute``'s output (``attribution`` over ``xai_method``, samples, lat, lon).
+    truth : DataArray
+        The true attributions on the same samples and grid.
+    samples : list, optional
+        Sample **labels** (values of the sample coordinate, as the row labels show; positions
+        when the sample dimension has no coordinate). Default: the first three samples.
+    path : path, optional
+        Write the figure there as a PNG (atomically).
+    sample_dim : str, optional
+        The sample dimension (found by itself when there is one besides lat/lon).
+    """
     plt = _pyplot()
     a = heat["attribution"]
-    samples = list(samples if samples is not None else range(min(3, a.sizes["sample"])))
+    sdim = sample_dim_of(truth, sample_dim, what="the truth")
+    if samples is None:
+        picks = [truth.isel({sdim: i}) for i in range(min(3, truth.sizes[sdim]))]
+    elif sdim in truth.coords:
+        picks = [truth.sel({sdim: s}) for s in samples]
+    else:
+        picks = [truth.isel({sdim: int(s)}) for s in samples]
     methods = [str(m) for m in a[METHOD_DIM].values]
     ncol = len(methods) + 1
-    fig, axes = _map_axes(plt, len(samples), ncol, (2.6 * ncol, 2.0 * len(samples)))
+    fig, axes = _map_axes(plt, len(picks), ncol, (2.8 * ncol, 2.2 * len(picks) + 0.6))
     mesh = None
-    for r, i in enumerate(samples):
-        panels = [("truth", truth.isel(sample=i))] + [
-            (m, a.isel(sample=i).sel({METHOD_DIM: m})) for m in methods]
+    for r, t in enumerate(picks):
+        label = t[sdim].values if sdim in t.coords else (samples or range(3))[r]
+        one = a.sel({sdim: label}) if sdim in t.coords else a.isel({sdim: int(label)})
+        panels = [("truth", t)] + [(m, one.sel({METHOD_DIM: m})) for m in methods]
         for c, (title, da) in enumerate(panels):
             ax = axes[r, c]
             scale = float(np.nanmax(np.abs(da.values))) or 1.0
             mesh = _mesh(ax, da / scale, cmap="RdBu_r", vmin=-1, vmax=1)
-            if r < len(samples) - 1:
+            if r < len(picks) - 1:
                 ax.set_xticklabels([])
             if c > 0:
                 ax.set_yticklabels([])
-            if r == 0:
-                ax.set_title(title, fontsize=8)
+                title = f"{title}  r = {_pearson(da, t):.2f}"
+            if r == 0 or c > 0:
+                ax.set_title(title if r == 0 or c == 0 else title.split("  ")[1],
+                             fontsize=TITLE_SIZE)
             if c == 0:
-                ax.set_ylabel(f"sample {int(truth['sample'][i]) if 'sample' in truth.coords else i}",
-                              fontsize=8)
-    fig.colorbar(mesh, ax=axes, shrink=0.6, label="value / max |value| of the map")
+                ax.set_ylabel(f"{sdim} {np.asarray(label).item()}", fontsize=TITLE_SIZE)
+    fig.colorbar(mesh, ax=axes, orientation="horizontal", shrink=0.5, aspect=40,
+                 label="value / max |value| of each map (grey: no data)")
     _save(fig, path)
     return fig
+
+
+def plot_bands(bands: xr.Dataset, reference: xr.Dataset | xr.DataArray | None = None,
+               reference_label: str = "exact F", spread: tuple[float, float] = (0.25, 0.75),
+               path: str | os.PathLike | None = None) -> Any:
+    """Band curves of a TRIM result: median and spread of ``|attribution|`` per group.
+
+    One line per method (median over samples, shaded between the ``spread`` quantiles),
+    the ``reference`` — the truth in that space, or the TRIM result of
+    ``Model.exact(bench)`` — dashed, and, when the groups carry a wavelength coordinate
+    (Fourier bands, spherical-harmonic degrees), a secondary axis in km on top.
+
+    Parameters
+    ----------
+    bands : Dataset
+        :func:`xattrib.trim`'s output (``attribution`` over ``xai_method``, samples, groups).
+    reference : Dataset or DataArray, optional
+        Over the same samples and groups; a Dataset's ``attribution`` (its first method) or
+        ``truth`` is used.
+    spread : (float, float)
+        Quantiles over samples of the shaded band.
+
+    Examples
+    --------
+    >>> import xattrib
+    >>> b = xattrib.datasets.pacific_sst().xattrib.benchmark(n_samples=20, seed=0)
+    >>> exact = xattrib.Model.exact(b)
+    >>> t = xattrib.trim(b, exact, methods=["gradient"], progress=False)
+    >>> fig = plot_bands(t, reference=xattrib.trim(b, exact, progress=False))
+    >>> fig.axes[0].get_xlabel()
+    'radial wavenumber band (cycles per domain)'
+    """
+    plt = _pyplot()
+    a = bands["attribution"]
+    gdim = a.dims[-1]  # trim's groups come last: (xai_method, sample, group)
+    sdim = [d for d in a.dims if d not in (METHOD_DIM, gdim)]
+    x = np.asarray(a[gdim].values, float)
+    fig, ax = plt.subplots(figsize=(6.0, 3.6), constrained_layout=True)
+    lo, hi = spread
+    for m in a[METHOD_DIM].values:
+        v = np.abs(a.sel({METHOD_DIM: m}).transpose(*sdim, gdim).values.reshape(-1, x.size))
+        line, = ax.plot(x, np.nanmedian(v, 0), marker="o", ms=3, label=str(m))
+        ax.fill_between(x, np.nanquantile(v, lo, 0), np.nanquantile(v, hi, 0),
+                        color=line.get_color(), alpha=0.2, lw=0)
+    if reference is not None:
+        ref = reference
+        if isinstance(ref, xr.Dataset):
+            ref = ref["truth"] if "truth" in ref else ref["attribution"]
+        if METHOD_DIM in ref.dims:
+            ref = ref.isel({METHOD_DIM: 0})
+        rv = np.abs(ref.transpose(*[d for d in ref.dims if d != gdim], gdim).values
+                    ).reshape(-1, x.size)
+        ax.plot(x, np.nanmedian(rv, 0), "k--", lw=1.2, label=reference_label)
+    ax.set_xlabel(str(a[gdim].attrs.get("long_name", gdim)), fontsize=TITLE_SIZE)
+    units = a.attrs.get("units", "1")
+    ax.set_ylabel(f"|attribution| per group ({units}), median" if units != "1"
+                  else "|attribution| per group, median", fontsize=TITLE_SIZE)
+    ax.tick_params(labelsize=TICK_SIZE)
+    ax.legend(fontsize=TICK_SIZE, frameon=False)
+    wl = next((c for c in bands.coords if bands[c].dims == (gdim,) and
+               bands[c].attrs.get("units") == "km"), None)
+    if wl is not None:
+        _wavelength_axis(ax, x, np.asarray(bands[wl].values, float))
+    _save(fig, path)
+    return fig
+
+
+def _wavelength_axis(ax: Any, k: np.ndarray, wl: np.ndarray) -> None:
+    """A secondary x-axis in km, interpolated between the groups and their wavelengths."""
+    ok = np.isfinite(wl) & (wl > 0)
+    if ok.sum() < 2:
+        return
+    kk, ww = k[ok], wl[ok]
+    order = np.argsort(kk)
+    kk, ww = kk[order], ww[order]
+
+    def to_wl(v: Any) -> Any:
+        return np.interp(v, kk, ww)
+
+    def to_k(v: Any) -> Any:
+        return np.interp(v, ww[::-1], kk[::-1])
+
+    sec = ax.secondary_xaxis("top", functions=(to_wl, to_k))
+    # round wavelengths inside the range, spaced apart along the wavenumber axis
+    span = kk.max() - kk.min()
+    ticks: list[float] = []
+    for w in (50000, 20000, 10000, 5000, 3000, 2000, 1500, 1000, 700, 500, 300, 200, 100, 50):
+        if ww.min() <= w <= ww.max() and all(abs(to_k(w) - to_k(t)) > span / 12 for t in ticks):
+            ticks.append(float(w))
+    sec.set_xticks(ticks, [f"{t:,.0f}" for t in ticks])
+    sec.set_xlabel("wavelength (km)", fontsize=TITLE_SIZE)
+    sec.tick_params(labelsize=TICK_SIZE)
 
 
 def plot_histograms(scores: xr.Dataset, metric: str = "pearson",
@@ -148,11 +350,12 @@ def plot_histograms(scores: xr.Dataset, metric: str = "pearson",
         v = v[np.isfinite(v)]
         if v.size == 0:  # e.g. a constant map: its correlation is undefined
             ax.text(0.5, 0.5, f"undefined {metric}", ha="center", transform=ax.transAxes)
-            ax.set_title(m, fontsize=8)
+            ax.set_title(m, fontsize=TITLE_SIZE)
             continue
         ax.hist(v, bins=bins, color="tab:blue", alpha=0.8)
         ax.axvline(np.mean(v), color="k", lw=1)
-        ax.set_title(f"{m}  (mean {np.mean(v):.2f})", fontsize=8)
+        ax.set_title(f"{m}  (mean {np.mean(v):.2f})", fontsize=TITLE_SIZE)
+        ax.tick_params(labelsize=TICK_SIZE)
     for ax in axes.ravel()[len(methods):]:
         ax.set_visible(False)
     fig.supxlabel(f"per-sample {metric} with the truth")
@@ -170,9 +373,10 @@ def plot_skill(skill: xr.DataArray, path: str | os.PathLike | None = None) -> An
     mesh = None
     for ax, m in zip(axes.ravel(), methods, strict=False):
         mesh = _mesh(ax, skill.sel({METHOD_DIM: m}), cmap="RdBu_r", vmin=-1, vmax=1)
-        ax.set_title(m, fontsize=8)
+        ax.set_title(m, fontsize=TITLE_SIZE)
     for ax in axes.ravel()[len(methods):]:
         ax.set_visible(False)
-    fig.colorbar(mesh, ax=axes, shrink=0.6, label="correlation with the truth over samples")
+    fig.colorbar(mesh, ax=axes, orientation="horizontal", shrink=0.5, aspect=40,
+                 label="correlation with the truth over samples (grey: no data)")
     _save(fig, path)
     return fig

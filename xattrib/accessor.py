@@ -2,7 +2,9 @@
 
 Each method resolves its object and forwards ``*args, **kwargs`` unchanged to the public
 function of the same name (xskillscore's pattern): no logic lives here, and no signature is
-re-declared, so no keyword can be silently dropped.
+re-declared, so no keyword can be silently dropped. help() and Shift-Tab show the public
+function's signature and docstring; ``attribute`` and ``trim`` get theirs when first looked
+up, so ``import xattrib`` does not import torch.
 """
 
 from __future__ import annotations
@@ -32,6 +34,29 @@ def _shows(func: Any) -> Any:
     return copy
 
 
+class _Deferred:
+    """A forwarding method to a function whose module imports torch and captum: the import
+    happens when the method is first looked up (called, or shown by help() / Shift-Tab),
+    not with ``import xattrib``; it then carries the function's signature and docstring."""
+
+    def __init__(self, module: str, name: str) -> None:
+        self.module, self.name = module, name
+        self._method: Any = None
+
+    def __get__(self, obj: Any, owner: Any = None) -> Any:
+        if self._method is None:
+            import importlib
+
+            func = getattr(importlib.import_module(f".{self.module}", __package__), self.name)
+
+            def method(self: Any, *args: Any, **kwargs: Any) -> Any:
+                return func(self._obj, *args, **kwargs)
+
+            method.__name__ = method.__qualname__ = self.name
+            self._method = _shows(func)(method)
+        return self._method if obj is None else self._method.__get__(obj, owner)
+
+
 class _Accessor:
     def __init__(self, obj: xr.Dataset | xr.DataArray) -> None:
         self._obj = obj
@@ -52,19 +77,8 @@ class _Accessor:
     def fit(self, *args: Any, **kwargs: Any) -> Any:
         return fit(self._obj, *args, **kwargs)  # type: ignore[arg-type]
 
-    def attribute(self, *args: Any, **kwargs: Any) -> xr.Dataset:
-        """Attribution heatmaps of a model on these inputs (see :func:`xattrib.attribute`;
-        its signature is not copied here because that would import torch with xattrib)."""
-        from .attribution import attribute  # torch and captum: imported on first use
-
-        return attribute(self._obj, *args, **kwargs)
-
-    def trim(self, *args: Any, **kwargs: Any) -> xr.Dataset:
-        """Attribution to groups of transformed features (see :func:`xattrib.trim`; its
-        signature is not copied here because that would import torch with xattrib)."""
-        from .attribution import trim  # torch and captum: imported on first use
-
-        return trim(self._obj, *args, **kwargs)
+    attribute = _Deferred("attribution", "attribute")
+    trim = _Deferred("attribution", "trim")
 
     @_shows(score)
     def score(self, *args: Any, **kwargs: Any) -> xr.Dataset:

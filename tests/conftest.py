@@ -78,3 +78,18 @@ def field(small_grid):
         coords={"lat": small_grid.lat, "lon": small_grid.lon}, name="x",
     )
     return da.where(small_grid["mask"])
+
+
+@pytest.fixture(scope="session")
+def linear_case(small_grid):
+    """A linear benchmark, its exact network and IG / gradient / a random map on it:
+    IG = w ⊙ x exactly with the zero baseline."""
+    bench = small_grid.xattrib.benchmark(n_samples=24, seed=0, response="linear").compute()
+    exact = xattrib.Model.exact(bench)
+    heat = xattrib.attribute(bench, exact, methods=["integrated_gradients", "gradient"],
+                             progress=False).compute()
+    rng = np.random.default_rng(1)
+    rand = heat["attribution"].isel(xai_method=[0]).copy(
+        data=rng.standard_normal(heat["attribution"].isel(xai_method=[0]).shape))
+    rand = rand.where(bench["mask"]).assign_coords(xai_method=["random"])
+    return bench, exact, heat, rand

@@ -28,6 +28,10 @@ _LAZY: dict[str, tuple[str, str | None]] = {
     "fit": (".training", "fit"),
     "attribute": (".attribution", "attribute"),
     "trim": (".attribution", "trim"),
+    "evaluate": (".evaluation", "evaluate"),
+    "audit": (".evaluation", "audit"),
+    "evaluation": (".evaluation", None),
+    "probes": (".probes", None),
     "transforms": (".transforms", None),
     "methods": (".methods", None),
     "architectures": (".architectures", None),
@@ -39,10 +43,10 @@ _LAZY: dict[str, tuple[str, str | None]] = {
 }
 
 __all__ = [
-    "CellIndex", "Model", "__version__", "architectures", "attribute", "attribution",
-    "benchmark", "covariance", "covariances", "datasets", "fit", "generator_from_dataset",
-    "grid", "io", "job", "methods", "metrics", "parallel", "plots", "responses", "score",
-    "scoring", "summary", "training", "transforms", "trim",
+    "CellIndex", "Model", "__version__", "architectures", "attribute", "attribution", "audit",
+    "benchmark", "covariance", "covariances", "datasets", "evaluate", "evaluation", "fit",
+    "generator_from_dataset", "grid", "io", "job", "methods", "metrics", "parallel", "plots",
+    "probes", "responses", "score", "scoring", "summary", "training", "transforms", "trim",
 ]
 
 

@@ -79,6 +79,8 @@ class _Accessor:
 
     attribute = _Deferred("attribution", "attribute")
     trim = _Deferred("attribution", "trim")
+    evaluate = _Deferred("evaluation", "evaluate")
+    audit = _Deferred("evaluation", "audit")
 
     @_shows(score)
     def score(self, *args: Any, **kwargs: Any) -> xr.Dataset:

@@ -1,0 +1,114 @@
+"""evaluate(): lazy, chunk-invariant, seeded, parameters recorded, bad input named."""
+
+import numpy as np
+import pytest
+
+import xattrib
+from tests.conftest import raise_if_dask_computes
+from xattrib.evaluation.gtfree import evaluate, recorded_params
+from xattrib.probes import PROBES
+
+CHEAP = ["faithfulness_correlation", "monotonicity_correlation", "deletion_gap", "road_gap",
+         "avg_sensitivity", "local_lipschitz", "mprt", "emprt", "sparseness", "complexity"]
+
+
+@pytest.fixture(scope="module")
+def lazy_case(small_grid):
+    bench = small_grid.xattrib.benchmark(n_samples=24, seed=1, chunks=8)
+    model = xattrib.fit(bench, epochs=1, hidden=(8,), progress=False, fresh=False)
+    heat = xattrib.attribute(bench, model, methods=["integrated_gradients", "gradient",
+                                                    "smoothgrad"], progress=False)
+    return bench, model, heat
+
+
+def test_lazy_until_computed_and_chunk_invariant(lazy_case):
+    bench, model, heat = lazy_case
+    with raise_if_dask_computes():
+        q = evaluate(heat, model, bench, metrics=CHEAP, seed=4,
+                     avg_sensitivity={"n_samples": 3}, local_lipschitz={"n_samples": 3})
+    assert q["faithfulness_correlation"].chunks is not None
+    a = q.compute()
+    other = evaluate(heat.compute().chunk({"sample": 5}), model, bench.compute(),
+                     metrics=CHEAP, seed=4, avg_sensitivity={"n_samples": 3},
+                     local_lipschitz={"n_samples": 3}).compute()
+    for v in CHEAP:
+        np.testing.assert_array_equal(a[v].values, other[v].values, err_msg=v)
+        assert np.isfinite(a[v].values).all(), v
+    again = evaluate(heat, model, bench, metrics=["faithfulness_correlation"], seed=5)
+    assert not np.array_equal(again["faithfulness_correlation"].values,
+                              a["faithfulness_correlation"].values)  # the seed matters
+
+
+def test_same_shape_as_score_and_summarize_works(lazy_case):
+    bench, model, heat = lazy_case
+    q = evaluate(heat, model, bench, metrics=["sparseness", "complexity"]).compute()
+    s = xattrib.score(heat, bench["truth"], metrics=["pearson"]).compute()
+    assert q["sparseness"].dims == s["pearson"].dims
+    table = xattrib.scoring.summarize(q)
+    assert "sparseness" in str(table.data_vars) or len(table.data_vars) > 0
+
+
+def test_every_parameter_and_reading_is_recorded(lazy_case):
+    bench, model, heat = lazy_case
+    q = evaluate(heat, model, bench, metrics=["faithfulness_correlation"],
+                 faithfulness_correlation={"n_runs": 30})
+    at = q["faithfulness_correlation"].attrs
+    assert at["parameters"] == "n_runs=30, subset=0.1"
+    assert at["higher_is_better"] == 1 and at["family"] == "faithfulness"
+    assert at["units"] == "1" and "Bhatt" in at["reference"]
+    assert q.attrs["baseline"] == "zero" and q.attrs["weights"] == "cell area"
+
+
+def test_the_accessor(lazy_case):
+    bench, model, heat = lazy_case
+    q = heat.xattrib.evaluate(model, bench, metrics="sparseness")
+    np.testing.assert_array_equal(
+        q["sparseness"].values,
+        evaluate(heat, model, bench, metrics="sparseness")["sparseness"].values)
+
+
+def test_methods_rerun_with_their_recorded_parameters(lazy_case):
+    bench, model, heat = lazy_case
+    p = recorded_params(heat["attribution"], "integrated_gradients")
+    assert p == {"n_steps": 64, "method": "gausslegendre"}
+    assert recorded_params(heat["attribution"], "gradient") == {}
+
+
+@pytest.mark.parametrize("kw, err, match", [
+    ({"metrics": ["faithfulness_corelation"]}, ValueError,
+     r"unknown metric 'faithfulness_corelation'; Did you mean 'faithfulness_correlation'"),
+    ({"metrics": "sparseness", "sparseness": {"k": 1}}, TypeError,
+     r"metric 'sparseness' has no parameter\(s\) \['k'\]"),
+    ({"metrics": "sparseness", "road_gap": {}}, TypeError,
+     r"parameters given for \['road_gap'\], which are not among the metrics"),
+    ({"metrics": [], }, ValueError, r"metrics is empty"),
+])
+def test_bad_input(lazy_case, kw, err, match):
+    bench, model, heat = lazy_case
+    with pytest.raises(err, match=match):
+        evaluate(heat, model, bench, **kw)
+
+
+def test_a_model_on_another_grid_is_refused(lazy_case, grid10):
+    bench, model, heat = lazy_case
+    other = xattrib.Model.exact(grid10.xattrib.benchmark(n_samples=4, seed=0))
+    with pytest.raises(ValueError, match="is not on the expected grid"):
+        evaluate(heat, other, bench, metrics="sparseness")
+
+
+def test_registry_has_at_least_ten_metrics_in_four_families():
+    assert len(PROBES.names()) >= 10
+    assert {PROBES.get(n).family for n in PROBES.names()} == {
+        "faithfulness", "robustness", "randomisation", "complexity"}
+
+
+@pytest.mark.parametrize("kw, match", [
+    ({"road_gap": {"n_steps": 0}}, r"road_gap n_steps must be a whole number of at least 1"),
+    ({"avg_sensitivity": {"radius": -0.2}}, r"avg_sensitivity radius must be a positive"),
+    ({"faithfulness_correlation": {"n_runs": 1}}, r"n_runs must be a whole number of at "
+                                                  r"least 2"),
+])
+def test_impossible_parameters(lazy_case, kw, match):
+    bench, model, heat = lazy_case
+    with pytest.raises(ValueError, match=match):
+        evaluate(heat, model, bench, metrics=list(kw), **kw)

@@ -1,0 +1,91 @@
+"""audit(): the truth-corruption ladder, rank agreement with the truth, noise floor, the
+trust table; heat= reuses heatmaps."""
+
+import numpy as np
+import pytest
+import xarray as xr
+
+import xattrib
+from xattrib.evaluation.trust import _kendall_rows, audit, ladder_maps, trust_table
+
+METRICS = ["faithfulness_correlation", "deletion_gap", "avg_sensitivity", "sparseness"]
+METHODS = ["integrated_gradients", "input_x_gradient", "gradient", "occlusion"]
+
+
+@pytest.fixture(scope="module")
+def audited(small_grid):
+    bench = small_grid.xattrib.benchmark(n_samples=40, seed=0, response="linear").compute()
+    exact = xattrib.Model.exact(bench)
+    return bench, exact, audit(bench, exact, methods=METHODS, metrics=METRICS, n_samples=12,
+                               seeds=2, avg_sensitivity={"n_samples": 3})
+
+
+def test_the_ladder_is_made_from_the_truth(small_grid):
+    bench = small_grid.xattrib.benchmark(n_samples=6, seed=0).compute()
+    lad = ladder_maps(bench, (0.0, 0.5, 1.0))
+    t = bench["truth"]
+    xr.testing.assert_allclose(lad.sel(xai_method="truth_mix_0").drop_vars("xai_method"), t,
+                               check_dim_order=False)
+    mixed = lad.sel(xai_method="truth_mix_0.5").values
+    np.testing.assert_allclose(mixed, 0.5 * t.values + 0.5 * np.roll(t.values, -1, 0))
+    np.testing.assert_allclose(lad.sel(xai_method="truth_negated"), -t)
+    land = ~bench["mask"].values
+    assert np.isnan(lad.values[:, :, land]).all()  # land stays land in every map
+    shuffled = lad.sel(xai_method="truth_shuffled").values
+    np.testing.assert_allclose(np.sort(shuffled[0][~land]), np.sort(t.values[0][~land]))
+
+
+def test_faithfulness_correlation_is_trustworthy_on_a_linear_benchmark(audited):
+    _, _, a = audited
+    fc = a.sel(gtfree_metric="faithfulness_correlation")
+    assert float(fc["ladder_monotonicity"]) > 0.9  # worsens as the truth is corrupted
+    assert float(fc["truth_first"]) > 0.9
+    assert float(fc["rank_agreement"]) > 0.5
+    lo, hi = float(fc["rank_agreement_low"]), float(fc["rank_agreement_high"])
+    assert lo <= float(fc["rank_agreement"]) <= hi
+    # IG and occlusion are exact on a linear F: the truth picks one of them, FC agrees
+    assert a.attrs["truth_picks"] in ("integrated_gradients", "occlusion", "input_x_gradient")
+    assert float(fc["truth_skill"]) == pytest.approx(1.0, abs=0.02)
+
+
+def test_structure_noise_floor_and_table(audited):
+    _, _, a = audited
+    assert set(a["rank_agreement"].dims) == {"gtfree_metric"}
+    assert a["value"].dims == ("gtfree_metric", "xai_method")
+    assert float(a["noise_floor"].sel(gtfree_metric="sparseness")) == 0.0  # no random draws
+    assert float(a["noise_floor"].sel(gtfree_metric="faithfulness_correlation")) > 0.0
+    # robustness re-runs a method: the ladder (hand-made maps) cannot be scored by it
+    assert np.isnan(float(a["ladder_monotonicity"].sel(gtfree_metric="avg_sensitivity")))
+    table = a.attrs["trust_table"]
+    assert table == trust_table(a) and table.count("\n| ") == len(METRICS) + 1
+    assert "| faithfulness_correlation | faithfulness |" in table
+
+
+def test_kendall_rows_ranks_per_sample():
+    q = np.array([[3.0, 1.0], [2.0, 2.0], [1.0, 3.0]])
+    r = np.array([[0.9, 0.9], [0.5, 0.5], [0.1, 0.1]])
+    np.testing.assert_allclose(_kendall_rows(q, r), [1.0, -1.0])
+
+
+def test_precomputed_heatmaps_give_the_same_audit(audited):
+    bench, exact, a = audited
+    heat = xattrib.attribute(bench, exact, methods=METHODS, progress=False)
+    b = bench.xattrib.audit(exact, metrics=METRICS, n_samples=12, seeds=2, heat=heat,
+                            avg_sensitivity={"n_samples": 3})
+    for v in ("rank_agreement", "value", "ladder_monotonicity"):
+        # the heatmaps of 12 samples vs 40: IG's batches differ in the last bits only
+        np.testing.assert_allclose(a[v].values, b[v].values, rtol=1e-8, atol=1e-12)
+
+
+def test_bad_input(audited, small_grid):
+    bench, exact, _ = audited
+    with pytest.raises(ValueError, match="at least 3 methods"):
+        audit(bench, exact, methods=["gradient", "occlusion"])
+    with pytest.raises(ValueError, match="needs a benchmark Dataset"):
+        audit(bench[["x", "mask"]], exact, methods=METHODS)
+
+
+def test_the_audit_file_passes_the_cf_check(audited, tmp_path):
+    _, _, a = audited
+    p = xattrib.io.to_netcdf(a, tmp_path / "audit.nc")
+    assert xattrib.io.check_cf(p) == []

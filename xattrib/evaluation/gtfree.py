@@ -1,0 +1,454 @@
+"""``evaluate()``: GT-free metrics of heatmaps, lazily per sample chunk.
+
+The heatmaps, the inputs and the model's valid cells are stacked once; every chunk of
+samples runs every probe of :mod:`xattrib.probes` on every method, batched in torch (many
+perturbations of many samples in one forward pass) on the chosen device. Methods are re-run
+with the parameters recorded in the heatmaps' attributes (robustness, randomisation);
+hand-made maps (labels that are not registered methods) get the metrics that do not need
+that, and NaN, with a note in the variable's attributes, for those that do.
+"""
+
+from __future__ import annotations
+
+import ast
+import math
+from typing import Any
+
+import numpy as np
+import xarray as xr
+
+from ..attribution.heatmaps import (
+    _run_batch,
+    _run_params,
+    as_input_dataset,
+    resolve_baseline,
+    seeded_global_rngs,
+)
+from ..dims import METHOD_DIM, sample_dim_of
+from ..grid import CellIndex, area_weights, find_latlon, require_xarray
+from ..grid.latlon import _wraps
+from ..methods import METHODS
+from ..probes import PROBES
+from ..probes.base import Batch, _CannotRerun, positive_count
+from ..training import Model
+from ..training.model import resolve_device
+
+__all__ = ["evaluate", "recorded_params"]
+
+#: tensor elements per perturbed batch (rows × cells): sizes the sample sub-batches
+_BUDGET = 2**24
+_METRIC_DIM = "gtfree_metric"
+
+
+def recorded_params(heat: xr.DataArray, method: str) -> dict[str, Any]:
+    """The parameters ``attribute`` wrote for ``method`` (``parameters_<method>``), parsed
+    back: ``"n_steps=64, method=gausslegendre"`` → ``{"n_steps": 64, "method": ...}``."""
+    text = str(heat.attrs.get(f"parameters_{method}", "none"))
+    if text in ("none", ""):
+        return {}
+    out: dict[str, Any] = {}
+    for part in text.split(", "):
+        key, _, value = part.partition("=")
+        try:
+            out[key] = ast.literal_eval(value)
+        except (ValueError, SyntaxError):
+            out[key] = value
+    return out
+
+
+def neighbour_table(cells: CellIndex) -> np.ndarray:
+    """``(d, 4)``: the valid neighbour (north, south, east, west) of each valid cell in the
+    valid-cell order, −1 where there is none; longitude wraps on a global regular grid."""
+    ny, nx = cells.shape
+    pos = np.full(ny * nx, -1, np.int64)
+    pos[cells.flat] = np.arange(cells.n_cells)
+    r, c = np.divmod(cells.flat, nx)
+    wrap = cells.spatial.regular and _wraps(cells.mask[cells.spatial.lon].variable)
+    out = np.full((cells.n_cells, 4), -1, np.int64)
+    for k, (dr, dc) in enumerate(((-1, 0), (1, 0), (0, 1), (0, -1))):
+        rr, cc = r + dr, c + dc
+        if wrap:
+            cc = cc % nx
+        ok = (rr >= 0) & (rr < ny) & (cc >= 0) & (cc < nx)
+        out[ok, k] = pos[rr[ok] * nx + cc[ok]]
+    return out
+
+
+def _explainer(name: str, heat: xr.DataArray, model: Model, dev: Any, seed: int) -> Any:
+    """``explain(x, base, net=None)`` re-running registered method ``name`` with its recorded
+    parameters, or None for a hand-made map (or a method needing a background)."""
+    if name not in METHODS:
+        return None
+    m = METHODS.get(name)
+    if m.baseline == "distribution":
+        return None
+    params = m.params({k: v for k, v in recorded_params(heat, name).items()
+                       if k in m.defaults})
+    run_params = _run_params(m, params, model, dev)
+    rows = max(1, 2**16 // max(1, m.expansion(params)))
+
+    def explain(x: Any, base: Any, net: Any = None) -> Any:
+        import torch
+
+        net = net if net is not None else model.network(dev, private=True)
+        parts = []
+        for s in range(0, x.shape[0], rows):
+            xb = x[s:s + rows].detach().float().clone()
+            bb = base[s:s + rows].detach().float()
+            with seeded_global_rngs(seed, s, dev) if m.random else _nullcontext():
+                a, _ = _run_batch(m, net, xb, bb, None, run_params, False)
+            parts.append(a.detach())
+        return torch.cat(parts).to(x.device)
+
+    return explain
+
+
+def _nullcontext() -> Any:
+    import contextlib
+
+    return contextlib.nullcontext()
+
+
+def _block(x: np.ndarray, a: np.ndarray, index: np.ndarray, std: np.ndarray, base: np.ndarray,
+           *, model: Model, heat_attrs: dict[str, Any], labels: list[str], names: list[str],
+           params: dict[str, dict[str, Any]], w: np.ndarray, neighbours: np.ndarray,
+           device: Any, seed: int, batch_size: int | None) -> np.ndarray:
+    """``(n, M, Q)`` metric values for a block: ``x`` (n, d), ``a`` (n, M, d),
+    ``index`` (n,), ``std`` (d,), ``base`` (d,)."""
+    import torch
+
+    from ..parallel import task_threads
+
+    n, d = x.shape
+    out = np.full((n, len(labels), len(names)), np.nan)
+    if n == 0:
+        return out
+    # one torch thread per task: the forward passes are many small products (one sample's
+    # perturbations each), where intra-op threads only spin; dask runs chunks in parallel
+    with task_threads(1):
+        dev = resolve_device(device)
+        net = model.network(dev, private=True)
+        dev = next(net.parameters()).device
+        heat = xr.DataArray(0, attrs=heat_attrs)
+
+        def f(rows: Any) -> Any:
+            with torch.no_grad():
+                return torch.cat([net(rows[s:s + 2**15].float()).squeeze(1).double()
+                                  for s in range(0, rows.shape[0], 2**15)])
+
+        wt = torch.as_tensor(w, device=dev)
+        st = torch.as_tensor(np.asarray(std, np.float32), device=dev)
+        nb = torch.as_tensor(neighbours, device=dev)
+        xt = torch.as_tensor(np.ascontiguousarray(x, np.float32), device=dev)
+        bt = torch.as_tensor(np.asarray(base, np.float32), device=dev).expand(n, d)
+        widest = max(PROBES.get(q).expansion(params[q]) for q in names)
+        rows = int(batch_size or max(1, _BUDGET // (d * max(1, widest))))
+        for j, label in enumerate(labels):
+            explain = _explainer(label, heat, model, dev, seed)
+            at = torch.as_tensor(np.ascontiguousarray(a[:, j], np.float32), device=dev)
+            for s in range(0, n, rows):
+                sl = slice(s, min(s + rows, n))
+                k = sl.stop - sl.start
+                b = Batch(x=xt[sl], a=at[sl], base=bt[sl], w=wt, std=st, index=index[sl],
+                          seed=seed, neighbours=nb, f=_per_sample(f, k),
+                          explain=None if explain is None else _per_sample(explain, k),
+                          net=net)
+                for q, name in enumerate(names):
+                    try:
+                        v = PROBES.get(name).kernel(b, **params[name])
+                    except _CannotRerun:
+                        continue
+                    out[sl, j, q] = np.asarray(v.detach().cpu().numpy() if hasattr(
+                        v, "detach") else v, float)
+    return out
+
+
+def _per_sample(fn: Any, n: int) -> Any:
+    """``fn`` applied to each sample's rows on their own (rows come grouped by sample, the
+    same number per sample): a batch's composition then never depends on how samples were
+    chunked, so neither do the floating-point results (a matrix product's rounding can
+    depend on its number of rows and on the memory alignment of its input)."""
+    import torch
+
+    def call(rows: Any, *args: Any, **kw: Any) -> Any:
+        k = rows.shape[0] // n if rows.shape[0] % n == 0 else rows.shape[0]
+        def part(a: Any, s: int) -> Any:  # row-aligned tensors are split; others passed on
+            rowwise = getattr(a, "shape", None) and a.shape[0] == rows.shape[0]
+            # a fresh (aligned) copy: BLAS kernels round differently at other alignments
+            return a[s:s + k].clone() if rowwise else a
+
+        return torch.cat([fn(part(rows, s), *(part(a, s) for a in args), **kw)
+                          for s in range(0, rows.shape[0], k)])
+    return call
+
+
+def _std(model: Model, ds: xr.Dataset, xs: xr.DataArray, sample_dim: str,
+         std: Any) -> tuple[Any, str]:
+    """Each cell's standard deviation (perturbation scale) and where it came from."""
+    if std is not None:
+        arr = np.asarray(std, float)
+        if arr.shape != (model.cells.n_cells,) or not np.all(np.isfinite(arr)):
+            raise ValueError(f"std must hold one finite value per valid cell "
+                             f"({model.cells.n_cells}), got shape {arr.shape}")
+        return arr, "user-supplied"
+    if model.spec is None and model.arch not in ("exact", "exact-space", "module-instance"):
+        return np.asarray(model.x_std, float), "the network's training standard deviation"
+    if "covariance" in ds:
+        return np.sqrt(np.diag(np.asarray(ds["covariance"].values, float))), \
+            "the benchmark's covariance (its diagonal)"
+    if xs.sizes[sample_dim] < 2:
+        raise ValueError("the perturbation scale (each cell's std) needs at least 2 samples "
+                         "or std=; pass std= (one value per valid cell)")
+    return xs.std(sample_dim).data, "the inputs' standard deviation over samples"
+
+
+def evaluate(
+    heat: xr.Dataset | xr.DataArray,
+    model: Model,
+    ds: xr.Dataset | xr.DataArray,
+    metrics: list[str] | tuple[str, ...] | str | None = None,
+    baseline: Any = None,
+    weights: Any = "area",
+    seed: int = 0,
+    std: Any = None,
+    device: Any = None,
+    batch_size: int | None = None,
+    x: str | None = None,
+    sample_dim: str | None = None,
+    **params: Any,
+) -> xr.Dataset:
+    """GT-free metrics of heatmaps: one variable per metric over ``(xai_method, sample)``.
+
+    Parameters
+    ----------
+    heat : Dataset or DataArray
+        ``attribute``'s output, or any ``attribution`` DataArray over (xai_method, sample,
+        lat, lon) on the model's grid — a user's own maps from another library too. Labels
+        that are not registered methods cannot be re-run: robustness and randomisation
+        metrics are NaN for them (said in the variable's ``not_computed`` attribute).
+    model : Model
+        The network the maps explain (one input variable).
+    ds : Dataset or DataArray
+        The inputs, over the same samples as ``heat``.
+    metrics : list of str, optional
+        Names from :data:`xattrib.probes.PROBES` (default: all).
+    baseline : optional
+        What "removed" cells are set to, in xattrib's baseline vocabulary (default: the
+        heatmaps' own baseline, else ``"zero"`` = climatology for anomalies). One field for
+        every sample (zero, mean, a number or a field).
+    weights : "area" or None
+        Cell weights where cells are drawn, ordered by area or summed (None: uniform).
+    seed : int
+        Seeds every random draw, per metric and global sample index (chunk-invariant).
+    std : array, optional
+        Each valid cell's standard deviation (the perturbation scale). Default: the network's
+        training std, a benchmark's covariance diagonal, or the inputs' std over samples.
+    device : str or torch.device, optional
+        Default CUDA when available.
+    batch_size : int, optional
+        Samples per perturbed batch (default: sized to about 16 M tensor elements).
+    **params
+        A metric's parameters, as ``faithfulness_correlation={"n_runs": 50}`` (recorded in
+        the output's attributes with the defaults).
+
+    Returns
+    -------
+    Dataset
+        Lazy for dask input. Attributes per variable: ``long_name``, ``units``,
+        ``higher_is_better`` (1/0), ``family``, ``parameters``, ``reference``.
+
+    Examples
+    --------
+    >>> import xattrib
+    >>> bench = xattrib.benchmark(n_samples=8, seed=0, response="linear")
+    >>> exact = xattrib.Model.exact(bench)
+    >>> heat = xattrib.attribute(bench, exact, methods="integrated_gradients",
+    ...                          progress=False)
+    >>> q = evaluate(heat, exact, bench, metrics=["faithfulness_correlation", "sparseness"])
+    >>> round(float(q["faithfulness_correlation"].min()), 6)
+    1.0
+    """
+    require_xarray(heat, "heat", "heatmaps (attribute's Dataset or an attribution DataArray)")
+    if not isinstance(model, Model):
+        raise TypeError(f"model must be an xattrib Model (xattrib.fit, Model.exact, "
+                        f"Model.from_module), got {type(model).__name__}")
+    da = heat["attribution"] if isinstance(heat, xr.Dataset) else heat
+    if METHOD_DIM not in da.dims:
+        da = da.expand_dims({METHOD_DIM: [str(da.name or "map")]})
+    names = _metric_names(metrics)
+    labels = [str(v) for v in da[METHOD_DIM].values]
+    if not any(_explainer_possible(lab) for lab in labels):
+        rerun = [n for n in names if PROBES.get(n).needs == "method"]
+        if metrics is None:  # all by default: those that can run on hand-made maps
+            names = [n for n in names if n not in rerun]
+        elif rerun:
+            raise ValueError(
+                f"{rerun} re-run the attribution method, but none of the maps {labels} was "
+                "made by a registered method with one baseline input (hand-made maps, or "
+                "another library's); drop those metrics, or pass heatmaps from "
+                "xattrib.attribute")
+    per = _params(names, params)
+    try:
+        find_latlon(da)
+    except ValueError:
+        return _evaluate_features(da, names, per, sample_dim)
+    if len(model.variables) != 1:
+        raise ValueError(f"evaluate explains networks with one input variable; this one reads "
+                         f"{model.variables}")
+    inputs = as_input_dataset(ds, model, x)
+    xda = model.inputs(inputs, x)[0]
+    sdim = sample_dim_of(xda, sample_dim, what="the inputs")
+    cells = model.cells
+    cells.check_grid(da, what="the heatmaps")
+    for name in names:
+        check = PROBES.get(name).check
+        if check is not None:
+            check(per[name], cells.n_cells)
+    if sdim not in da.dims or da.sizes[sdim] != xda.sizes[sdim]:
+        raise ValueError(f"heat and ds must cover the same samples along {sdim!r}: heat has "
+                         f"{da.sizes.get(sdim)}, ds {xda.sizes[sdim]}")
+    xs = cells.stack(xda.transpose(sdim, *cells.spatial.dims))
+    hs = cells.stack(da.transpose(METHOD_DIM, sdim, *cells.spatial.dims))
+    hs = hs.drop_vars([c for c in hs.coords if c not in (METHOD_DIM, sdim)])
+    xs = xs.drop_vars([c for c in xs.coords if c != sdim])
+    if getattr(hs.data, "chunks", None) is not None:  # methods and cells in one chunk each
+        hs = hs.chunk({METHOD_DIM: -1, "cell": -1})
+    if getattr(xs.data, "chunks", None) is not None:
+        xs = xs.chunk({"cell": -1})
+    bl = baseline if baseline is not None else da.attrs.get("baseline", "zero")
+    bl = "zero" if bl in ("none", None) else bl
+    resolved = resolve_baseline(bl, inputs, model, sample_dim=sdim)
+    if resolved.fixed is None:
+        raise ValueError(f"evaluate needs one baseline field for every sample (zero, mean, a "
+                         f"number or a field); got {resolved.kind!r}")
+    if weights == "area":
+        w = np.asarray(cells.stack(area_weights(cells.mask.to_dataset(name="mask"))).values,
+                       float)
+    elif weights is None:
+        w = np.ones(cells.n_cells)
+    else:
+        raise ValueError(f"weights must be 'area' or None, got {weights!r}")
+    w = w / w.sum()
+    stdv, std_from = _std(model, inputs, xs, sdim, std)
+    index = xr.DataArray(np.arange(xs.sizes[sdim]), dims=(sdim,))
+    if getattr(xs.data, "chunks", None) is not None:
+        index = index.chunk({sdim: xs.data.chunks[0]})
+    res = xr.apply_ufunc(
+        _block, xs, hs, index,
+        xr.DataArray(stdv, dims=("cell",)), xr.DataArray(resolved.fixed, dims=("cell",)),
+        input_core_dims=[["cell"], [METHOD_DIM, "cell"], [], ["cell"], ["cell"]],
+        output_core_dims=[[METHOD_DIM, _METRIC_DIM]], dask="parallelized",
+        output_dtypes=[float],
+        dask_gufunc_kwargs={"output_sizes": {_METRIC_DIM: len(names)}},
+        kwargs={"model": model, "heat_attrs": dict(da.attrs), "labels": labels,
+                "names": names, "params": per, "w": w, "neighbours": neighbour_table(cells),
+                "device": device, "seed": int(seed), "batch_size": batch_size})
+    res = res.transpose(METHOD_DIM, sdim, _METRIC_DIM)
+    rerun = [lab for lab in labels if _explainer_possible(lab)]
+    out = xr.Dataset()
+    for q, name in enumerate(names):
+        out[name] = res.isel({_METRIC_DIM: q}, drop=True).assign_attrs(
+            _var_attrs(name, per[name], labels, rerun))
+    out = out.assign_coords({c: da[c] for c in da.coords if set(da[c].dims) <= {METHOD_DIM, sdim}
+                             and c not in out.coords})
+    out.attrs.update({
+        "title": "xattrib GT-free metrics of attributions",
+        "baseline": str(resolved.kind), "weights": "cell area" if weights else "uniform",
+        "seed": int(seed), "perturbation_scale": std_from,
+        **{k: v for k, v in (heat.attrs if isinstance(heat, xr.Dataset) else {}).items()
+           if k.startswith("xattrib_")}})
+    return out
+
+
+def _explainer_possible(label: str) -> bool:
+    return label in METHODS and METHODS.get(label).baseline != "distribution"
+
+
+def _metric_names(metrics: Any) -> list[str]:
+    names = [metrics] if isinstance(metrics, str) else (
+        list(metrics) if metrics is not None else PROBES.names())
+    if not names:
+        raise ValueError("metrics is empty; name at least one (xattrib list probes)")
+    for name in names:
+        PROBES.get(name, what="metric")
+    if len(set(names)) != len(names):
+        raise ValueError(f"metrics has duplicates: {names}")
+    return names
+
+
+def _params(names: list[str], params: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    unknown = set(params) - set(names)
+    if unknown:
+        raise TypeError(f"parameters given for {sorted(unknown)}, which are not among the "
+                        f"metrics {names}; pass them as metric_name={{...}}")
+    out = {}
+    for name in names:
+        probe = PROBES.get(name)
+        given = params.get(name, {})
+        if not isinstance(given, dict):
+            raise TypeError(f"{name}= must be a dict of its parameters, e.g. "
+                            f"{name}={probe.defaults or {}}")
+        bad = set(given) - set(probe.defaults)
+        if bad:
+            raise TypeError(f"metric {name!r} has no parameter(s) {sorted(bad)}; its "
+                            f"parameters are {sorted(probe.defaults) or 'none'}")
+        for key, value in given.items():  # counts whole and ≥ 1, scales positive
+            default = probe.defaults[key]
+            if isinstance(default, int) and not isinstance(default, bool):
+                positive_count(f"{name} {key}", value)
+            elif isinstance(default, float) and not (
+                    isinstance(value, int | float) and not isinstance(value, bool)
+                    and math.isfinite(value) and value > 0):
+                raise ValueError(f"{name} {key} must be a positive number, got {value!r}")
+        out[name] = {**probe.defaults, **given}
+    return out
+
+
+def _var_attrs(name: str, p: dict[str, Any], labels: list[str], rerun: list[str]
+               ) -> dict[str, Any]:
+    probe = PROBES.get(name)
+    attrs: dict[str, Any] = {
+        "long_name": probe.long_name, "units": probe.units,
+        "higher_is_better": int(probe.higher_is_better), "family": probe.family,
+        "needs": probe.needs, "description": probe.description,
+        "parameters": ", ".join(f"{k}={v}" for k, v in p.items()) or "none",
+        "reference": probe.reference,
+    }
+    if math.isfinite(probe.ideal):
+        attrs["ideal_value"] = float(probe.ideal)
+    missing = [lab for lab in labels if lab not in rerun]
+    if probe.needs == "method" and missing:
+        attrs["not_computed"] = (f"NaN for {missing}: not registered methods (hand-made maps) "
+                                 "or methods with a background; this metric re-runs the "
+                                 "method")
+    return attrs
+
+
+def _evaluate_features(da: xr.DataArray, names: list[str], per: dict[str, dict[str, Any]],
+                       sample_dim: str | None) -> xr.Dataset:
+    """TRIM results (groups of transformed features): the metrics of the map alone."""
+    need = [n for n in names if PROBES.get(n).needs != "map"]
+    if need:
+        raise ValueError(f"these heatmaps have no latitude/longitude (a TRIM result over "
+                         f"{[d for d in da.dims if d != METHOD_DIM][-1]!r}): {need} perturb "
+                         "the grid and cannot run on them; choose from "
+                         f"{[n for n in PROBES.names() if PROBES.get(n).needs == 'map']}")
+    fdim = da.dims[-1]
+    w = np.ones(da.sizes[fdim]) / da.sizes[fdim]
+    out = xr.Dataset()
+    for name in names:
+        probe = PROBES.get(name)
+
+        def kern(a: np.ndarray, probe: Any = probe) -> np.ndarray:
+            import torch
+
+            b = Batch(x=None, a=torch.from_numpy(np.asarray(a, float).reshape(-1, a.shape[-1])),
+                      base=None, w=torch.from_numpy(w), std=None, index=np.zeros(0), seed=0,
+                      neighbours=None, f=lambda r: r, explain=None, net=None)
+            return np.asarray(probe.kernel(b)).reshape(a.shape[:-1])
+
+        out[name] = xr.apply_ufunc(kern, da, input_core_dims=[[fdim]], dask="parallelized",
+                                   output_dtypes=[float]).assign_attrs(
+            _var_attrs(name, per[name], [], []), weights=f"uniform over {fdim}")
+    out.attrs["title"] = "xattrib GT-free metrics of TRIM attributions"
+    return out

@@ -1,0 +1,364 @@
+"""``audit()``: which GT-free metric tracks the truth, checked on a benchmark.
+
+For every GT-free metric Q of :mod:`xattrib.probes`:
+
+- ``rank_agreement``: per sample, Kendall τ between the methods ranked by Q (oriented, best
+  first) and ranked by their fidelity to the truth (area-weighted Pearson r with ``truth``);
+  the mean over samples with a bootstrap 95 % interval;
+- ``ladder_monotonicity``: Q on maps made from the truth itself — T, (1 − λ)T + λε for λ in
+  ``ladder`` (ε the truth of another sample: the truth's own spatial covariance and scale,
+  independent of this sample), T shuffled over cells, −T, T smoothed over neighbours, the
+  input x, a white-noise map and a constant map. Per sample, Spearman ρ of Q with λ, signed
+  so that 1 means "Q gets worse as the truth is corrupted"; ``truth_first`` is the fraction
+  of samples in which T scores best of all the ladder's maps;
+- ``noise_floor``: Q's standard deviation when only its own random draws change (seeds),
+  averaged over methods and samples: differences below it are not meaningful;
+- ``skill``: Bommer et al. (2024)'s skill score (Q − Q_random) / (Q_ideal − Q_random)
+  per method, with the truth's own skill beside it (Q_random: the white-noise map).
+
+The trust table (:func:`trust_table`) puts these side by side with the method each metric
+would pick and the one the truth picks.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+import xarray as xr
+
+from ..attribution import attribute
+from ..dims import METHOD_DIM
+from ..methods import METHODS
+from ..probes import PROBES
+from ..scoring import score
+from ..training import Model
+from .gtfree import _metric_names, evaluate, neighbour_table
+
+__all__ = ["DEFAULT_AUDIT_METHODS", "audit", "family_skill_table", "ladder_maps",
+           "trust_table"]
+
+#: methods the audit ranks by default: one input baseline each, cheap and diverse
+DEFAULT_AUDIT_METHODS = ("integrated_gradients", "input_x_gradient", "gradient", "smoothgrad",
+                         "occlusion", "lrp_z")
+METRIC_DIM = "gtfree_metric"
+_LADDER = (0.0, 0.25, 0.5, 0.75, 1.0)
+
+
+def ladder_maps(bench: xr.Dataset, lambdas: tuple[float, ...] = _LADDER, seed: int = 0
+                ) -> xr.DataArray:
+    """Maps made from the truth: ``truth_mix_<λ>`` = (1 − λ)T + λε (ε the truth of the next
+    sample, cyclically), ``truth_shuffled``, ``truth_negated``, ``truth_smoothed``, ``input``,
+    ``random`` (white noise with the truth's per-sample scale) and ``constant``."""
+    t = bench["truth"].transpose("sample", ...)
+    mask = bench["mask"].astype(bool)
+    tv = np.asarray(t.values, float)
+    n = tv.shape[0]
+    other = np.roll(tv, -1, axis=0)
+    maps, labels = [], []
+    for lam in lambdas:
+        maps.append((1 - lam) * tv + lam * other)
+        labels.append(f"truth_mix_{lam:g}")
+    rng = np.random.default_rng(seed)
+    flat = np.flatnonzero(mask.values.ravel())
+    shuffled = tv.reshape(n, -1).copy()
+    for i in range(n):
+        shuffled[i, flat] = shuffled[i, flat[rng.permutation(flat.size)]]
+    maps.append(shuffled.reshape(tv.shape))
+    labels.append("truth_shuffled")
+    maps.append(-tv)
+    labels.append("truth_negated")
+    from ..grid import CellIndex
+
+    cells = CellIndex.from_mask(mask)
+    nb = neighbour_table(cells)
+    tc = tv.reshape(n, -1)[:, cells.flat]
+    has = nb >= 0
+    smooth = (tc + (tc[:, np.clip(nb, 0, None)] * has).sum(-1)) / (1 + has.sum(1))
+    sm = np.full(tv.reshape(n, -1).shape, np.nan)
+    sm[:, cells.flat] = smooth
+    maps.append(sm.reshape(tv.shape))
+    labels.append("truth_smoothed")
+    maps.append(np.asarray(bench["x"].transpose("sample", ...).values, float))
+    labels.append("input")
+    scale = np.nanstd(tv.reshape(n, -1), axis=1)[:, None, None]
+    noise = rng.standard_normal(tv.shape) * scale
+    maps.append(np.where(np.isnan(tv), np.nan, noise))
+    labels.append("random")
+    maps.append(np.where(np.isnan(tv), np.nan, 1.0))
+    labels.append("constant")
+    return xr.DataArray(np.stack(maps), dims=(METHOD_DIM, *t.dims),
+                        coords={METHOD_DIM: labels, **{c: t[c] for c in t.coords}},
+                        name="attribution", attrs={"baseline": "zero"})
+
+
+def _nanmean(v: Any, axis: int | None = None) -> Any:
+    """The mean over finite values; NaN (silently) where there are none."""
+    v = np.asarray(v, float)
+    ok = np.isfinite(v)
+    total = np.where(ok, v, 0.0).sum(axis)
+    count = ok.sum(axis)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(count > 0, total / np.maximum(count, 1), np.nan)
+
+
+def _oriented(q: xr.DataArray, name: str) -> xr.DataArray:
+    return q if PROBES.get(name).higher_is_better else -q
+
+
+def _kendall_rows(q: np.ndarray, r: np.ndarray) -> np.ndarray:
+    """Kendall τ between two ``(methods, samples)`` arrays, per sample (NaN-safe)."""
+    from scipy.stats import kendalltau
+
+    out = np.full(q.shape[1], np.nan)
+    for i in range(q.shape[1]):
+        ok = np.isfinite(q[:, i]) & np.isfinite(r[:, i])
+        if ok.sum() >= 3:
+            out[i] = kendalltau(q[ok, i], r[ok, i]).statistic
+    return out
+
+
+def _mean_ci(v: np.ndarray, seed: int, n_boot: int = 1000) -> tuple[float, float, float]:
+    v = v[np.isfinite(v)]
+    if v.size == 0:
+        return (math.nan,) * 3
+    if v.size == 1 or np.ptp(v) == 0:
+        return float(v.mean()), float(v.mean()), float(v.mean())
+    from scipy.stats import bootstrap
+
+    res = bootstrap((v,), np.mean, n_resamples=n_boot, random_state=seed,
+                    method="percentile")
+    return float(v.mean()), float(res.confidence_interval.low), \
+        float(res.confidence_interval.high)
+
+
+def _spearman_lambda(q: np.ndarray, lambdas: np.ndarray) -> np.ndarray:
+    """Per sample (columns), Spearman ρ of ``q`` (λ, samples) with λ."""
+    from scipy.stats import spearmanr
+
+    out = np.full(q.shape[1], np.nan)
+    for i in range(q.shape[1]):
+        col = q[:, i]
+        if np.all(np.isfinite(col)) and np.ptp(col) > 0:
+            out[i] = spearmanr(col, lambdas).statistic
+    return out
+
+
+def audit(
+    bench: xr.Dataset,
+    model: Model,
+    methods: list[str] | tuple[str, ...] | None = None,
+    metrics: list[str] | tuple[str, ...] | None = None,
+    n_samples: int = 100,
+    seeds: int = 3,
+    ladder: tuple[float, ...] = _LADDER,
+    seed: int = 0,
+    device: Any = None,
+    progress: bool = False,
+    heat: xr.Dataset | None = None,
+    **params: Any,
+) -> xr.Dataset:
+    """Audit GT-free metrics against the exact truth of a benchmark.
+
+    Parameters
+    ----------
+    bench : Dataset
+        A benchmark (``x``, ``truth``, ``mask``); its last ``n_samples`` samples are used.
+    model : Model
+        A trained network, or ``Model.exact(bench)`` (the methods' own errors only).
+    methods : list of str, optional
+        At least three registered methods (default :data:`DEFAULT_AUDIT_METHODS`).
+    metrics : list of str, optional
+        GT-free metrics (default: all of :data:`xattrib.probes.PROBES`).
+    n_samples : int
+        Samples audited (the benchmark's last).
+    seeds : int
+        Seeds of the noise floor (each re-evaluates every metric).
+    ladder : tuple of float
+        The λ of the truth-corruption ladder (starting at 0: the truth itself).
+    heat : Dataset, optional
+        Heatmaps already computed on the benchmark's samples (``attribute``'s output over the
+        same samples as ``bench``, or its last ``n_samples``): used instead of re-attributing;
+        ``methods`` then defaults to its methods.
+    **params
+        Metric parameters, as for :func:`xattrib.evaluate`.
+
+    Returns
+    -------
+    Dataset
+        ``rank_agreement`` (+ ``_low``/``_high``), ``ladder_monotonicity``, ``truth_first``,
+        ``noise_floor`` over ``gtfree_metric``; ``value`` and ``skill`` over
+        (``gtfree_metric``, ``xai_method``); ``fidelity`` over ``xai_method``;
+        ``truth_value`` and ``truth_skill`` over ``gtfree_metric``. The trust table is in
+        ``attrs["trust_table"]`` (markdown).
+    """
+    from ..probes import FAMILIES
+
+    names = _metric_names(metrics)
+    names.sort(key=lambda nm: FAMILIES.index(PROBES.get(nm).family))  # stable: by family
+    if methods is None and heat is not None:
+        methods = [str(m) for m in heat[METHOD_DIM].values]
+    chosen = list(methods or DEFAULT_AUDIT_METHODS)
+    if len(chosen) < 3:
+        raise ValueError(f"methods must name at least 3 methods to rank, got {chosen}")
+    for m in chosen:
+        METHODS.get(m)
+    if "truth" not in bench or "x" not in bench:
+        raise ValueError("audit needs a benchmark Dataset (x, truth, mask): the truth is what "
+                         "the metrics are audited against")
+    n = int(min(n_samples, bench.sizes["sample"]))
+    if n < 2:
+        raise ValueError(f"n_samples must be at least 2, got {n_samples}")
+    test = bench.isel(sample=slice(-n, None)).compute()
+    if heat is None:
+        heat = attribute(test, model, methods=chosen, progress=progress, seed=seed,
+                         device=device)
+    else:
+        heat = heat.sel({METHOD_DIM: chosen}).isel(sample=slice(-n, None))
+        if not np.array_equal(heat["sample"].values, test["sample"].values):
+            raise ValueError("heat must cover the benchmark's last n_samples samples "
+                             f"({n}); pass heat over the same samples as bench")
+    heat = heat.compute()
+    fid = score(heat, test["truth"], metrics=["pearson"])["pearson"].compute()
+    runs = [evaluate(heat, model, test, metrics=names, seed=seed + s, device=device,
+                     **params).compute() for s in range(int(seeds))]
+    q = runs[0]
+    lad = ladder_maps(test, tuple(ladder), seed=seed)
+    # the ladder's maps are hand-made: metrics that re-run a method cannot score them
+    on_maps = [nm for nm in names if PROBES.get(nm).needs != "method"]
+    ql = evaluate(lad, model, test, metrics=on_maps, seed=seed, device=device,
+                  **{k: v for k, v in params.items() if k in on_maps}).compute() \
+        if on_maps else xr.Dataset()
+    for nm in names:
+        if nm not in ql:
+            ql[nm] = xr.DataArray(np.full((lad.sizes[METHOD_DIM], n), np.nan),
+                                  dims=(METHOD_DIM, "sample"),
+                                  coords={METHOD_DIM: lad[METHOD_DIM].values})
+    lambdas = np.asarray(ladder, float)
+    mix = [f"truth_mix_{lam:g}" for lam in ladder]
+    rows: dict[str, list[Any]] = {k: [] for k in (
+        "rank_agreement", "rank_agreement_low", "rank_agreement_high", "ladder_monotonicity",
+        "truth_first", "noise_floor", "truth_value", "truth_skill", "picks")}
+    value = np.full((len(names), len(chosen)), np.nan)
+    skill = np.full_like(value, np.nan)
+    r = np.asarray(fid.transpose(METHOD_DIM, "sample").values, float)
+    for k, name in enumerate(names):
+        probe = PROBES.get(name)
+        qo = np.asarray(_oriented(q[name], name).transpose(METHOD_DIM, "sample").values, float)
+        mean, lo, hi = _mean_ci(_kendall_rows(qo, r), seed)
+        rows["rank_agreement"].append(mean)
+        rows["rank_agreement_low"].append(lo)
+        rows["rank_agreement_high"].append(hi)
+        lq = np.asarray(_oriented(ql[name], name).sel({METHOD_DIM: mix}).values, float)
+        rows["ladder_monotonicity"].append(float(_nanmean(-_spearman_lambda(lq, lambdas)))
+                                           if np.isfinite(lq).any() else math.nan)
+        allq = np.asarray(_oriented(ql[name], name).values, float)
+        # a map the metric cannot score (NaN, e.g. a constant map's correlation) ranks last
+        first = np.where(np.isfinite(allq[0]),
+                         np.argmax(np.where(np.isfinite(allq), allq, -np.inf), 0) == 0, np.nan)
+        rows["truth_first"].append(float(_nanmean(first)) if np.isfinite(first).any()
+                                   else math.nan)
+        stack = np.stack([np.asarray(run[name].values, float) for run in runs])
+        rows["noise_floor"].append(float(_nanmean(stack.std(0))) if len(runs) > 1
+                                   else math.nan)
+        raw = np.asarray(q[name].transpose(METHOD_DIM, "sample").values, float)
+        value[k] = _nanmean(raw, 1) if np.isfinite(raw).any() else np.nan
+        q_rand = float(_nanmean(ql[name].sel({METHOD_DIM: "random"}).values))
+        q_true = float(_nanmean(ql[name].sel({METHOD_DIM: "truth_mix_0"}).values))
+        rows["truth_value"].append(q_true)
+        if math.isfinite(probe.ideal) and math.isfinite(q_rand) and probe.ideal != q_rand:
+            skill[k] = (value[k] - q_rand) / (probe.ideal - q_rand)
+            rows["truth_skill"].append((q_true - q_rand) / (probe.ideal - q_rand))
+        else:
+            rows["truth_skill"].append(math.nan)
+        best = np.nanargmax(_nanmean(qo, 1)) if np.isfinite(qo).any() else None
+        rows["picks"].append(chosen[best] if best is not None else "none")
+    truth_pick = chosen[int(np.nanargmax(_nanmean(r, 1)))]
+    out = xr.Dataset(
+        {k: (METRIC_DIM, np.asarray(v, object if k == "picks" else float))
+         for k, v in rows.items()},
+        coords={METRIC_DIM: names, METHOD_DIM: chosen,
+                "family": (METRIC_DIM, [PROBES.get(nm).family for nm in names])})
+    out["picks"] = out["picks"].astype(str)
+    out["value"] = ((METRIC_DIM, METHOD_DIM), value)
+    out["skill"] = ((METRIC_DIM, METHOD_DIM), skill)
+    out["fidelity"] = (METHOD_DIM, _nanmean(r, 1))
+    _describe(out)
+    out.attrs.update({
+        "title": "xattrib audit of GT-free metrics against the truth",
+        "n_samples": n, "seeds": int(seeds), "truth_picks": truth_pick,
+        "model_arch": model.arch, **({"model_r2": float(model.r2)} if model.r2 is not None
+                                     and math.isfinite(model.r2) else {}),
+        "ladder": ", ".join(f"{lam:g}" for lam in ladder),
+        **{k: v for k, v in bench.attrs.items() if k.startswith("xattrib_")}})
+    out.attrs["trust_table"] = trust_table(out)
+    return out
+
+
+def _describe(out: xr.Dataset) -> None:
+    text = {
+        "rank_agreement": "mean over samples of Kendall tau between methods ranked by the "
+                          "metric and by their fidelity (weighted Pearson r) to the truth",
+        "rank_agreement_low": "bootstrap 2.5 % quantile of rank_agreement",
+        "rank_agreement_high": "bootstrap 97.5 % quantile of rank_agreement",
+        "ladder_monotonicity": "mean Spearman rho of the metric with the corruption lambda of "
+                               "the truth, signed so that 1 is good",
+        "truth_first": "fraction of samples in which the truth scores best of the ladder",
+        "noise_floor": "mean standard deviation of the metric over its own random seeds",
+        "truth_value": "the metric of the truth itself (mean over samples)",
+        "truth_skill": "skill score of the truth against a white-noise map",
+        "picks": "the method the metric ranks best (mean over samples)",
+        "value": "the metric per method (mean over samples)",
+        "skill": "skill score against a white-noise map: (Q - Q_random) / (Q_ideal - Q_random)",
+        "fidelity": "area-weighted Pearson r with the truth (mean over samples)",
+    }
+    for k, v in text.items():
+        out[k].attrs.update(long_name=v, units="1")
+
+
+def _fmt(v: Any, digits: int = 2) -> str:
+    try:
+        f = float(v)
+    except (TypeError, ValueError):
+        return str(v)
+    return "–" if not math.isfinite(f) else f"{f:.{digits}f}"
+
+
+def trust_table(result: xr.Dataset) -> str:
+    """The audit as one markdown table: each metric, its agreement with the truth, ladder
+    score, noise floor, and the method it picks next to the truth's pick."""
+    truth = result.attrs.get("truth_picks", "?")
+    lines = [f"Audit on {result.attrs.get('n_samples')} samples, model "
+             f"{result.attrs.get('model_arch')}"
+             + (f" (R² {result.attrs['model_r2']:.3f})" if "model_r2" in result.attrs else "")
+             + f"; the truth picks **{truth}**.", "",
+             "| metric | family | rank agreement τ [95 % CI] | ladder | truth first | "
+             "noise floor | picks |",
+             "|---|---|---|---|---|---|---|"]
+    for name in result[METRIC_DIM].values:
+        row = result.sel({METRIC_DIM: name})
+        pick = str(row["picks"].values)
+        lines.append(
+            f"| {name} | {row['family'].values} | {_fmt(row['rank_agreement'])} "
+            f"[{_fmt(row['rank_agreement_low'])}, {_fmt(row['rank_agreement_high'])}] | "
+            f"{_fmt(row['ladder_monotonicity'])} | {_fmt(row['truth_first'])} | "
+            f"{_fmt(row['noise_floor'], 3)} | {pick}{' ✓' if pick == truth else ''} |")
+    return "\n".join(lines) + "\n"
+
+
+def family_skill_table(result: xr.Dataset) -> str:
+    """Methods × metric families, each cell the mean skill score (against a white-noise map)
+    of the family's metrics that have one — Bommer et al. (2024)'s table in shape — with
+    each method's fidelity to the truth (Pearson r) beside it."""
+    fams = [f for f in dict.fromkeys(str(v) for v in result["family"].values)]
+    lines = ["| method | " + " | ".join(fams) + " | Pearson r with the truth |",
+             "|---|" + "---|" * (len(fams) + 1)]
+    for m in result[METHOD_DIM].values:
+        cells = []
+        for f in fams:
+            sel = result["skill"].sel({METHOD_DIM: m}).where(result["family"] == f)
+            cells.append(_fmt(_nanmean(sel.values)))
+        lines.append(f"| {m} | " + " | ".join(cells)
+                     + f" | {_fmt(result['fidelity'].sel({METHOD_DIM: m}))} |")
+    return "\n".join(lines) + "\n"

@@ -21,11 +21,12 @@ def run_dir(tmp_path_factory):
 def test_writes_every_file(run_dir):
     names = {p.name for p in run_dir.iterdir()}
     assert {"benchmark.nc", "attributions.nc", "scores.nc", "model.nc", "maps.png",
-            "histograms.png", "skill.png", "report.md"} <= names
+            "histograms.png", "skill.png", "report.md", "audit.nc"} <= names
     assert not [n for n in names if n.startswith(".")]  # no temporary left behind
 
 
-@pytest.mark.parametrize("name", ["benchmark.nc", "attributions.nc", "scores.nc", "model.nc"])
+@pytest.mark.parametrize("name", ["benchmark.nc", "attributions.nc", "scores.nc", "model.nc",
+                                  "audit.nc"])
 def test_outputs_pass_cf_checker(run_dir, name):
     assert xattrib.io.check_cf(run_dir / name) == []
 
@@ -133,3 +134,33 @@ def test_the_exact_samples_default_follows_test_samples():
     cfg = config_from_args(_parser().parse_args(
         ["benchmark", "--out", "x", "--test-samples", "100", "--exact-samples", "0"]))
     assert cfg.exact_samples == 0
+
+
+def test_report_audits_gtfree_metrics_against_the_truth(run_dir):
+    text = (run_dir / "report.md").read_text()
+    assert "## GT-free metrics against the truth" in text
+    assert "| faithfulness_correlation | faithfulness |" in text and "the truth picks" in text
+    audit = xattrib.io.open_dataset(run_dir / "audit.nc")
+    assert list(audit["gtfree_metric"].values)[0] == "faithfulness_correlation"
+    assert set(audit["xai_method"].values) == {"gradient", "integrated_gradients", "lrp_z",
+                                               "occlusion"}  # deepshap needs a background
+
+
+def test_audit_from_the_shell(tmp_path, capsys):
+    out = tmp_path / "audit"
+    assert main(["audit", "--out", str(out), "--samples", "200", "--audit-samples", "8",
+                 "--seeds", "2", "--models", "exact", "--metrics",
+                 "faithfulness_correlation,deletion_gap,sparseness", "--methods",
+                 "integrated_gradients,gradient,input_x_gradient", "--quiet"]) == 0
+    assert {p.name for p in out.iterdir()} == {"audit_exact.nc", "trust_exact.png",
+                                               "trust.md"}
+    assert "| deletion_gap | faithfulness |" in (out / "trust.md").read_text()
+    assert main(["audit", "--out", str(tmp_path / "b"), "--metrics", "sparsenes"]) == 2
+    assert "Did you mean 'sparseness'" in capsys.readouterr().err
+    assert not (tmp_path / "b").exists()
+
+
+def test_list_probes(capsys):
+    assert main(["list", "probes"]) == 0
+    text = capsys.readouterr().out
+    assert "faithfulness_correlation" in text and "randomisation" in text

@@ -10,7 +10,7 @@ from dataclasses import fields
 from typing import Any
 
 from .covariances import KERNELS
-from .job import JobConfig, check_out, run_benchmark
+from .job import AuditConfig, JobConfig, check_out, run_audit, run_benchmark
 from .metrics import METRICS
 from .registry import closest_hint
 from .responses import RESPONSES
@@ -28,6 +28,12 @@ def _transforms() -> Any:
     return TRANSFORMS
 
 
+def _probes() -> Any:
+    from .probes import PROBES
+
+    return PROBES
+
+
 def _architectures() -> Any:
     from .architectures import ARCHITECTURES
 
@@ -38,6 +44,7 @@ def _architectures() -> Any:
 FAMILIES: dict[str, Any] = {
     "methods": _methods, "transforms": _transforms, "responses": lambda: RESPONSES,
     "metrics": lambda: METRICS, "architectures": _architectures, "kernels": lambda: KERNELS,
+    "probes": _probes,
 }
 
 
@@ -69,11 +76,38 @@ def _parser() -> argparse.ArgumentParser:
                    help="test samples also explained on the exact F, for the report's "
                         "'Pearson r on exact F' column (200, or all test samples when "
                         "fewer; 0: none)")
+    b.add_argument("--gtfree-samples", type=int,
+                   help="test samples of the report's 'GT-free metrics against the truth' "
+                        "(100, or all test samples when fewer; 0: none)")
     b.add_argument("--scheduler", help="'local' (a LocalCluster) or a dask.distributed address")
     b.add_argument("--device", help="torch device (default: cuda when available)")
     b.add_argument("--quiet", action="store_true", help="no progress on stderr")
     b.add_argument("--overwrite", action="store_true",
                    help="write into a non-empty --out folder, replacing files of the same name")
+    a = sub.add_parser("audit", help="audit GT-free metrics against the exact truth",
+                       description="Audit every GT-free metric (xattrib list probes) on a "
+                                   "benchmark: rank agreement with the truth, the truth-"
+                                   "corruption ladder, noise floor; writes audit_*.nc, "
+                                   "trust_*.png and trust.md.")
+    a.add_argument("--out", required=True, help="output folder")
+    a.add_argument("--samples", type=int, default=20_000, help="benchmark samples (20000)")
+    a.add_argument("--audit-samples", type=int, default=100, help="samples audited (100)")
+    a.add_argument("--seed", type=int, default=0)
+    a.add_argument("--seeds", type=int, default=3, help="seeds of the noise floor (3)")
+    a.add_argument("--models", default="exact,trained",
+                   help="comma-separated: exact (Model.exact) and/or trained (fit's defaults)")
+    a.add_argument("--model-file", help="a saved model (model.nc) as the trained model")
+    a.add_argument("--methods", help="comma-separated methods (default: six diverse ones)")
+    a.add_argument("--metrics", help="comma-separated GT-free metrics (default: all)")
+    a.add_argument("--grid", choices=["pacific_sst", "global"])
+    a.add_argument("--resolution", type=float, default=10.0)
+    a.add_argument("--length-scale-km", type=float, help="parametric correlation length")
+    a.add_argument("--response", choices=RESPONSES.names(), default="pwl")
+    a.add_argument("--epochs", type=int, help="training epochs (fit's default)")
+    a.add_argument("--samples-per-epoch", type=int)
+    a.add_argument("--device")
+    a.add_argument("--quiet", action="store_true")
+    a.add_argument("--overwrite", action="store_true")
     ls = sub.add_parser("list", help="list the members of a plug-in family",
                         description="Print a family's registry as a Markdown table: its names "
                                     "and what each does.")
@@ -114,6 +148,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "list":
         print(FAMILIES[args.family]().table())
         return 0
+    if args.command == "audit":
+        return _audit(args)
     try:
         cfg = config_from_args(args)
         cfg.validate()
@@ -125,6 +161,44 @@ def main(argv: list[str] | None = None) -> int:
     try:
         run_benchmark(args.out, cfg, quiet=args.quiet, command=command,
                       overwrite=args.overwrite)
+    except KeyboardInterrupt:
+        print(f"xattrib: interrupted; nothing was written to {args.out}", file=sys.stderr)
+        return 130
+    return 0
+
+
+def _split(v: str | None) -> list[str] | None:
+    return [s.strip() for s in v.split(",") if s.strip()] if v else None
+
+
+def _audit(args: argparse.Namespace) -> int:
+    try:
+        cfg = AuditConfig(
+            samples=args.samples, audit_samples=args.audit_samples, seed=args.seed,
+            seeds=args.seeds, models=tuple(_split(args.models) or ()),
+            model_file=args.model_file, methods=_split(args.methods),
+            metrics=_split(args.metrics),
+            grid=None if args.grid in (None, "pacific_sst") else args.grid,
+            resolution=args.resolution, length_scale_km=args.length_scale_km,
+            response=args.response, epochs=args.epochs,
+            samples_per_epoch=args.samples_per_epoch, device=args.device)
+        cfg.validate()
+        check_out(args.out, args.overwrite)
+        if cfg.metrics:
+            from .probes import PROBES
+
+            for m in cfg.metrics:
+                PROBES.get(m, what="--metrics name")
+        if cfg.methods:
+            from .methods import get_method
+
+            for m in cfg.methods:
+                get_method(m)
+    except (ValueError, TypeError, FileExistsError) as err:
+        print(f"xattrib: {err}", file=sys.stderr)
+        return 2
+    try:
+        run_audit(args.out, cfg, quiet=args.quiet, overwrite=args.overwrite)
     except KeyboardInterrupt:
         print(f"xattrib: interrupted; nothing was written to {args.out}", file=sys.stderr)
         return 130

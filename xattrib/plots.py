@@ -22,7 +22,7 @@ from .dims import METHOD_DIM, sample_dim_of
 from .grid.latlon import area_weights, find_latlon
 
 __all__ = ["add_coastlines", "lon_label", "plot_bands", "plot_histograms", "plot_maps",
-           "plot_skill"]
+           "plot_skill", "plot_trust"]
 
 #: font size of tick labels and panel titles (readable at the default figure size)
 TICK_SIZE, TITLE_SIZE = 8, 9
@@ -378,5 +378,43 @@ def plot_skill(skill: xr.DataArray, path: str | os.PathLike | None = None) -> An
         ax.set_visible(False)
     fig.colorbar(mesh, ax=axes, orientation="horizontal", shrink=0.5, aspect=40,
                  label="correlation with the truth over samples (grey: no data)")
+    _save(fig, path)
+    return fig
+
+
+def plot_trust(result: xr.Dataset, path: str | os.PathLike | None = None) -> Any:
+    """The audit of GT-free metrics (:func:`xattrib.audit`) at a glance: per metric, its rank
+    agreement with the truth (Kendall τ, bar with the bootstrap 95 % interval) and its ladder
+    score (diamond), coloured by family; a tick where the metric picks the truth's method."""
+    plt = _pyplot()
+    names = [str(n) for n in result["gtfree_metric"].values]
+    fam = [str(f) for f in result["family"].values]
+    colours = {f: c for f, c in zip(dict.fromkeys(fam), ("tab:blue", "tab:orange", "tab:green",
+                                                         "tab:purple", "tab:grey"),
+                                    strict=False)}
+    y = np.arange(len(names))[::-1]
+    fig, ax = plt.subplots(figsize=(6.5, 0.35 * len(names) + 1.4), constrained_layout=True)
+    tau = np.asarray(result["rank_agreement"].values, float)
+    lo = np.asarray(result["rank_agreement_low"].values, float)
+    hi = np.asarray(result["rank_agreement_high"].values, float)
+    ax.barh(y, np.nan_to_num(tau), color=[colours[f] for f in fam], alpha=0.8)
+    ax.errorbar(np.nan_to_num(tau), y, xerr=[np.nan_to_num(tau - lo), np.nan_to_num(hi - tau)],
+                fmt="none", ecolor="k", lw=0.8)
+    lad = np.asarray(result["ladder_monotonicity"].values, float)
+    ax.plot(lad, y, "D", color="k", ms=4, label="ladder monotonicity")
+    truth = result.attrs.get("truth_picks")
+    picks = [str(p) for p in result["picks"].values]
+    ax.set_yticks(y, [f"{n}{'  ✓' if p == truth else ''}" for n, p in zip(names, picks,
+                                                                           strict=True)])
+    ax.axvline(0, color="0.5", lw=0.8)
+    ax.set_xlim(-1, 1)
+    ax.set_xlabel("agreement with the truth's ranking of methods (Kendall τ)",
+                  fontsize=TITLE_SIZE)
+    ax.tick_params(labelsize=TICK_SIZE)
+    handles = [plt.Rectangle((0, 0), 1, 1, color=c, alpha=0.8) for c in colours.values()]
+    ax.legend(handles + ax.get_legend_handles_labels()[0],
+              list(colours) + ["ladder monotonicity"], fontsize=TICK_SIZE, frameon=False,
+              loc="lower left")
+    ax.set_title(f"GT-free metrics against the truth (✓: picks {truth})", fontsize=TITLE_SIZE)
     _save(fig, path)
     return fig

@@ -52,10 +52,23 @@ def score_table(table: xr.Dataset, exact: xr.Dataset | None = None) -> str:
     return "\n".join(lines)
 
 
+def _trust_section(trust: xr.Dataset) -> list[str]:
+    return [
+        "## GT-free metrics against the truth", "",
+        "Which metric a user without a truth could rank these methods with (`audit.nc`; the "
+        "full audit: `xattrib audit`; formulas and reading: docs/metric-trust.md). *Rank "
+        "agreement*: Kendall τ between the methods ranked by the metric and by their Pearson "
+        "r with the truth, per sample; *ladder*: how monotonically the metric worsens as the "
+        "truth itself is corrupted (1: perfectly); *noise floor*: its spread over its own "
+        "random seeds.", "",
+        str(trust.attrs["trust_table"]), ""]
+
+
 def render_report(cfg: Any, model: Any, table: xr.Dataset, timings: dict[str, float],
                   command: str | None, skipped: list[str],
-                  exact: xr.Dataset | None = None) -> str:
-    """``report.md``: the model's fidelity, the score table, the figures and provenance."""
+                  exact: xr.Dataset | None = None, trust: xr.Dataset | None = None) -> str:
+    """``report.md``: the model's fidelity, the score table, the GT-free metrics against the
+    truth, the figures and provenance."""
     a = table.attrs
     gate = "passes" if model.r2 >= 0.99 else "FAILS (attributions are capped by model fidelity)"
     lines = [
@@ -83,6 +96,7 @@ def render_report(cfg: Any, model: Any, table: xr.Dataset, timings: dict[str, fl
         score_table(table, exact), "",
         *([f"Skipped (cannot use baseline `{cfg.baseline}`): {', '.join(skipped)}", ""]
           if skipped else []),
+        *(_trust_section(trust) if trust is not None else []),
         "## Figures", "",
         "- `maps.png`: truth and every method for three test samples",
         "- `histograms.png`: per-sample Pearson r with the truth, per method",

@@ -33,6 +33,11 @@ __all__ = ["JobConfig", "run_benchmark"]
 
 #: test samples explained on the exact F by default (fewer when there are fewer test samples)
 EXACT_SAMPLES = 200
+#: test samples of the job's audit of GT-free metrics (fewer when there are fewer)
+GTFREE_SAMPLES = 100
+#: the job's affordable subset of GT-free metrics (xattrib audit runs them all)
+GTFREE_METRICS = ("faithfulness_correlation", "monotonicity_correlation", "deletion_gap",
+                  "road_gap", "avg_sensitivity", "mprt", "sparseness", "complexity")
 
 
 def default_methods() -> list[str]:
@@ -70,16 +75,24 @@ class JobConfig:
     weights: str | None = "area"
     exact_samples: int | None = None  # test samples also explained on the exact F (0: none;
     #                                   default min(200, test_samples): it follows that flag)
+    gtfree_samples: int | None = None  # test samples of the GT-free metrics' audit (0: none;
+    #                                    default min(100, test_samples))
 
     def __post_init__(self) -> None:
         if self.exact_samples is None and isinstance(self.test_samples, int):
             self.exact_samples = min(EXACT_SAMPLES, self.test_samples)
+        if self.gtfree_samples is None and isinstance(self.test_samples, int):
+            self.gtfree_samples = min(GTFREE_SAMPLES, self.test_samples)
 
     def validate(self) -> None:
         _check_types(self)
         if self.exact_samples is None or not 0 <= self.exact_samples <= self.test_samples:
             raise ValueError(f"exact_samples must be between 0 and test_samples "
                              f"({self.test_samples}); got {self.exact_samples}")
+        if self.gtfree_samples is None or not (
+                self.gtfree_samples == 0 or 2 <= self.gtfree_samples <= self.test_samples):
+            raise ValueError(f"gtfree_samples must be 0 or between 2 and test_samples "
+                             f"({self.test_samples}); got {self.gtfree_samples}")
         if self.test_samples < 10 or self.test_samples * 2 > self.samples:
             raise ValueError(f"test_samples must be at least 10 and at most half of samples "
                              f"({self.samples}); got {self.test_samples}")
@@ -213,10 +226,18 @@ def _run(out: Path, cfg: JobConfig, quiet: bool, command: str | None) -> dict[st
                 exact_table = _exact_summary(bench, test, usable, cfg, quiet)
         with log.step("score"):
             scores, nulls, table, skill = _score(heat, test, cfg)
+        trust = None
+        if cfg.gtfree_samples:
+            with log.step(f"GT-free metrics against the truth ({cfg.gtfree_samples} samples)"):
+                trust = _audit(test, heat, model, cfg)
         with log.step("write files"):
             paths = _write(out, bench, test, heat, model, scores, nulls, table, skill,
                            exact_table)
-            report = render_report(cfg, model, table, log.steps, command, skipped, exact_table)
+            if trust is not None:
+                paths["audit"] = io.to_netcdf(trust, out / "audit.nc",
+                                              title=trust.attrs["title"])
+            report = render_report(cfg, model, table, log.steps, command, skipped, exact_table,
+                                   trust)
             tmp = out / ".report.md.tmp"
             tmp.write_text(report)
             tmp.replace(out / "report.md")
@@ -270,6 +291,25 @@ def _exact_summary(bench: xr.Dataset, test: xr.Dataset, usable: list[str], cfg: 
                        device=cfg.device, progress=not quiet, seed=cfg.seed).compute()
     scores_f = score(heat_f, sub["truth"], weights=cfg.weights).compute()
     return summarize(scores_f, seed=cfg.seed)
+
+
+def _audit(test: xr.Dataset, heat: xr.Dataset, model: Model, cfg: JobConfig
+           ) -> xr.Dataset | None:
+    """The affordable audit: :data:`GTFREE_METRICS` on the last test samples, for the
+    methods that take one baseline input (the audit re-runs them), two seeds."""
+    from ..evaluation import DEFAULT_AUDIT_METHODS, audit
+    from ..methods import get_method
+
+    # the audit's six diverse methods among the job's (re-running Shapley sampling or
+    # DeepSHAP for every perturbation would cost more than the rest of the job)
+    usable = [str(m) for m in heat[METHOD_DIM].values
+              if get_method(str(m)).baseline != "distribution"
+              and str(m) in DEFAULT_AUDIT_METHODS]
+    if len(usable) < 3:  # nothing to rank
+        return None
+    return audit(test, model, methods=usable, metrics=list(GTFREE_METRICS),
+                 n_samples=int(cfg.gtfree_samples or 0), seeds=2, seed=cfg.seed,
+                 device=cfg.device, heat=heat, avg_sensitivity={"n_samples": 5})
 
 
 def _score(heat: xr.Dataset, test: xr.Dataset, cfg: JobConfig

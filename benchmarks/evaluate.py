@@ -1,0 +1,135 @@
+"""Cost of the GT-free metrics, and ``evaluate`` against Quantus 0.6 at equal settings.
+
+Usage::
+
+    .venv/bin/python benchmarks/evaluate.py                  # xattrib only
+    .venv/bin/pip install quantus==0.6.0                     # LGPL: never a dependency
+    .venv/bin/python benchmarks/evaluate.py --quantus        # side by side, ratios
+    .venv/bin/python benchmarks/evaluate.py --device cuda
+
+1. Every GT-free metric of :data:`xattrib.probes.PROBES` with its defaults: milliseconds per
+   sample and method (integrated gradients heatmaps of a trained MLP on the 450-cell SST
+   benchmark).
+2. ``--quantus``: the metrics Quantus computes correctly for a one-output regressor —
+   faithfulness correlation, sparseness, complexity, average sensitivity — on the same
+   network, inputs and heatmaps, with the same settings (runs, subset size, perturbation
+   samples and radius), Quantus's loop against ``xattrib.evaluate``'s batched kernels, timed
+   in this run. Quantus's baselines differ ("black" = each sample's minimum; xattrib: the
+   zero climatology), which does not change the cost; its explain function for average
+   sensitivity is captum's IG on the same network, as xattrib re-runs it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+from typing import Any
+
+import numpy as np
+import torch
+
+import xattrib
+from xattrib.evaluation import evaluate
+from xattrib.probes import PROBES
+
+
+def setup(n: int, device: str | None) -> tuple[Any, Any, Any]:
+    bench = xattrib.datasets.pacific_sst().xattrib.benchmark(n_samples=4000, seed=0)
+    model = xattrib.fit(bench, epochs=2, samples_per_epoch=50_000, progress=False,
+                        device=device)
+    test = bench.isel(sample=slice(-n, None)).compute()
+    heat = xattrib.attribute(test, model, methods="integrated_gradients", progress=False,
+                             device=device).compute()
+    return test, model, heat
+
+
+def ours(test: Any, model: Any, heat: Any, name: str, device: str | None,
+         **params: Any) -> float:
+    t = time.perf_counter()
+    evaluate(heat, model, test, metrics=[name], device=device, **params).compute()
+    return time.perf_counter() - t
+
+
+class _Flat(torch.nn.Module):
+    """Quantus hands (N, 1, d) arrays; the network reads (N, d)."""
+
+    def __init__(self, net: Any) -> None:
+        super().__init__()
+        self.net = net
+
+    def forward(self, x: Any) -> Any:
+        return self.net(x.reshape(x.shape[0], -1))
+
+
+def quantus_times(test: Any, model: Any, heat: Any, n_runs: int, subset: int,
+                  n_sens: int, radius: float) -> dict[str, float]:
+    import quantus
+    from captum.attr import IntegratedGradients
+
+    cells = model.cells
+    x = cells.stack(test["x"]).values.astype(np.float32)[:, None, :]
+    a = cells.stack(heat["attribution"].sel(xai_method="integrated_gradients")).values.astype(
+        np.float32)[:, None, :]
+    y = np.zeros(x.shape[0], int)  # the one output
+    net = _Flat(model.network("cpu")).eval()
+
+    def explain(model: Any, inputs: Any, targets: Any, **kw: Any) -> Any:
+        t = torch.as_tensor(np.asarray(inputs), dtype=torch.float32)
+        return IntegratedGradients(model).attribute(
+            t, baselines=torch.zeros_like(t), target=0, n_steps=64,
+            method="gausslegendre").detach().numpy()
+
+    metrics = {
+        "faithfulness_correlation": quantus.FaithfulnessCorrelation(
+            nr_runs=n_runs, subset_size=subset, perturb_baseline="black", abs=False,
+            normalise=False, return_aggregate=False, disable_warnings=True),
+        "sparseness": quantus.Sparseness(disable_warnings=True, normalise=False),
+        "complexity": quantus.Complexity(disable_warnings=True, normalise=False),
+        "avg_sensitivity": quantus.AvgSensitivity(
+            nr_samples=n_sens, lower_bound=radius, normalise=False, disable_warnings=True),
+    }
+    out = {}
+    for name, metric in metrics.items():
+        t = time.perf_counter()
+        metric(model=net, x_batch=x, y_batch=y, a_batch=a, device="cpu", softmax=False,
+               channel_first=True, explain_func=explain, batch_size=64)
+        out[name] = time.perf_counter() - t
+    return out
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__,
+                                 formatter_class=argparse.RawTextHelpFormatter)
+    ap.add_argument("--samples", type=int, default=100)
+    ap.add_argument("--quantus", action="store_true", help="time Quantus 0.6 side by side")
+    ap.add_argument("--device", default=None)
+    a = ap.parse_args()
+    torch.set_num_threads(2)
+    test, model, heat = setup(a.samples, a.device)
+    n = a.samples
+    dev = a.device or ("cuda" if torch.cuda.is_available() else "cpu")
+    gpu = f" ({torch.cuda.get_device_name()})" if dev.startswith("cuda") else ""
+    print(f"{n} samples x 1 method (IG) x {model.cells.n_cells} cells, MLP, device "
+          f"{dev}{gpu}")
+    print("\nxattrib.evaluate, every GT-free metric with its defaults:")
+    for name in PROBES.names():
+        s = ours(test, model, heat, name, a.device)
+        print(f"  {name:26s} {s / n * 1e3:8.2f} ms per sample and method")
+    if not a.quantus:
+        return
+    n_runs, subset, n_sens, radius = 100, 45, 10, 0.2
+    print(f"\nequal settings vs Quantus 0.6: faithfulness correlation {n_runs} runs of "
+          f"{subset} cells; average sensitivity {n_sens} perturbations, radius {radius}")
+    q = quantus_times(test, model, heat, n_runs, subset, n_sens, radius)
+    params = {"faithfulness_correlation": {"faithfulness_correlation": {
+        "n_runs": n_runs, "subset": subset}},
+              "avg_sensitivity": {"avg_sensitivity": {"n_samples": n_sens,
+                                                      "radius": radius}}}
+    for name, tq in q.items():
+        to = ours(test, model, heat, name, "cpu", **params.get(name, {}))
+        print(f"  {name:26s} Quantus {tq / n * 1e3:8.2f} ms, xattrib {to / n * 1e3:7.2f} ms "
+              f"per sample: {tq / to:6.1f}x faster")
+
+
+if __name__ == "__main__":
+    main()

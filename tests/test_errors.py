@@ -36,6 +36,13 @@ def _model():
     return _MODEL["m"]
 
 
+def _heat():
+    if "h" not in _MODEL:
+        _MODEL["h"] = xattrib.attribute(_bench(), _model(), methods="gradient",
+                                        progress=False).compute()
+    return _MODEL["h"]
+
+
 def _global():
     return xattrib.grid.make_grid(resolution=20.0, mask="ocean")
 
@@ -304,6 +311,24 @@ CASES = [
          _sst().xattrib.benchmark(n_samples=10)), transform="eof", progress=False),
      ValueError, r"n_modes must be between 1 and min\(samples, cells\) = 3.* "
      r"transform=xattrib\.transforms\.EOF\.fit\(train_x, n_modes=\.\.\.\)"),
+    ("methods", "an unknown GT-free metric",
+     lambda: xattrib.evaluate(_heat(), _model(), _bench(), metrics=["faithfulness_corelation"]),
+     ValueError, r"unknown metric 'faithfulness_corelation'; Did you mean "
+                 r"'faithfulness_correlation'\?"),
+    ("methods", "a metric that re-runs the method, on hand-made maps",
+     lambda: xattrib.evaluate(_bench()["truth"].expand_dims(xai_method=["mine"]), _model(),
+                              _bench(), metrics=["avg_sensitivity"]),
+     ValueError, r"\['avg_sensitivity'\] re-run the attribution method, but none of the "
+                 r"maps \['mine'\] was made by a registered method"),
+    ("parameters", "a faithfulness subset larger than the valid cells",
+     lambda: xattrib.evaluate(_heat(), _model(), _bench(), metrics="faithfulness_correlation",
+                              faithfulness_correlation={"subset": 5000}),
+     ValueError, r"faithfulness_correlation subset must give between 1 and the 450 valid "
+                 r"cells"),
+    ("grids", "GT-free metrics with a model on another grid",
+     lambda: xattrib.evaluate(_heat(), xattrib.Model.exact(_global().xattrib.benchmark(
+         n_samples=4)), _bench(), metrics="sparseness"),
+     ValueError, r"is not on the expected grid: lat has 18 points, expected 9"),
     ("grids", "longitudes in another convention (−180…180 against 0…360)",
      lambda: _model().predict(_bench().assign_coords(
          lon=(_bench().lon + 180) % 360 - 180).sortby("lon")), ValueError,

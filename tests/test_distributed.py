@@ -263,3 +263,20 @@ def test_fresh_recipe_validates_on_at_most_the_last_100k(small_grid):
     m = xattrib.fit(bench, epochs=1, samples_per_epoch=2_000, hidden=(4,), progress=False,
                     val_fraction=0.5)
     assert m.provenance["fit_n_val"] == 120_000  # an explicit fraction is exact
+
+
+def test_gtfree_metrics_on_cluster_equal_local(cluster, setup):
+    """evaluate() on a 2-worker cluster (the model travels to the workers) gives the same
+    bits as the threaded scheduler: its draws are seeded per sample, not per worker."""
+    bench, model = setup
+    sub = bench.isel(sample=slice(0, 60))
+    heat = xattrib.attribute(sub, model, methods=["gradient", "integrated_gradients"],
+                             progress=False)
+    names = ["faithfulness_correlation", "road_gap", "avg_sensitivity", "sparseness"]
+    kw = {"metrics": names, "seed": 2, "avg_sensitivity": {"n_samples": 3}}
+    with dask.config.set(scheduler="threads"):
+        want = xattrib.evaluate(heat, model, sub, **kw).compute()
+    with distributed.Client(cluster):
+        got = xattrib.evaluate(heat, model, sub, **kw).compute()
+    for v in names:
+        np.testing.assert_array_equal(got[v].values, want[v].values, err_msg=v)

@@ -335,7 +335,7 @@ def fit(
     Notes
     -----
     With no arguments on a benchmark (the default 450-cell SST one), ``fit`` takes about
-    6.5 minutes on 2 CPU cores and ends at validation R² 0.994 after 16 epochs; its 10⁶-sample
+    4 minutes on 2 CPU cores and ends at validation R² 0.994 after 16 epochs; its 10⁶-sample
     fresh pool (1.8 GB as float32) raises the process's peak memory by about 2.3 GB
     (``benchmarks/train.py --defaults`` and ``--memory``). Memory scales with
     ``samples_per_epoch``.

@@ -407,7 +407,7 @@ def plot_trust(result: xr.Dataset, path: str | os.PathLike | None = None) -> Any
     ax.set_yticks(y, [f"{n}{'  ✓' if p == truth else ''}" for n, p in zip(names, picks,
                                                                            strict=True)])
     ax.axvline(0, color="0.5", lw=0.8)
-    ax.set_xlim(-1, 1)
+    ax.set_xlim(-1.05, 1.05)  # a ladder score of exactly ±1 stays in view
     ax.set_xlabel("agreement with the truth's ranking of methods (Kendall τ)",
                   fontsize=TITLE_SIZE)
     ax.tick_params(labelsize=TICK_SIZE)

@@ -184,16 +184,6 @@ def _audit(args: argparse.Namespace) -> int:
             samples_per_epoch=args.samples_per_epoch, device=args.device)
         cfg.validate()
         check_out(args.out, args.overwrite)
-        if cfg.metrics:
-            from .probes import PROBES
-
-            for m in cfg.metrics:
-                PROBES.get(m, what="--metrics name")
-        if cfg.methods:
-            from .methods import get_method
-
-            for m in cfg.methods:
-                get_method(m)
     except (ValueError, TypeError, FileExistsError) as err:
         print(f"xattrib: {err}", file=sys.stderr)
         return 2

@@ -11,6 +11,7 @@ that, and NaN, with a note in the variable's attributes, for those that do.
 from __future__ import annotations
 
 import ast
+import contextlib
 import math
 from typing import Any
 
@@ -25,8 +26,7 @@ from ..attribution.heatmaps import (
     seeded_global_rngs,
 )
 from ..dims import METHOD_DIM, sample_dim_of
-from ..grid import CellIndex, area_weights, find_latlon, require_xarray
-from ..grid.latlon import _wraps
+from ..grid import CellIndex, area_weights, find_latlon, periodic_lon, require_xarray
 from ..methods import METHODS
 from ..probes import PROBES
 from ..probes.base import Batch, _CannotRerun, positive_count
@@ -40,10 +40,12 @@ _BUDGET = 2**24
 _METRIC_DIM = "gtfree_metric"
 
 
-def recorded_params(heat: xr.DataArray, method: str) -> dict[str, Any]:
-    """The parameters ``attribute`` wrote for ``method`` (``parameters_<method>``), parsed
-    back: ``"n_steps=64, method=gausslegendre"`` → ``{"n_steps": 64, "method": ...}``."""
-    text = str(heat.attrs.get(f"parameters_{method}", "none"))
+def recorded_params(heat: Any, method: str) -> dict[str, Any]:
+    """The parameters ``attribute`` wrote for ``method`` (``parameters_<method>`` of the
+    heatmaps, a DataArray or its attributes), parsed back: ``"n_steps=64,
+    method=gausslegendre"`` → ``{"n_steps": 64, "method": ...}``."""
+    attrs = heat.attrs if hasattr(heat, "attrs") else heat
+    text = str(attrs.get(f"parameters_{method}", "none"))
     if text in ("none", ""):
         return {}
     out: dict[str, Any] = {}
@@ -63,7 +65,7 @@ def neighbour_table(cells: CellIndex) -> np.ndarray:
     pos = np.full(ny * nx, -1, np.int64)
     pos[cells.flat] = np.arange(cells.n_cells)
     r, c = np.divmod(cells.flat, nx)
-    wrap = cells.spatial.regular and _wraps(cells.mask[cells.spatial.lon].variable)
+    wrap = cells.spatial.regular and periodic_lon(cells.mask[cells.spatial.lon])
     out = np.full((cells.n_cells, 4), -1, np.int64)
     for k, (dr, dc) in enumerate(((-1, 0), (1, 0), (0, 1), (0, -1))):
         rr, cc = r + dr, c + dc
@@ -74,7 +76,7 @@ def neighbour_table(cells: CellIndex) -> np.ndarray:
     return out
 
 
-def _explainer(name: str, heat: xr.DataArray, model: Model, dev: Any, seed: int) -> Any:
+def _explainer(name: str, heat: Any, model: Model, dev: Any, seed: int) -> Any:
     """``explain(x, base, net=None)`` re-running registered method ``name`` with its recorded
     parameters, or None for a hand-made map (or a method needing a background)."""
     if name not in METHODS:
@@ -95,18 +97,12 @@ def _explainer(name: str, heat: xr.DataArray, model: Model, dev: Any, seed: int)
         for s in range(0, x.shape[0], rows):
             xb = x[s:s + rows].detach().float().clone()
             bb = base[s:s + rows].detach().float()
-            with seeded_global_rngs(seed, s, dev) if m.random else _nullcontext():
+            with seeded_global_rngs(seed, s, dev) if m.random else contextlib.nullcontext():
                 a, _ = _run_batch(m, net, xb, bb, None, run_params, False)
             parts.append(a.detach())
         return torch.cat(parts).to(x.device)
 
     return explain
-
-
-def _nullcontext() -> Any:
-    import contextlib
-
-    return contextlib.nullcontext()
 
 
 def _block(x: np.ndarray, a: np.ndarray, index: np.ndarray, std: np.ndarray, base: np.ndarray,
@@ -129,7 +125,6 @@ def _block(x: np.ndarray, a: np.ndarray, index: np.ndarray, std: np.ndarray, bas
         dev = resolve_device(device)
         net = model.network(dev, private=True)
         dev = next(net.parameters()).device
-        heat = xr.DataArray(0, attrs=heat_attrs)
 
         def f(rows: Any) -> Any:
             with torch.no_grad():
@@ -144,7 +139,7 @@ def _block(x: np.ndarray, a: np.ndarray, index: np.ndarray, std: np.ndarray, bas
         widest = max(PROBES.get(q).expansion(params[q]) for q in names)
         rows = int(batch_size or max(1, _BUDGET // (d * max(1, widest))))
         for j, label in enumerate(labels):
-            explain = _explainer(label, heat, model, dev, seed)
+            explain = _explainer(label, heat_attrs, model, dev, seed)
             at = torch.as_tensor(np.ascontiguousarray(a[:, j], np.float32), device=dev)
             for s in range(0, n, rows):
                 sl = slice(s, min(s + rows, n))
@@ -191,7 +186,7 @@ def _std(model: Model, ds: xr.Dataset, xs: xr.DataArray, sample_dim: str,
             raise ValueError(f"std must hold one finite value per valid cell "
                              f"({model.cells.n_cells}), got shape {arr.shape}")
         return arr, "user-supplied"
-    if model.spec is None and model.arch not in ("exact", "exact-space", "module-instance"):
+    if model.trained_by_xattrib:
         return np.asarray(model.x_std, float), "the network's training standard deviation"
     if "covariance" in ds:
         return np.sqrt(np.diag(np.asarray(ds["covariance"].values, float))), \

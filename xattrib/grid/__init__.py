@@ -13,11 +13,12 @@ from .latlon import (
     find_latlon,
     land_fraction,
     make_grid,
+    periodic_lon,
     require_xarray,
     tidy_attrs,
     valid_mask,
 )
 
 __all__ = ["EARTH_RADIUS_M", "CellIndex", "SpatialCoords", "area_weights", "cell_area",
-           "find_latlon", "gather_cells", "land_fraction", "make_grid", "require_xarray",
-           "scatter_cells", "tidy_attrs", "valid_mask"]
+           "find_latlon", "gather_cells", "land_fraction", "make_grid", "periodic_lon",
+           "require_xarray", "scatter_cells", "tidy_attrs", "valid_mask"]

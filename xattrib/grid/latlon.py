@@ -26,6 +26,7 @@ __all__ = [
     "land_fraction",
     "tidy_attrs",
     "make_grid",
+    "periodic_lon",
     "valid_mask",
 ]
 
@@ -367,13 +368,19 @@ _SOURCE_VALUE_ATTRS = ("actual_range", "valid_range", "valid_min", "valid_max")
 _WRAP_ATTRS = ("topology", "modulo")
 
 
-def _wraps(lon: xr.Variable) -> bool:
-    """A 1-D longitude axis whose regular steps go all the way round."""
-    v = np.asarray(lon.values, dtype=float)
+def periodic_lon(lon: Any) -> bool:
+    """Whether 1-D longitudes go once round the globe at even spacing (the grid wraps).
+
+    >>> periodic_lon(np.arange(0, 360, 30.0)), periodic_lon(np.arange(0, 90, 30.0))
+    (True, False)
+    """
+    v = np.asarray(getattr(lon, "values", lon), dtype=float)
     if v.ndim != 1 or v.size < 2:
         return False
-    step = np.abs(np.diff(v))
-    return bool(np.allclose(step, step[0], rtol=1e-3) and abs(step[0] * v.size - 360) < 1e-3 * 360)
+    d = np.diff(np.unwrap(v, period=360.0))
+    if not np.allclose(d, d[0], rtol=1e-4, atol=1e-6):
+        return False
+    return bool(d[0] > 0 and abs(v.size * d[0] - 360.0) < 1e-3 * abs(d[0]))
 
 
 _XR = TypeVar("_XR", xr.Dataset, xr.DataArray)
@@ -411,7 +418,7 @@ def tidy_attrs(obj: _XR) -> _XR:
         attrs = {k: v for k, v in var.attrs.items() if k not in _SOURCE_VALUE_ATTRS}
         if "bounds" in attrs and attrs["bounds"] not in names:
             del attrs["bounds"]
-        if any(k in attrs for k in _WRAP_ATTRS) and not (name in lon_names and _wraps(var)):
+        if any(k in attrs for k in _WRAP_ATTRS) and not (name in lon_names and periodic_lon(var)):
             for k in _WRAP_ATTRS:
                 attrs.pop(k, None)
         var.attrs = attrs

@@ -53,6 +53,13 @@ class AuditConfig:
                              f"({self.samples // 2}); got {self.audit_samples}")
         if self.seeds < 1:
             raise ValueError(f"seeds must be at least 1, got {self.seeds}")
+        from ..methods import get_method  # torch and captum
+        from ..probes import PROBES
+
+        for m in self.metrics or ():
+            PROBES.get(m, what="metric")
+        for m in self.methods or ():
+            get_method(m)
 
 
 def run_audit(out: str | Path, config: AuditConfig | None = None, quiet: bool = False,

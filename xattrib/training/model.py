@@ -290,12 +290,20 @@ class Model:
         state.pop("_local", None)
         return state
 
+    @property
+    def trained_by_xattrib(self) -> bool:
+        """Whether xattrib trained this network, so ``x_mean``/``x_std`` are the statistics
+        of its training inputs (not a wrapped module's, an exact response's or an instance
+        trained elsewhere)."""
+        return self.spec is None and self.arch not in ("exact", "exact-space",
+                                                       "module-instance")
+
     def warn_if_unfamiliar(self, x: np.ndarray, limit: float = OFF_DISTRIBUTION_STD) -> None:
         """Warn when the mean of inputs ``x`` (stacked cells, ``(n, C·d)``) is more than
         ``limit`` training standard deviations from the training mean at some cell: raw
         fields with the climatology left in, other units, another variable. Only for
         networks xattrib trained (a wrapped module's normalisation is the user's own)."""
-        if self.spec is not None or self.arch in ("exact", "exact-space", "module-instance"):
+        if not self.trained_by_xattrib:
             return
         if x.shape[0] == 0:
             return

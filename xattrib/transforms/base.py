@@ -30,7 +30,7 @@ import xarray as xr
 from torch import nn
 
 from ..grid.cells import CellIndex
-from ..grid.latlon import EARTH_RADIUS_M, cell_area
+from ..grid.latlon import EARTH_RADIUS_M, cell_area, periodic_lon
 from ..registry import Registry
 
 __all__ = ["TRANSFORMS", "Grid", "Transform", "feature_grouping", "fits_message"]
@@ -92,8 +92,7 @@ class Grid:
 
     @property
     def periodic_lon(self) -> bool:
-        dl = self.dlon
-        return dl is not None and dl > 0 and abs(self.lon.size * dl - 360.0) < 1e-3 * abs(dl)
+        return self.regular and periodic_lon(self.lon)
 
     @property
     def global_lat(self) -> bool:

@@ -14,7 +14,7 @@ made (recorded in the benchmark's provenance):
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 import xarray as xr
@@ -23,7 +23,10 @@ from ..dims import sample_dim_of
 from ..grid.cells import CellIndex
 from ..grid.latlon import EARTH_RADIUS_M
 from ..parallel import one_blas_thread
+from . import lowrank, spectral
+from .base import SAMPLERS, SamplerInfo, check_dense_fits, resolve_method
 from .kernels import KERNELS
+from .quantised import QuantisedFactor
 
 __all__ = ["Covariance", "DEFAULT_LENGTH_SCALE_KM", "from_data", "from_matrix", "parametric"]
 
@@ -50,10 +53,12 @@ class Covariance:
     cells: CellIndex
     attrs: dict[str, Any] = field(default_factory=dict)
     _factor: np.ndarray | None = field(default=None, init=False, repr=False)
+    method: ClassVar[str] = "dense"
 
     def __post_init__(self) -> None:
         self.matrix = np.asarray(self.matrix, dtype=np.float64)
         _validate(self.matrix, self.cells.n_cells)
+        self.attrs = {**self.attrs, "covariance_sampler": "dense"}
 
     @property
     def std(self) -> np.ndarray:
@@ -78,6 +83,17 @@ class Covariance:
                     lam, vec = np.linalg.eigh(self.matrix)
                     self._factor = vec * np.sqrt(np.clip(lam, 0.0, None))
         return self._factor
+
+    def draws(self) -> QuantisedFactor:
+        """Standard normals → exact draws of Σ (its quantised factor)."""
+        return QuantisedFactor.from_matrix(self.factor())
+
+    def correlation_draws(self) -> QuantisedFactor:
+        """Standard normals → exact draws of the correlation (the response parameters')."""
+        d = self.cells.n_cells
+        with one_blas_thread():  # LAPACK rounds differently with the thread count
+            return QuantisedFactor.from_matrix(
+                np.linalg.cholesky(self.correlation + 1e-10 * np.eye(d)))
 
 
 def _validate(m: np.ndarray, d: int) -> None:
@@ -106,6 +122,7 @@ def from_matrix(matrix: np.ndarray, cells: CellIndex | xr.DataArray) -> Covarian
     """
     if isinstance(cells, xr.DataArray):
         cells = CellIndex.from_mask(cells)
+    check_dense_fits(cells.n_cells, "lowrank")
     return Covariance(np.asarray(matrix, float), cells, {"covariance_source": "user matrix"})
 
 
@@ -114,7 +131,8 @@ def from_data(
     sample_dim: str | None = None,
     kind: str = "correlation",
     shrinkage: str | float | None = "ledoit_wolf",
-) -> Covariance:
+    method: str = "auto",
+) -> Covariance | lowrank.LowRankCovariance:
     """Estimate Σ from anomalies: per-cell standardisation, then shrunk correlation.
 
     Parameters
@@ -130,6 +148,12 @@ def from_data(
     shrinkage : {"ledoit_wolf", "oas"} or float in [0, 1] or None
         How to make the estimate positive definite when cells ≥ samples. A float is a fixed
         shrinkage towards the identity; None uses the sample estimate (refused if singular).
+    method : {"auto", "dense", "lowrank"}
+        How Σ is held and drawn (:data:`~xattrib.covariances.SAMPLERS`): ``"dense"`` forms
+        the d × d matrix; ``"lowrank"`` keeps the shrunk estimate as its d × n factor plus a
+        diagonal (the same Σ, O(d·n) memory); ``"auto"`` is dense up to
+        :data:`~xattrib.covariances.base.DENSE_MAX_CELLS` cells. Recorded as
+        ``covariance_sampler``.
 
     Examples
     --------
@@ -140,29 +164,39 @@ def from_data(
     """
     if kind not in ("correlation", "covariance"):
         raise ValueError(f"kind must be 'correlation' or 'covariance', got {kind!r}")
+    if not (shrinkage is None or shrinkage in ("ledoit_wolf", "oas") or (
+            isinstance(shrinkage, int | float) and 0.0 <= float(shrinkage) <= 1.0)):
+        raise ValueError(f"shrinkage must be 'ledoit_wolf', 'oas', None or a number in [0, 1], "
+                         f"got {shrinkage!r}")
     dim = sample_dim_of(da, sample_dim, what=f"{da.name or 'the anomalies'!s}")
     cells = CellIndex.from_data(da, sample_dim=dim)
     spatial = cells.spatial.dims
     data = cells.stack(da.transpose(dim, *spatial)).values.astype(np.float64)
-    with one_blas_thread():  # repeatable bits whatever the BLAS thread count
-        return _from_standardised(data, cells, dim, kind, shrinkage, da.name)
-
-
-def _from_standardised(data: np.ndarray, cells: CellIndex, dim: str, kind: str,
-                       shrinkage: str | float | None, name: Any) -> Covariance:
-    from sklearn.covariance import OAS, LedoitWolf
-
     n, d = data.shape
     if n < 3:
-        raise ValueError(f"need at least 3 samples along {dim!r} to estimate a covariance, got {n}")
-    mean = data.mean(0)
-    std = data.std(0, ddof=1)
-    if np.any(std == 0):
-        raise ValueError(f"{int(np.sum(std == 0))} cells are constant along {dim!r}; mask them")
-    z = (data - mean) / std
-    attrs: dict[str, Any] = {"covariance_source": f"estimated from {name or 'data'} "
-                             f"({n} samples along {dim!r}, {d} cells)",
-                             "covariance_kind": kind}
+        raise ValueError(f"need at least 3 samples along {dim!r} to estimate a covariance, "
+                         f"got {n}; a covariance needs many maps (years, months) of anomalies")
+    chosen = resolve_method(method, d, ("dense", "lowrank"), "lowrank")
+    with one_blas_thread():  # repeatable bits whatever the BLAS thread count
+        mean = data.mean(0)
+        std = data.std(0, ddof=1)
+        if np.any(std == 0):
+            raise ValueError(f"{int(np.sum(std == 0))} cells are constant along {dim!r}; "
+                             "mask them")
+        z = (data - mean) / std
+        attrs: dict[str, Any] = {"covariance_source": f"estimated from {da.name or 'data'} "
+                                 f"({n} samples along {dim!r}, {d} cells)",
+                                 "covariance_kind": kind}
+        if chosen == "lowrank":
+            return lowrank.from_standardised(z, cells, std, kind, shrinkage, attrs)
+        return _shrunk(z, std, cells, kind, shrinkage, attrs)
+
+
+def _shrunk(z: np.ndarray, std: np.ndarray, cells: CellIndex, kind: str,
+            shrinkage: str | float | None, attrs: dict[str, Any]) -> Covariance:
+    from sklearn.covariance import OAS, LedoitWolf
+
+    n, d = z.shape
     if shrinkage in ("ledoit_wolf", "oas"):
         est = (LedoitWolf if shrinkage == "ledoit_wolf" else OAS)(assume_centered=True).fit(z)
         c = est.covariance_
@@ -200,7 +234,9 @@ def parametric(
     length_scale_km: float = DEFAULT_LENGTH_SCALE_KM,
     nu: float = 1.5,
     variance: float = 1.0,
-) -> Covariance:
+    method: str = "auto",
+    lmax: int | None = None,
+) -> Covariance | spectral.SpectralCovariance:
     """An isotropic kernel of distance on the sphere over the valid cells of a grid.
 
     Distances are chordal (2R·sin(θ/2) for great-circle angle θ): a monotone function of the
@@ -220,6 +256,14 @@ def parametric(
         Matérn smoothness (only for ``kernel="matern"``).
     variance : float
         Marginal variance (1 gives a correlation matrix).
+    method : {"auto", "dense", "spectral"}
+        ``"dense"`` forms the d × d kernel matrix; ``"spectral"`` draws the same kernel by
+        spherical-harmonic synthesis from its angular power spectrum (no d × d matrix; the
+        grid's longitudes must be regular); ``"auto"`` is dense up to
+        :data:`~xattrib.covariances.base.DENSE_MAX_CELLS` cells, spectral above.
+    lmax : int, optional
+        The spectral sampler's largest degree (default: the grid's Nyquist degree, raised
+        until 99.9 % of the variance is resolved).
 
     Examples
     --------
@@ -235,6 +279,8 @@ def parametric(
         raise ValueError(f"nu must be positive, got {nu!r}")
     if not variance > 0:
         raise ValueError(f"variance must be positive, got {variance!r}")
+    if lmax is not None and method not in ("auto", "spectral"):
+        raise ValueError("lmax applies to the spectral sampler only (method='spectral')")
     if isinstance(grid, CellIndex):
         cells = grid
     elif isinstance(grid, xr.Dataset):
@@ -244,6 +290,15 @@ def parametric(
         cells = CellIndex.from_mask(grid)
     else:
         cells = CellIndex.from_data(grid)
+    attrs = {"covariance_source": "parametric", "covariance_kernel": kernel,
+             "covariance_length_scale_km": float(length_scale_km),
+             "covariance_variance": float(variance),
+             "covariance_distance": "chordal"}
+    if family.uses_nu:
+        attrs["covariance_nu"] = float(nu)
+    if resolve_method(method, cells.n_cells, ("dense", "spectral"), "spectral") == "spectral":
+        return spectral.spectral(cells, kernel, float(length_scale_km), float(nu),
+                                 float(variance), lmax, attrs)
     cc = cells.cell_coords()
     lat, lon = cc[cells.spatial.lat][1], cc[cells.spatial.lon][1]
     u = _unit_vectors(np.asarray(lat, float), np.asarray(lon, float))
@@ -258,10 +313,9 @@ def parametric(
     k = variance * family.correlation(h, float(nu))
     # a tiny nugget keeps the Cholesky factor stable for smooth kernels on dense grids
     k[np.diag_indices_from(k)] += 1e-6 * variance
-    attrs = {"covariance_source": "parametric", "covariance_kernel": kernel,
-             "covariance_length_scale_km": float(length_scale_km),
-             "covariance_variance": float(variance),
-             "covariance_distance": "chordal"}
-    if family.uses_nu:
-        attrs["covariance_nu"] = float(nu)
     return Covariance(k, cells, attrs)
+
+
+SAMPLERS.register("dense", SamplerInfo(
+    "Σ and its Cholesky factor (d × d), quantised so products are exact",
+    "any: data, kernel, a matrix", "everywhere (exact integer products)"))

@@ -32,7 +32,7 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["QuantisedFactor", "Z_BITS", "Z_CLIP"]
+__all__ = ["QuantisedFactor", "QuantisedLowRank", "Z_BITS", "Z_CLIP"]
 
 #: fractional bits kept of each standard normal draw, and the clip (in σ) that bounds them
 Z_BITS = 16
@@ -117,6 +117,11 @@ class QuantisedFactor:
     def n_cells(self) -> int:
         return int(self.ints.shape[0])
 
+    @property
+    def n_normals(self) -> int:
+        """Standard normals one draw takes."""
+        return int(self.ints.shape[1])
+
     def matrix(self) -> np.ndarray:
         """The quantised factor as real numbers (what the draws actually use)."""
         return self.ints * (self.scale * 2.0**-self.bits)
@@ -128,14 +133,7 @@ class QuantisedFactor:
         rounded once to ``dtype``. Nothing depends on the BLAS, its thread count or the order
         of summation.
         """
-        zq = _scratch("zq", z.shape, np.float32)
-        # clip (a 1e-57 event per value, but it keeps the bound exact), scale by a power of
-        # two and round, all exact in float32 (|values| ≤ 2^20 < 2^24), then widen
-        np.clip(z, -Z_CLIP, Z_CLIP, out=zq)
-        zq *= np.float32(2**Z_BITS)
-        np.rint(zq, out=zq)
-        zd = _scratch("zd", z.shape, np.float64)
-        zd[...] = zq
+        zd = _quantise_z(z, "z")
         prod = _scratch("prod", (zd.shape[0], self.ints.shape[0]), np.float64)
         for k, cols, panel in self._panels:
             np.matmul(zd[:, :k], panel, out=prod[:, cols])
@@ -145,9 +143,100 @@ class QuantisedFactor:
 
     def draw(self, rng: np.random.Generator, n: int, dtype: Any = np.float64) -> np.ndarray:
         """``n`` exact correlated draws from ``rng``'s float32 standard normals."""
-        z = _scratch("z", (n, self.n_cells), np.float32)
+        z = _scratch("z", (n, self.n_normals), np.float32)
         rng.standard_normal(out=z, dtype=np.float32)
         return self.apply(z, dtype)
 
     def token(self) -> tuple:
         return (self.scale, self.bits, self.ints.tobytes())
+
+
+def _quantise_z(z: np.ndarray, name: str) -> np.ndarray:
+    """Standard normals on the grid 2⁻¹⁶ as integer-valued float64 (see :class:`QuantisedFactor`).
+
+    Clip (a 1e-57 event per value, but it keeps the bound exact), scale by a power of two and
+    round, all exact in float32 (|values| ≤ 2^20 < 2^24), then widen.
+    """
+    zq = _scratch(name + "q", z.shape, np.float32)
+    np.clip(z, -Z_CLIP, Z_CLIP, out=zq)
+    zq *= np.float32(2**Z_BITS)
+    np.rint(zq, out=zq)
+    zd = _scratch(name + "d", z.shape, np.float64)
+    zd[...] = zq
+    return zd
+
+
+@dataclass(eq=False)
+class QuantisedLowRank:
+    """A low-rank-plus-diagonal factor ``[U | diag(s)]`` (Σ = U Uᵀ + diag(s²)), exact like
+    :class:`QuantisedFactor` but never forming a d × d matrix.
+
+    A draw takes ``r + d`` standard normals ``(z_u, z_s)`` and returns ``U z_u + s ⊙ z_s``.
+    U and s share one power-of-two scale and one number of fractional bits, chosen so that
+    ``max_j (Σ_k |U_jk| + |s_j|)`` times the largest quantised normal stays below 2⁵³: every
+    product and partial sum is then an integer-valued float64, exact in any order — the
+    same numbers on any BLAS, thread count or machine. Cost per draw O(d·r).
+    """
+
+    u_ints: np.ndarray      # (d, r) integer-valued float64
+    s_ints: np.ndarray      # (d,)
+    scale: float
+    bits: int
+    _ut: np.ndarray = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        self._ut = np.ascontiguousarray(self.u_ints.T)
+
+    @classmethod
+    def from_factors(cls, u: np.ndarray, s: np.ndarray) -> QuantisedLowRank:
+        u = np.asarray(u, np.float64)
+        s = np.asarray(s, np.float64)
+        if u.ndim != 2 or s.shape != (u.shape[0],):
+            raise ValueError(f"a low-rank factor needs U (d, r) and s (d,), got {u.shape} and "
+                             f"{s.shape}")
+        if not (np.all(np.isfinite(u)) and np.all(np.isfinite(s))):
+            raise ValueError("the low-rank covariance factor contains NaN or inf")
+        scale = _pow2_at_least(max(float(np.abs(u).max(initial=0.0)), float(np.abs(s).max())))
+        rows = float(((np.abs(u).sum(1) + np.abs(s)) / scale).max())
+        z_int = Z_CLIP * 2**Z_BITS
+        bits = int(np.floor(_MANTISSA - 1 - np.log2(z_int) - np.log2(max(rows, 1.0))))
+        if bits < 8:
+            raise ValueError(f"a low-rank factor of rank {u.shape[1]} is too large for exact "
+                             "draws (fewer than 8 bits of precision would remain)")
+        q = scale * 2.0**-bits
+        return cls(np.rint(u / q), np.rint(s / q), scale, bits)
+
+    @property
+    def n_cells(self) -> int:
+        return int(self.s_ints.shape[0])
+
+    @property
+    def rank(self) -> int:
+        return int(self.u_ints.shape[1])
+
+    @property
+    def n_normals(self) -> int:
+        return self.rank + self.n_cells
+
+    def matrix(self) -> np.ndarray:
+        """The quantised ``[U | diag(s)]`` as real numbers, ``(d, r + d)`` (small grids only)."""
+        q = self.scale * 2.0**-self.bits
+        return np.concatenate([self.u_ints * q, np.diag(self.s_ints * q)], axis=1)
+
+    def apply(self, z: np.ndarray, dtype: Any = np.float64) -> np.ndarray:
+        """Exact draws ``(n, d)`` from standard normals ``z`` ``(n, r + d)``."""
+        zd = _quantise_z(z, "lr")
+        r = self.rank
+        prod = _scratch("lrprod", (zd.shape[0], self.n_cells), np.float64)
+        np.matmul(zd[:, :r], self._ut, out=prod)
+        prod += zd[:, r:] * self.s_ints
+        return np.multiply(prod, self.scale * 2.0 ** -(self.bits + Z_BITS),
+                           out=np.empty(prod.shape, dtype), casting="same_kind")
+
+    def draw(self, rng: np.random.Generator, n: int, dtype: Any = np.float64) -> np.ndarray:
+        z = _scratch("z", (n, self.n_normals), np.float32)
+        rng.standard_normal(out=z, dtype=np.float32)
+        return self.apply(z, dtype)
+
+    def token(self) -> tuple:
+        return (self.scale, self.bits, self.u_ints.tobytes(), self.s_ints.tobytes())

@@ -19,7 +19,7 @@ from typing import Any
 
 import numpy as np
 
-from ..covariances.dense import Covariance
+from ..covariances.base import Draws
 from ..covariances.quantised import QuantisedFactor, _scratch
 from ..responses import Response
 
@@ -46,8 +46,9 @@ class Generator:
 
     Parameters
     ----------
-    covariance : Covariance
-        Σ of the input fields over the valid cells.
+    covariance : Covariance, LowRankCovariance or SpectralCovariance
+        Σ of the input fields over the valid cells (any sampler of
+        :mod:`xattrib.covariances`).
     response : Response
         The per-cell functions Fᵢ.
     seed : int
@@ -60,21 +61,21 @@ class Generator:
         Of x and truth (y is float64).
     """
 
-    covariance: Covariance
+    covariance: Any
     response: Response
     seed: int
     scale: float
     noise_std: float = 0.0
     dtype: Any = np.float32
     space: Any = None
-    _factor: QuantisedFactor = field(init=False, repr=False)
+    _factor: Draws = field(init=False, repr=False)
     _sfactor: QuantisedFactor | None = field(init=False, repr=False, default=None)
 
     def __post_init__(self) -> None:
         self.dtype = np.dtype(self.dtype)
         if self.dtype.name not in DTYPES:
             raise ValueError(f"dtype must be one of {DTYPES}, got {self.dtype.name!r}")
-        self._factor = QuantisedFactor.from_matrix(self.covariance.factor())
+        self._factor = self.covariance.draws()
         if self.space is not None:
             # s = A x = (A L) z: the features of the very same normals, as an exact product
             # of its own, so they too never depend on the BLAS (A L is quantised like L)
@@ -136,7 +137,7 @@ class Generator:
             rng = block_rng(self.seed, stream, b)
             for t0 in range(0, sub.stop, TILE):  # draws past the last wanted row are skipped
                 t1 = min(t0 + TILE, BLOCK)
-                z = _scratch("z", (t1 - t0, self.n_cells), np.float32)
+                z = _scratch("z", (t1 - t0, self._factor.n_normals), np.float32)
                 rng.standard_normal(out=z, dtype=np.float32)
                 s, e = max(t0, sub.start), min(t1, sub.stop)
                 if s < e:  # tiles before the first wanted row only advance the stream

@@ -18,7 +18,7 @@ import dask.array as dsa
 import numpy as np
 import xarray as xr
 
-from ..covariances import Covariance, parametric
+from ..covariances import Covariance, LowRankCovariance, SpectralCovariance, parametric
 from ..grid import CellIndex, cell_area
 from ..io import package_version
 from ..responses import RESPONSES, response_from_params
@@ -123,8 +123,24 @@ def _add_parameters(ds: xr.Dataset, gen: Generator) -> None:
             long_name=f"{gen.response.name} response parameter {pname}", units="1")
     if sp is not None:
         ds.update(space_variables(sp, cells))
-    if gen.covariance.attrs.get("covariance_source") != "parametric":
-        ds["covariance"] = (("cell", "cell_t"), gen.covariance.matrix, {
+    _add_covariance(ds, gen.covariance)
+
+
+def _add_covariance(ds: xr.Dataset, cov: Any) -> None:
+    """What rebuilds Σ, in the sampler's own form (never a d × d matrix it did not have):
+    the matrix (dense from data), the factor and diagonal (lowrank), the spectrum (spectral);
+    a dense kernel is rebuilt from its attributes alone."""
+    if isinstance(cov, LowRankCovariance):
+        ds["covariance_factor"] = (("cell", "covariance_rank"), cov.u, {
+            "long_name": "low-rank factor U of the covariance U U^T + diag(s^2) over valid "
+                         "cells (row-major lat, lon order)", "units": "1"})
+        ds["covariance_diagonal"] = (("cell",), cov.diagonal, {
+            "long_name": "s of the covariance U U^T + diag(s^2)", "units": "1"})
+    elif isinstance(cov, SpectralCovariance):
+        ds["covariance_spectrum"] = (("covariance_degree",), cov.spectrum, {
+            "long_name": "angular power spectrum C_l of the input fields", "units": "1"})
+    elif cov.attrs.get("covariance_source") != "parametric":
+        ds["covariance"] = (("cell", "cell_t"), cov.matrix, {
             "long_name": "covariance of x over valid cells (row-major lat, lon order)",
             "units": "1"})
 
@@ -179,13 +195,20 @@ def generator_from_dataset(ds: xr.Dataset) -> Generator:
                      dtype=a.get("xattrib_dtype", "float32"), space=sp)
 
 
-def _covariance(ds: xr.Dataset, cells: CellIndex) -> Covariance:
-    """The stored Σ, or the parametric kernel its attributes name (a registry name)."""
+def _covariance(ds: xr.Dataset, cells: CellIndex) -> Any:
+    """The stored Σ in its sampler's form, or the parametric kernel its attributes name (a
+    registry name)."""
     a = ds.attrs
+    attrs = {k[len("xattrib_"):]: v for k, v in a.items() if k.startswith("xattrib_covariance_")}
+    if "covariance_factor" in ds:
+        return LowRankCovariance(ds["covariance_factor"].transpose("cell", ...).values,
+                                 ds["covariance_diagonal"].values, cells, attrs)
+    if "covariance_spectrum" in ds:
+        return SpectralCovariance(ds["covariance_spectrum"].values,
+                                  float(a["xattrib_covariance_variance"]), cells, attrs,
+                                  lmax=int(a["xattrib_covariance_lmax"]))
     if "covariance" in ds:
-        return Covariance(ds["covariance"].values, cells,
-                          {k[len("xattrib_"):]: v for k, v in a.items()
-                           if k.startswith("xattrib_covariance_")})
+        return Covariance(ds["covariance"].values, cells, attrs)
     kw = {"kernel": a["xattrib_covariance_kernel"],
           "length_scale_km": a["xattrib_covariance_length_scale_km"],
           "variance": a["xattrib_covariance_variance"]}

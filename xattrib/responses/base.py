@@ -31,12 +31,13 @@ RESPONSES: Registry[type[Response]] = Registry(
 
 def correlated_draws(rng: np.random.Generator, corr_factor: np.ndarray | QuantisedFactor,
                       k: int) -> np.ndarray:
-    """(d, k): k independent MVN(0, R) fields (R = L Lᵀ), one column each.
+    """(d, k): k independent MVN(0, R) fields (R = L Lᵀ, or any sampler's correlation
+    draws), one column each.
 
     Exact products (:mod:`xattrib.covariances.quantised`): the parameters, like the samples, must not depend
     on the BLAS thread count.
     """
-    if not isinstance(corr_factor, QuantisedFactor):
+    if isinstance(corr_factor, np.ndarray):  # else any sampler's Draws (covariances.base)
         corr_factor = QuantisedFactor.from_matrix(corr_factor)
     return corr_factor.draw(rng, k).T
 

@@ -68,6 +68,12 @@ def _parser() -> argparse.ArgumentParser:
     b.add_argument("--grid", choices=["pacific_sst", "global"],
                    help="pacific_sst (real covariance) or global (parametric, ocean)")
     b.add_argument("--resolution", type=float, help="degrees, with --grid global (10)")
+    b.add_argument("--data", metavar="FILE",
+                   help="your own anomalies: a netCDF file or zarr store (instead of --grid)")
+    b.add_argument("--var", action="append", metavar="NAME",
+                   help="the variable of --data (needed when the file holds several)")
+    b.add_argument("--sample-dim", metavar="DIM",
+                   help="the sample dimension of --data (default: its one non-spatial dim)")
     b.add_argument("--length-scale-km", type=float, help="parametric correlation length")
     b.add_argument("--epochs", type=int, help="training epochs (default: fit's recipe, 16)")
     b.add_argument("--samples-per-epoch", type=int, help="fresh samples per epoch (fit's default: 1000000)")
@@ -138,6 +144,8 @@ def config_from_args(args: argparse.Namespace) -> JobConfig:
             values[name] = v
     if isinstance(values.get("methods"), str):
         values["methods"] = [m.strip() for m in values["methods"].split(",") if m.strip()]
+    if isinstance(values.get("var"), str):
+        values["var"] = [values["var"]]
     if values.get("grid") == "pacific_sst":
         values["grid"] = None
     return JobConfig(**values)

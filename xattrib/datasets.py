@@ -7,10 +7,12 @@ Mamalakis et al. (2022). :func:`pacific_sst` returns them as a CF DataArray.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import xarray as xr
 
-__all__ = ["pacific_sst"]
+__all__ = ["open_field", "pacific_sst"]
 
 
 def pacific_sst() -> xr.DataArray:
@@ -52,4 +54,54 @@ def pacific_sst() -> xr.DataArray:
             "source": "eofs example data sst_ndjfm_anom.nc (observed SST anomalies)",
         },
     )
+    return da
+
+
+def open_field(path: str | Path, var: str | None = None) -> xr.DataArray:
+    """One variable of a user's netCDF file or zarr store, as a DataArray (read as data: no
+    code the file names is ever imported or called).
+
+    Times in any CF calendar decode (``noleap`` and ``360_day`` as cftime objects); a file
+    of one data variable needs no ``var``.
+
+    Parameters
+    ----------
+    path : str or Path
+        A netCDF file, or a zarr store (a folder, or a path ending ``.zarr``).
+    var : str, optional
+        The variable's name.
+
+    Examples
+    --------
+    >>> import tempfile, os
+    >>> tmp = tempfile.mkdtemp()
+    >>> pacific_sst().to_netcdf(os.path.join(tmp, "sst.nc"))
+    >>> open_field(os.path.join(tmp, "sst.nc"), "sst").dims
+    ('time', 'lat', 'lon')
+    """
+    from .registry import closest_hint
+
+    p = Path(path)
+    if not p.exists():
+        raise FileNotFoundError(f"data file {str(p)!r} does not exist (pass a netCDF file or "
+                                "a zarr store)")
+    try:
+        if p.is_dir() or p.suffix == ".zarr":
+            ds = xr.open_zarr(p, chunks=None)
+        else:
+            ds = xr.open_dataset(p, chunks=None)
+    except (OSError, ValueError) as err:
+        raise ValueError(f"cannot read {str(p)!r} as netCDF or zarr: {err}") from None
+    names = [str(v) for v in ds.data_vars]
+    if var is None:
+        if len(names) != 1:
+            raise ValueError(f"{str(p)!r} holds the variables {names}; choose one with var= "
+                             "(--var on the command line)")
+        var = names[0]
+    if var not in ds.data_vars:
+        raise ValueError(f"{str(p)!r} has no variable {var!r};{closest_hint(var, names)} "
+                         f"its variables: {', '.join(names)}")
+    da = ds[var].load()
+    ds.close()
+    da.attrs.setdefault("source", f"{p.name}")
     return da

@@ -15,7 +15,7 @@ from typing import Any
 from .grid import find_latlon
 from .registry import closest_hint
 
-__all__ = ["METHOD_DIM", "RESERVED", "reserved_names", "sample_dim_of"]
+__all__ = ["METHOD_DIM", "RESERVED", "reserved_names", "sample_dim_of", "squeeze_extra"]
 
 #: the dimension along which heatmaps and scores stack attribution methods
 METHOD_DIM = "xai_method"
@@ -75,3 +75,46 @@ def sample_dim_of(obj: Any, sample_dim: str | None = None, other: Iterable[Any] 
                          f"(its dims: {tuple(dims)}); pass sample_dim=, e.g. "
                          f"sample_dim={(left or ['time'])[0]!r}")
     return left[0]
+
+
+def squeeze_extra(da: Any, sample_dim: str | None = None, what: str = "the data"
+                  ) -> tuple[Any, str, list[str]]:
+    """``(da, sample dim, notes)``: a field of one sample dimension and lat/lon.
+
+    Real files keep size-1 dimensions (a pressure level, an ensemble member, a depth):
+    those are squeezed, each leaving a scalar coordinate and a note (``"level=850"``) for
+    the provenance. Larger extra dimensions are refused with their names and the
+    selection that fixes them.
+
+    Examples
+    --------
+    >>> import xattrib
+    >>> sst = xattrib.datasets.pacific_sst().expand_dims(level=[850])
+    >>> da, dim, notes = squeeze_extra(sst)
+    >>> da.dims, dim, notes
+    (('time', 'lat', 'lon'), 'time', ['level=850'])
+    """
+    spatial = {str(d) for d in find_latlon(da).dims}
+    others = [str(d) for d in da.dims if str(d) not in spatial]
+    if sample_dim is None:
+        big = [d for d in others if da.sizes[d] > 1]
+        if len(big) == 1:
+            sample_dim = big[0]
+        elif len(big) == 0 and len(others) == 1:
+            sample_dim = others[0]
+    sample_dim = sample_dim_of(da.squeeze([d for d in others if da.sizes[d] == 1 and d
+                                           != sample_dim]) if sample_dim is None else da,
+                               sample_dim, what=what)
+    extra = [d for d in others if d != sample_dim]
+    big = [d for d in extra if da.sizes[d] > 1]
+    if big:
+        sizes = ", ".join(f"{d} ({da.sizes[d]})" for d in big)
+        raise ValueError(
+            f"{what} has dimensions besides {sample_dim!r} and lat/lon: {sizes}; select one "
+            f"value of each, e.g. .isel({big[0]}=0) or .sel({big[0]}=...), or name another "
+            f"sample dimension with sample_dim=")
+    notes = []
+    for d in extra:
+        v = da[d].values[0] if d in da.coords else 0
+        notes.append(f"{d}={v.item() if hasattr(v, 'item') else v}")
+    return (da.squeeze(extra) if extra else da), sample_dim, notes

@@ -67,3 +67,27 @@ def test_exact_model_saves_and_loads(tmp_path, small_grid):
     back = Model.load(f.save(tmp_path / "exact.nc"))
     assert back.arch == "exact" and back.provenance["exact_kink_derivative"] == "left"
     np.testing.assert_array_equal(back.predict(b).values, f.predict(b).values)
+
+
+@pytest.mark.parametrize("family", ["pwl", "tanh"])
+def test_cellwise_first_layer_equals_the_dense_one(small_grid, family, monkeypatch, tmp_path):
+    """Large grids store the first layer without its zeros: same outputs, gradients, LRP,
+    and it saves and loads."""
+    b = _bench(small_grid, family).isel(sample=slice(0, 30))
+    dense = Model.exact(b)
+    monkeypatch.setattr("xattrib.architectures.exact.DENSE_FIRST_LAYER_MAX", 0)
+    cellwise = Model.exact(b)
+    from xattrib.architectures.exact import CellwiseLinear
+
+    assert isinstance(cellwise.module[0], CellwiseLinear)
+    assert not isinstance(dense.module[0], CellwiseLinear)
+    np.testing.assert_allclose(cellwise.predict(b).values, dense.predict(b).values, rtol=1e-6,
+                               atol=1e-7)
+    kw = {"methods": ["gradient", "lrp_epsilon", "lrp_alpha1beta0", "deeplift"],
+          "progress": False}
+    h1, h2 = b.xattrib.attribute(dense, **kw), b.xattrib.attribute(cellwise, **kw)
+    np.testing.assert_allclose(h2["attribution"].values, h1["attribution"].values, rtol=1e-4,
+                               atol=1e-6)
+    cellwise.save(tmp_path / "m.nc")
+    back = Model.load(tmp_path / "m.nc")
+    np.testing.assert_array_equal(back.predict(b).values, cellwise.predict(b).values)

@@ -26,7 +26,35 @@ from ..grid import CellIndex
 from ..responses import RESPONSES, Response
 from .base import ARCHITECTURES, Architecture
 
-__all__ = ["ExactResponse"]
+__all__ = ["CellwiseLinear", "ExactResponse"]
+
+#: up to this many cells the first layer is an ordinary ``nn.Linear`` (d·h × d, mostly
+#: zeros); above it a :class:`CellwiseLinear` (d·h weights), since the dense matrix grows as
+#: d² (52 GB at 1°). Both compute the same numbers.
+DENSE_FIRST_LAYER_MAX = 2048
+
+
+class CellwiseLinear(nn.Linear):
+    """``y[:, u] = weight[u] · x[:, u // h] + bias[u]``: h units per input, each reading its
+    own input alone (a block-diagonal Linear stored without its zeros).
+
+    An ``nn.Linear`` subclass so that captum's LRP treats it as one: its rules scale
+    ``weight`` and use the layer's input and output, which hold for any layer linear in its
+    input (written here because neither torch nor captum has a grouped elementwise Linear).
+    """
+
+    def __init__(self, n_inputs: int, per_input: int) -> None:
+        nn.Module.__init__(self)
+        self.in_features, self.out_features = int(n_inputs), int(n_inputs) * int(per_input)
+        self.per_input = int(per_input)
+        self.weight = nn.Parameter(torch.zeros(self.out_features))
+        self.bias = nn.Parameter(torch.zeros(self.out_features))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return torch.repeat_interleave(x, self.per_input, dim=-1) * self.weight + self.bias
+
+    def extra_repr(self) -> str:
+        return f"in_features={self.in_features}, per_input={self.per_input}"
 
 
 class ExactResponse(nn.Sequential):
@@ -44,7 +72,9 @@ class ExactResponse(nn.Sequential):
         except NotImplementedError:
             raise ValueError(f"no exact network for response family {family!r}") from None
         act: nn.Module = {"relu": nn.ReLU, "tanh": nn.Tanh}[cls.exact_activation]()
-        super().__init__(nn.Linear(n_inputs, h), act, nn.Linear(h, 1))
+        first = (nn.Linear(n_inputs, h) if n_inputs <= DENSE_FIRST_LAYER_MAX else
+                 CellwiseLinear(n_inputs, h // n_inputs))
+        super().__init__(first, act, nn.Linear(h, 1))
         for p in self.parameters():
             nn.init.zeros_(p)
         self.family, self.n_knots = family, int(n_knots)
@@ -55,6 +85,11 @@ class ExactResponse(nn.Sequential):
         net = cls(response.n_cells, response.name, response.exact_shape())
         w_in, b_in, w_out, b_out = response.exact_layers()
         first, last = cast(nn.Linear, net[0]), cast(nn.Linear, net[2])
+        if not isinstance(first, CellwiseLinear):  # the same weights as a dense matrix
+            d = response.n_cells
+            dense = np.zeros((w_in.size, d))
+            dense[np.arange(w_in.size), np.arange(w_in.size) // (w_in.size // d)] = w_in
+            w_in = dense
         with torch.no_grad():
             first.weight.copy_(torch.as_tensor(w_in, dtype=torch.float32))
             first.bias.copy_(torch.as_tensor(b_in, dtype=torch.float32))

@@ -30,7 +30,12 @@ def fold_normalisation(module: nn.Module, x_mean: np.ndarray, x_std: np.ndarray,
     with torch.no_grad():
         if plain:
             first, last = linears[0], linears[-1]
-            first.bias.sub_(first.weight @ (mean / std))
+            per = getattr(first, "per_input", None)  # a CellwiseLinear: unit u reads u // h
+            if per is not None:
+                mean, std = mean.repeat_interleave(per), std.repeat_interleave(per)
+                first.bias.sub_(first.weight * (mean / std))
+            else:
+                first.bias.sub_(first.weight @ (mean / std))
             first.weight /= std
             last.weight *= y_std
             last.bias.mul_(y_std).add_(y_mean)

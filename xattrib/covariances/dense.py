@@ -19,7 +19,7 @@ from typing import Any, ClassVar
 import numpy as np
 import xarray as xr
 
-from ..dims import sample_dim_of
+from ..dims import squeeze_extra
 from ..grid.cells import CellIndex
 from ..grid.latlon import EARTH_RADIUS_M
 from ..parallel import one_blas_thread
@@ -168,7 +168,7 @@ def from_data(
             isinstance(shrinkage, int | float) and 0.0 <= float(shrinkage) <= 1.0)):
         raise ValueError(f"shrinkage must be 'ledoit_wolf', 'oas', None or a number in [0, 1], "
                          f"got {shrinkage!r}")
-    dim = sample_dim_of(da, sample_dim, what=f"{da.name or 'the anomalies'!s}")
+    da, dim, squeezed = squeeze_extra(da, sample_dim, what=f"{da.name or 'the anomalies'!s}")
     cells = CellIndex.from_data(da, sample_dim=dim)
     spatial = cells.spatial.dims
     data = cells.stack(da.transpose(dim, *spatial)).values.astype(np.float64)
@@ -187,6 +187,8 @@ def from_data(
         attrs: dict[str, Any] = {"covariance_source": f"estimated from {da.name or 'data'} "
                                  f"({n} samples along {dim!r}, {d} cells)",
                                  "covariance_kind": kind}
+        if squeezed:
+            attrs["covariance_squeezed_dims"] = ", ".join(squeezed)
         if chosen == "lowrank":
             return lowrank.from_standardised(z, cells, std, kind, shrinkage, attrs)
         return _shrunk(z, std, cells, kind, shrinkage, attrs)

@@ -103,7 +103,10 @@ def render_report(cfg: Any, model: Any, table: xr.Dataset, timings: dict[str, fl
         "- `skill.png`: per-cell correlation with the truth over the test samples", "",
         "## Provenance", "",
         f"- seed {cfg.seed}; response `{cfg.response}`; covariance "
-        f"{a.get('xattrib_covariance_source')}",
+        f"{a.get('xattrib_covariance_source')}, drawn by the "
+        f"`{a.get('xattrib_covariance_sampler', 'dense')}` sampler"
+        + (f" (squeezed: {a['xattrib_covariance_squeezed_dims']})"
+           if a.get("xattrib_covariance_squeezed_dims") else ""),
         f"- versions: {', '.join(f'{k} {v}' for k, v in versions().items())}",
         f"- timings (s): {json.dumps({k: round(v, 1) for k, v in timings.items()})}",
         f"- configuration: `{json.dumps(asdict(cfg))}`", "",

@@ -20,7 +20,7 @@ from typing import Any
 import xarray as xr
 
 from .. import io, parallel, plots
-from ..datasets import pacific_sst
+from ..datasets import open_field, pacific_sst
 from ..dims import METHOD_DIM
 from ..generation import benchmark
 from ..grid import make_grid
@@ -60,6 +60,9 @@ class JobConfig:
     response: str = "pwl"
     grid: str | None = None        # None: the bundled Pacific SST; "global": parametric
     resolution: float = 10.0
+    data: str | None = None        # a user's netCDF file or zarr store of anomalies
+    var: list[str] | None = None   # its variable (one)
+    sample_dim: str | None = None  # its sample dimension, if not the one non-spatial dim
     length_scale_km: float | None = None
     # training: None means fit's own defaults (xattrib.training.FRESH_RECIPE: 16 epochs of
     # 1M fresh samples, a new pool every 4, batch 1024, lr 2e-3, stop at R² 0.995)
@@ -98,6 +101,16 @@ class JobConfig:
                              f"({self.samples}); got {self.test_samples}")
         if self.grid not in (None, "global", "pacific_sst"):
             raise ValueError(f"grid must be 'global' or 'pacific_sst', got {self.grid!r}")
+        if self.data is not None and self.grid is not None:
+            raise ValueError("data and grid exclude each other: data is your own file of "
+                             "anomalies, grid a parametric covariance on a generated grid")
+        if self.data is None and (self.var or self.sample_dim):
+            raise ValueError("var and sample_dim describe a data file: pass data= (--data "
+                             "FILE) too")
+        if self.var is not None and len(self.var) > 1:
+            raise ValueError(f"var names {len(self.var)} variables ({', '.join(self.var)}); "
+                             "the job takes one variable of a file for now — several "
+                             "variables as one source are not built yet (issue #23)")
         if self.baseline not in ("zero", "expectation"):
             raise ValueError(f"baseline must be 'zero' or 'expectation' for the job, got "
                              f"{self.baseline!r}")
@@ -154,6 +167,8 @@ class _Log:
 
 
 def _source(cfg: JobConfig) -> Any:
+    if cfg.data is not None:
+        return open_field(cfg.data, cfg.var[0] if cfg.var else None)
     if cfg.grid == "global":
         return make_grid(resolution=cfg.resolution, mask="ocean")
     return pacific_sst()
@@ -249,7 +264,8 @@ def _run(out: Path, cfg: JobConfig, quiet: bool, command: str | None) -> dict[st
 def _generate(cfg: JobConfig, quiet: bool) -> xr.Dataset:
     cov = {"length_scale_km": cfg.length_scale_km} if cfg.length_scale_km else None
     bench = benchmark(_source(cfg), n_samples=cfg.samples, seed=cfg.seed, chunks=cfg.chunks,
-                      response=cfg.response, baseline=cfg.baseline, covariance=cov)
+                      response=cfg.response, baseline=cfg.baseline, covariance=cov,
+                      sample_dim=cfg.sample_dim)
     return parallel.persist(bench, progress=not quiet)
 
 

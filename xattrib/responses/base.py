@@ -89,9 +89,11 @@ class Response:
         return 0
 
     def exact_layers(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, float]:
-        """``(w_in (d·h, d), b_in (d·h,), w_out (d·h,), b_out)`` of the unscaled exact
-        network ``F(x) = w_out · act(w_in x + b_in) + b_out`` with h = :meth:`exact_hidden`
-        units per cell, each reading one cell (so its exact attribution is Fᵢ(xᵢ) − Fᵢ(bᵢ))."""
+        """``(w_in (d·h,), b_in (d·h,), w_out (d·h,), b_out)`` of the unscaled exact
+        network ``F(x) = w_out · act(w_in ⊙ x[u // h] + b_in) + b_out`` with h =
+        :meth:`exact_hidden` units per cell: unit u reads cell u // h alone (so its exact
+        attribution is Fᵢ(xᵢ) − Fᵢ(bᵢ)), and ``w_in`` is its one input weight — never a
+        d·h × d matrix, which at 1° (43k cells) would take 52 GB."""
         raise NotImplementedError(f"response family {self.name!r} has no exact network")
 
     def __dask_tokenize__(self) -> tuple:
@@ -116,18 +118,18 @@ def ramp_layers(bp: np.ndarray, delta: np.ndarray, w0: np.ndarray, const: np.nda
     d, k = bp.shape
     cells = np.arange(d)
     per = k + 2
-    w_in = np.zeros((d * per, d))
+    w_in = np.zeros(d * per)
     b_in = np.zeros(d * per)
     w_out = np.zeros(d * per)
     rows = cells * per
     for j in range(k):                     # ReLU(x - b_k), weight Δ_k
-        w_in[rows + j, cells] = 1.0
+        w_in[rows + j] = 1.0
         b_in[rows + j] = -bp[:, j]
         w_out[rows + j] = delta[:, j]
-    w_in[rows + k, cells] = 1.0            # w0 · ReLU(x - t)
+    w_in[rows + k] = 1.0                   # w0 · ReLU(x - t)
     b_in[rows + k] = -t
     w_out[rows + k] = w0
-    w_in[rows + k + 1, cells] = -1.0       # -w0 · ReLU(t - x)
+    w_in[rows + k + 1] = -1.0              # -w0 · ReLU(t - x)
     b_in[rows + k + 1] = t
     w_out[rows + k + 1] = -w0
     return w_in, b_in, w_out, float((const + w0 * t).sum())

@@ -53,9 +53,9 @@ class Tanh(Response):
         return 1
 
     def exact_layers(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, float]:
-        """A diagonal Linear, Tanh, Linear."""
+        """A diagonal Linear (one unit per cell), Tanh, Linear."""
         a, t, c = (self.params[k] for k in ("amplitude", "threshold", "steepness"))
-        return np.diag(c), -c * t, a, float(np.sum(a * np.tanh(c * t)))
+        return np.asarray(c, float), -c * t, a, float(np.sum(a * np.tanh(c * t)))
 
 
 RESPONSES.register(Tanh.name, Tanh)

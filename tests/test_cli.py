@@ -164,3 +164,35 @@ def test_list_probes(capsys):
     assert main(["list", "probes"]) == 0
     text = capsys.readouterr().out
     assert "faithfulness_correlation" in text and "randomisation" in text
+
+
+def test_the_job_on_a_users_file(tmp_path):
+    """--data FILE --var NAME --sample-dim: a file with a size-1 level and a noleap
+    calendar runs through the whole job; the provenance says what was squeezed."""
+    import xarray as xr
+
+    sst = xattrib.datasets.pacific_sst()
+    t = xr.date_range("1963-01-01", periods=50, freq="YS", calendar="noleap",
+                      use_cftime=True)
+    ds = sst.assign_coords(time=t).expand_dims(level=[850.0]).to_dataset(name="tos")
+    ds["slp"] = ds["tos"] * 0.5
+    ds.to_netcdf(tmp_path / "mine.nc")
+    out = tmp_path / "out"
+    assert main(["benchmark", "--out", str(out), "--data", str(tmp_path / "mine.nc"), "--var",
+                 "tos", "--sample-dim", "time", *TINY]) == 0
+    report = (out / "report.md").read_text()
+    assert "estimated from tos (50 samples along 'time', 450 cells)" in report
+    assert "squeezed: level=850.0" in report
+
+
+def test_perturbation_methods_take_patches_on_large_grids():
+    import numpy as np
+    import xarray as xr
+
+    from xattrib.job.run import _patch_params
+
+    big = xr.Dataset({"mask": (("lat", "lon"), np.ones((180, 240), bool))})
+    p = _patch_params(["occlusion", "gradient", "shapley_sampling"], big)
+    assert p == {"occlusion": {"patch": 7}, "shapley_sampling": {"patch": 7}}
+    small = xr.Dataset({"mask": (("lat", "lon"), np.ones((18, 25), bool))})
+    assert _patch_params(["occlusion", "shapley_sampling"], small) == {}

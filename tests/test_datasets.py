@@ -16,3 +16,38 @@ def test_pacific_sst():
     assert 0.05 < float(std.min()) and float(std.max()) < 3.0  # anomalies in K
     assert sst.attrs["units"] == "K"
     assert np.isfinite(sst.where(ocean, 0)).all()
+
+
+import pytest  # noqa: E402
+import xarray as xr  # noqa: E402
+
+from xattrib.datasets import open_field  # noqa: E402
+
+
+@pytest.mark.parametrize("calendar", ["noleap", "360_day", "standard"])
+@pytest.mark.parametrize("store", ["nc", "zarr"])
+def test_open_field_any_calendar_and_store(tmp_path, calendar, store):
+    """A user's file in any CF calendar, netCDF or zarr, with a size-1 level kept: its
+    benchmark equals the bundled one's (same Σ, same draws), the level noted."""
+    sst = xattrib.datasets.pacific_sst()
+    t = xr.date_range("1963-01-01", periods=50, freq="YS", calendar=calendar, use_cftime=True)
+    ds = sst.assign_coords(time=t).expand_dims(level=[850.0], axis=1).to_dataset(name="tos")
+    ds["other"] = ds["tos"] * 2
+    path = tmp_path / f"user.{store}"
+    ds.to_netcdf(path) if store == "nc" else ds.to_zarr(path)
+    da = open_field(path, "tos")
+    assert da.dims == ("time", "level", "lat", "lon") and da.sizes["level"] == 1
+    b = xattrib.benchmark(da, n_samples=50, chunks=50, seed=2)
+    ref = xattrib.benchmark(sst, n_samples=50, chunks=50, seed=2)
+    np.testing.assert_array_equal(b["x"].values, ref["x"].values)
+    assert b.attrs["xattrib_covariance_squeezed_dims"] == "level=850.0"
+    with pytest.raises(ValueError, match="holds the variables"):
+        open_field(path)
+
+
+def test_open_field_refuses_what_it_cannot_read(tmp_path):
+    with pytest.raises(FileNotFoundError, match="does not exist"):
+        open_field(tmp_path / "missing.nc")
+    (tmp_path / "junk.nc").write_text("not netcdf")
+    with pytest.raises(ValueError, match="cannot read"):
+        open_field(tmp_path / "junk.nc")

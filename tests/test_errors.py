@@ -43,6 +43,20 @@ def _heat():
     return _MODEL["h"]
 
 
+def _job(**kw):
+    from xattrib.job.run import JobConfig
+
+    JobConfig(**kw).validate()
+
+
+def _sst_file():
+    import tempfile
+
+    path = Path(tempfile.mkdtemp()) / "sst.nc"
+    _sst().to_netcdf(path)
+    return path
+
+
 def _global():
     return xattrib.grid.make_grid(resolution=20.0, mask="ocean")
 
@@ -178,6 +192,32 @@ CASES = [
     ("values", "too few samples to estimate a covariance",
      lambda: xattrib.benchmark(_sst().isel(time=slice(0, 2))),
      ValueError, r"need at least 3 samples along 'time' to estimate a covariance, got 2"),
+    ("values", "a one-sample source",
+     lambda: xattrib.benchmark(_sst().isel(time=[0])),
+     ValueError, r"need at least 3 samples along 'time' to estimate a covariance, got 1; a "
+                 r"covariance needs many maps"),
+    ("coordinates", "a source with an extra dimension larger than one (ensemble members)",
+     lambda: xattrib.benchmark(_sst().expand_dims(member=2), sample_dim="time"),
+     ValueError, r"has dimensions besides 'time' and lat/lon: member \(2\); select one value "
+                 r"of each, e.g. .isel\(member=0\)"),
+    ("grids", "a dense covariance on a grid too large for memory",
+     lambda: xattrib.covariances.parametric(
+         xattrib.grid.make_grid(resolution=0.25, mask=None), method="dense"),
+     MemoryError, r"a dense covariance over 1,036,800 cells needs about .* GiB .*use "
+                  r"method='spectral'"),
+    ("grids", "the spectral sampler on irregular longitudes",
+     lambda: xattrib.covariances.parametric(_global().isel(lon=[0, 1, 2, 5, 9]),
+                                            method="spectral"),
+     ValueError, r"needs longitudes on a regular lattice whose spacing divides 360°"),
+    ("parameters", "the job given several variables of a file",
+     lambda: _job(data="anomalies.nc", var=["sst", "slp"]),
+     ValueError, r"var names 2 variables \(sst, slp\); the job takes one variable"),
+    ("parameters", "the job given a data file and a parametric grid",
+     lambda: _job(data="anomalies.nc", grid="global"),
+     ValueError, r"data and grid exclude each other"),
+    ("files", "a data file without the variable asked for",
+     lambda: xattrib.datasets.open_field(_sst_file(), "tos"),
+     ValueError, r"has no variable 'tos'; its variables: sst"),
     ("values", "a region that is all land",
      lambda: xattrib.benchmark(_all_land()),
      ValueError, r"the grid has no valid cells"),

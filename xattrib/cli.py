@@ -9,7 +9,7 @@ import tomllib
 from dataclasses import fields
 from typing import Any
 
-from .covariances import KERNELS
+from .covariances import KERNELS, SAMPLERS
 from .job import AuditConfig, JobConfig, check_out, run_audit, run_benchmark
 from .metrics import METRICS
 from .registry import closest_hint
@@ -44,7 +44,7 @@ def _architectures() -> Any:
 FAMILIES: dict[str, Any] = {
     "methods": _methods, "transforms": _transforms, "responses": lambda: RESPONSES,
     "metrics": lambda: METRICS, "architectures": _architectures, "kernels": lambda: KERNELS,
-    "probes": _probes,
+    "probes": _probes, "samplers": lambda: SAMPLERS,
 }
 
 

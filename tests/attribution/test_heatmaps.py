@@ -218,7 +218,8 @@ def test_prediction_equals_model_predict(bench, relu_model, methods):
 
 
 def test_gradient_prediction_reuses_its_forward_pass(bench, relu_model, monkeypatch):
-    """The prediction comes from the gradient's own forward pass: one pass per batch."""
+    """The prediction comes from the gradient's own forward pass: one pass per batch (after
+    one single-row pass per task that sizes the batches by the network's activations)."""
     net = relu_model.network()
     calls = []
     net.register_forward_hook(lambda mod, args, out: calls.append(args[0].shape[0]))
@@ -226,7 +227,7 @@ def test_gradient_prediction_reuses_its_forward_pass(bench, relu_model, monkeypa
     sub = _sub(bench, 25)
     heat = sub.xattrib.attribute(relu_model, methods=["gradient"], batch_size=10,
                                  progress=False)
-    assert calls == [10, 10, 5]
+    assert calls == [1, 10, 10, 5]
     monkeypatch.undo()
     np.testing.assert_allclose(heat["prediction"].values, relu_model.predict(sub).values,
                                rtol=1e-5, atol=1e-6)
@@ -345,3 +346,22 @@ def test_a_dataarray_is_the_models_input(bench, relu_model):
         bands["attribution"].values,
         sub.xattrib.trim(relu_model, transform="fourier", methods="cd",
                          progress=False)["attribution"].values)
+
+
+def test_wide_networks_take_fewer_rows_a_call(bench, relu_model, monkeypatch):
+    """Batches shrink so one call's activations stay under the bound; values do not change."""
+    net = relu_model.network()
+    calls = []
+    net.register_forward_hook(lambda mod, args, out: calls.append(args[0].shape[0]))
+    sub = _sub(bench, 12)
+    ref = sub.xattrib.attribute(relu_model, methods=["integrated_gradients"], progress=False)
+    from xattrib.attribution.heatmaps import activations_per_row
+
+    per_row = activations_per_row(net, torch.zeros(1, relu_model.cells.n_cells))
+    monkeypatch.setattr("xattrib.attribution.heatmaps._MAX_ACTIVATIONS", per_row * 64 * 5)
+    monkeypatch.setattr(relu_model, "network", lambda *a, **k: net)
+    heat = sub.xattrib.attribute(relu_model, methods=["integrated_gradients"],
+                                 progress=False)
+    assert max(calls[1:]) == 5 * 64  # five samples of 64 steps a call
+    np.testing.assert_allclose(heat["attribution"].values, ref["attribution"].values,
+                               rtol=1e-5, atol=1e-7)

@@ -205,3 +205,17 @@ def test_bad_input(small_grid, kw, err, match):
 def test_grid_without_mask_refused(small_grid):
     with pytest.raises(ValueError, match="'mask'"):
         xattrib.benchmark(small_grid.drop_vars("mask"), n_samples=10)
+
+
+def test_auto_chunks_bound_the_chunk_size():
+    """chunks="auto": 50,000 samples a chunk on the SST grid, ~128 MiB a chunk of x on a
+    global grid (where 50,000 would be 13 GB at 1°); lazy either way."""
+    with raise_if_dask_computes():
+        sst = xattrib.benchmark(n_samples=120_000)
+        g = xattrib.benchmark(xattrib.grid.make_grid(2.5, mask=None), n_samples=5_000)
+    assert sst["x"].chunks[0][0] == 50_000
+    per = g["x"].shape[1] * g["x"].shape[2] * 4
+    assert g["x"].chunks[0][0] == 128 * 2**20 // per
+    assert g.attrs["xattrib_covariance_sampler"] == "spectral"
+    with pytest.raises(ValueError, match="or 'auto'"):
+        xattrib.benchmark(n_samples=10, chunks="big")

@@ -171,6 +171,9 @@ def _kernel(x: np.ndarray, base: np.ndarray | None, index: np.ndarray, model: Mo
         out = np.empty((x.shape[0], size + 2), np.float32)
     out_t = torch.from_numpy(out)
     f_base: list[Any] = []  # f(baseline), evaluated once when it is the same for all rows
+    if x.shape[0]:  # wide networks (the exact F at 1°: 300k units) take fewer rows a call
+        per_row = activations_per_row(net, _gather(x[:1], flat, take, dev))
+        batch = max(1, min(batch, _MAX_ACTIVATIONS // max(per_row * m.expansion(params), 1)))
     starts = range(0, x.shape[0], batch)
     for s in tqdm(starts, desc=method, disable=not progress, unit="batch", leave=False):
         rows = slice(s, min(s + batch, x.shape[0]))
@@ -187,6 +190,32 @@ def _kernel(x: np.ndarray, base: np.ndarray | None, index: np.ndarray, model: Mo
         else:
             out_t[rows] = ext.index_select(1, put).cpu()
     return out
+
+
+#: inputs and activations (float32 values) one captum call may hold, 256 MiB
+_MAX_ACTIVATIONS = 2**26
+
+
+def activations_per_row(net: Any, row: Any) -> int:
+    """Values one input row takes through ``net``: the row itself (perturbation methods copy
+    it once per perturbation) plus what every leaf module outputs (one forward pass)."""
+    import torch
+
+    total = [int(row.numel())]
+
+    def count(_m: Any, _i: Any, out: Any) -> None:
+        if isinstance(out, torch.Tensor):
+            total[0] += int(out.numel())
+
+    hooks = [mod.register_forward_hook(count) for mod in net.modules()
+             if not list(mod.children())]
+    try:
+        with torch.no_grad():
+            net(row)
+    finally:
+        for h in hooks:
+            h.remove()
+    return total[0]
 
 
 def _run_params(m: Method, params: dict[str, Any], model: Model, dev: Any) -> dict[str, Any]:

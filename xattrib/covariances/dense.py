@@ -14,7 +14,7 @@ made (recorded in the benchmark's provenance):
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 import xarray as xr
@@ -23,10 +23,12 @@ from ..dims import squeeze_extra
 from ..grid.cells import CellIndex
 from ..grid.latlon import EARTH_RADIUS_M
 from ..parallel import one_blas_thread
-from . import lowrank, spectral
 from .base import SAMPLERS, SamplerInfo, check_dense_fits, resolve_method
 from .kernels import KERNELS
 from .quantised import QuantisedFactor
+
+if TYPE_CHECKING:  # imported where used, so that "dense" registers first
+    from . import lowrank, spectral
 
 __all__ = ["Covariance", "DEFAULT_LENGTH_SCALE_KM", "from_data", "from_matrix", "parametric"]
 
@@ -190,6 +192,8 @@ def from_data(
         if squeezed:
             attrs["covariance_squeezed_dims"] = ", ".join(squeezed)
         if chosen == "lowrank":
+            from . import lowrank
+
             return lowrank.from_standardised(z, cells, std, kind, shrinkage, attrs)
         return _shrunk(z, std, cells, kind, shrinkage, attrs)
 
@@ -299,6 +303,8 @@ def parametric(
     if family.uses_nu:
         attrs["covariance_nu"] = float(nu)
     if resolve_method(method, cells.n_cells, ("dense", "spectral"), "spectral") == "spectral":
+        from . import spectral
+
         return spectral.spectral(cells, kernel, float(length_scale_km), float(nu),
                                  float(variance), lmax, attrs)
     cc = cells.cell_coords()

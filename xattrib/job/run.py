@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import xarray as xr
 
 from .. import io, parallel, plots
@@ -35,6 +36,10 @@ __all__ = ["JobConfig", "run_benchmark"]
 EXACT_SAMPLES = 200
 #: test samples of the job's audit of GT-free metrics (fewer when there are fewer)
 GTFREE_SAMPLES = 100
+#: ... and at most this many cell-samples by default: the audit's forward passes grow with
+#: the cells (100 samples take about a minute on the 450-cell SST, they would take an hour
+#: at 1°, where the default becomes 4 samples)
+GTFREE_CELL_SAMPLES = 200_000
 #: the job's affordable subset of GT-free metrics (xattrib audit runs them all)
 GTFREE_METRICS = ("faithfulness_correlation", "monotonicity_correlation", "deletion_gap",
                   "road_gap", "avg_sensitivity", "mprt", "sparseness", "complexity")
@@ -79,11 +84,13 @@ class JobConfig:
     exact_samples: int | None = None  # test samples also explained on the exact F (0: none;
     #                                   default min(200, test_samples): it follows that flag)
     gtfree_samples: int | None = None  # test samples of the GT-free metrics' audit (0: none;
+    #                                    default min(100, test_samples, 200,000 / cells))
     #                                    default min(100, test_samples))
 
     def __post_init__(self) -> None:
         if self.exact_samples is None and isinstance(self.test_samples, int):
             self.exact_samples = min(EXACT_SAMPLES, self.test_samples)
+        self._gtfree_default = self.gtfree_samples is None
         if self.gtfree_samples is None and isinstance(self.test_samples, int):
             self.gtfree_samples = min(GTFREE_SAMPLES, self.test_samples)
 
@@ -226,6 +233,9 @@ def _run(out: Path, cfg: JobConfig, quiet: bool, command: str | None) -> dict[st
             log(f"dask scheduler: {client.scheduler.address}")
         with log.step("generate benchmark"):
             bench = _generate(cfg, quiet)
+        if getattr(cfg, "_gtfree_default", False) and cfg.gtfree_samples:
+            d = int(bench["mask"].sum())
+            cfg.gtfree_samples = min(cfg.gtfree_samples, max(2, GTFREE_CELL_SAMPLES // d))
         with log.step("fit network"):
             model = _fit(bench, cfg, quiet)
             log(f"validation R2 {model.r2:.4f} (linear regression {model.linear_r2:.4f})")
@@ -292,9 +302,29 @@ def _attribute(test: xr.Dataset, model: Model, usable: list[str], cfg: JobConfig
     from ..attribution import attribute  # torch and captum
 
     heat = attribute(test, model, methods=usable, baseline=cfg.baseline, device=cfg.device,
-                     progress=not quiet, seed=cfg.seed)
+                     progress=not quiet, seed=cfg.seed, **_patch_params(usable, test))
     heat, = parallel.compute(heat, progress=not quiet)
     return heat
+
+
+#: perturbation methods perturb patches of cells on large grids: at most about this many
+#: groups (occlusion on a 1° grid cell by cell would be 43,268 forward passes per sample)
+PERTURBATION_GROUPS = 1_000
+
+
+def _patch_params(methods: list[str], ds: xr.Dataset) -> dict[str, Any]:
+    """``{method: {"patch": p}}`` for the methods with a patch, p × p cells per group so
+    that about :data:`PERTURBATION_GROUPS` groups cover the valid cells (none below)."""
+    from ..methods import get_method
+
+    d = int(ds["mask"].sum())
+    p = int(np.ceil(np.sqrt(d / PERTURBATION_GROUPS)))
+    out: dict[str, Any] = {}
+    for name in methods:
+        m = get_method(name)
+        if "patch" in m.defaults and p > int(m.defaults["patch"]):
+            out[name] = {"patch": p}
+    return out
 
 
 def _exact_summary(bench: xr.Dataset, test: xr.Dataset, usable: list[str], cfg: JobConfig,
@@ -304,7 +334,8 @@ def _exact_summary(bench: xr.Dataset, test: xr.Dataset, usable: list[str], cfg: 
 
     sub = test.isel(sample=slice(0, cfg.exact_samples))
     heat_f = attribute(sub, Model.exact(bench), methods=usable, baseline=cfg.baseline,
-                       device=cfg.device, progress=not quiet, seed=cfg.seed).compute()
+                       device=cfg.device, progress=not quiet, seed=cfg.seed,
+                       **_patch_params(usable, sub)).compute()
     scores_f = score(heat_f, sub["truth"], weights=cfg.weights).compute()
     return summarize(scores_f, seed=cfg.seed)
 

@@ -120,8 +120,11 @@ def stream_child(a: argparse.Namespace, path: str) -> None:
     bench = xattrib.benchmark(src, n_samples=a.samples, seed=0, covariance=cov)
     setup = time.perf_counter() - t0
     t = time.perf_counter()
-    with dask.config.set(scheduler="threads"):
-        xattrib.io.to_zarr(bench, path, progress=False)
+    if a.store == "none":  # every chunk generated and dropped: no disk, same streaming
+        generate(bench)
+    else:
+        with dask.config.set(scheduler="threads"):
+            xattrib.io.to_zarr(bench, path, progress=False)
     dt = time.perf_counter() - t
     print(json.dumps({"seconds": dt, "setup": setup, "peak_rss_mib": _peak_rss_mib(),
                       "chunks": int(bench["x"].chunks[0][0])}))
@@ -148,7 +151,10 @@ def main() -> None:
     ap.add_argument("--floor-samples", type=int, default=None,
                     help="samples of the floor and the in-memory run (default: --samples, "
                          "at most 20,000 on grids over 4,096 cells); ratios are per sample")
-    ap.add_argument("--no-stream", action="store_true", help="skip the zarr streaming run")
+    ap.add_argument("--no-stream", action="store_true", help="skip the streaming run")
+    ap.add_argument("--store", choices=["zarr", "none"], default="zarr",
+                    help="stream into a zarr store, or generate every chunk and drop it "
+                         "(10⁶ samples at 2.5° would need 55 GB of disk)")
     ap.add_argument("--child", help=argparse.SUPPRESS)
     a = ap.parse_args()
     if a.child:
@@ -182,12 +188,13 @@ def main() -> None:
     with tempfile.TemporaryDirectory(dir=os.environ.get("XATTRIB_BENCH_TMP")) as tmp:
         args = [sys.executable, __file__, "--samples", str(a.samples), "--grid", a.grid,
                 "--resolution", str(a.resolution), "--data-maps", str(a.data_maps),
-                "--child", os.path.join(tmp, "bench.zarr")]
+                "--store", a.store, "--child", os.path.join(tmp, "bench.zarr")]
         out = subprocess.run(args, capture_output=True, text=True, check=True)
         r = json.loads(out.stdout.strip().splitlines()[-1])
         size = sum(os.path.getsize(os.path.join(dp, fn)) for dp, _, fns in
                    os.walk(os.path.join(tmp, "bench.zarr")) for fn in fns)
-    print(f"stream {a.samples:,} to zarr (chunks {r['chunks']:,})  {r['seconds']:7.1f} s   "
+    into = "to zarr" if a.store == "zarr" else "(no store)"
+    print(f"stream {a.samples:,} {into} (chunks {r['chunks']:,})  {r['seconds']:7.1f} s   "
           f"{a.samples / r['seconds']:9.0f} samples/s   set-up {r['setup']:.1f} s   "
           f"peak RSS {r['peak_rss_mib']:.0f} MiB   store {size / 2**30:.2f} GiB")
 

@@ -67,12 +67,12 @@ def _projection() -> Any:
 def _coastline(lat: np.ndarray, lon: np.ndarray, step: float = 0.25
                ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Land fraction on a fine grid over the map's extent (for a 0.5 contour)."""
-    from global_land_mask import globe
+    from .grid.latlon import is_land
 
     la = np.arange(max(-89.9, lat.min() - 2.5), min(89.9, lat.max() + 2.5), step)
     lo = np.arange(lon.min() - 2.5, lon.max() + 2.5, step)
     lon2, lat2 = np.meshgrid(lo, la)
-    land = globe.is_land(lat2, ((lon2 + 180.0) % 360.0) - 180.0)
+    land = is_land(lat2, ((lon2 + 180.0) % 360.0) - 180.0)
     return lo, la, land.astype(float)
 
 

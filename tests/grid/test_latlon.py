@@ -185,3 +185,15 @@ def test_tidy_attrs_keeps_what_holds():
     region = tidy_attrs(ds.isel(lon=slice(0, 4)).drop_vars("lon_bnds"))["lon"].attrs
     assert region == {"units": "degrees_east", "standard_name": "longitude"}
     assert ds["lon"].attrs == lon_global.attrs  # the input is left alone
+
+
+def test_is_land_equals_global_land_mask():
+    """The packed 1 km mask answers as the package's own (which holds 933 MB unpacked)."""
+    from global_land_mask import globe
+
+    from xattrib.grid.latlon import is_land
+
+    rng = np.random.default_rng(0)
+    la, lo = rng.uniform(-90, 90, 100_000), rng.uniform(-180, 180, 100_000)
+    la[:4], lo[:4] = [90, -90, 0, -89.999], [180, -180, 0, 179.9999]
+    np.testing.assert_array_equal(is_land(la, lo), globe.is_land(la, lo))

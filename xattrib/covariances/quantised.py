@@ -225,11 +225,18 @@ class QuantisedLowRank:
 
     def apply(self, z: np.ndarray, dtype: Any = np.float64) -> np.ndarray:
         """Exact draws ``(n, d)`` from standard normals ``z`` ``(n, r + d)``."""
-        zd = _quantise_z(z, "lr")
         r = self.rank
-        prod = _scratch("lrprod", (zd.shape[0], self.n_cells), np.float64)
-        np.matmul(zd[:, :r], self._ut, out=prod)
-        prod += zd[:, r:] * self.s_ints
+        zq = _scratch("lrq", z.shape, np.float32)
+        np.clip(z, -Z_CLIP, Z_CLIP, out=zq)
+        zq *= np.float32(2**Z_BITS)
+        np.rint(zq, out=zq)  # integers ≤ 2^20: exact in float32
+        zr = _scratch("lrd", (z.shape[0], r), np.float64)
+        zr[...] = zq[:, :r]
+        prod = _scratch("lrprod", (z.shape[0], self.n_cells), np.float64)
+        np.matmul(zr, self._ut, out=prod)
+        # the diagonal term straight from float32 (widened exactly inside the ufunc): no
+        # float64 copy of the d normals
+        prod += zq[:, r:] * self.s_ints
         return np.multiply(prod, self.scale * 2.0 ** -(self.bits + Z_BITS),
                            out=np.empty(prod.shape, dtype), casting="same_kind")
 

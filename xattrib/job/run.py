@@ -177,8 +177,9 @@ class _Log:
 
 
 def _source(cfg: JobConfig) -> Any:
-    if cfg.data is not None:
-        return open_field(cfg.data, cfg.var[0] if cfg.var else None)
+    data, var = getattr(cfg, "data", None), getattr(cfg, "var", None)  # AuditConfig has none
+    if data is not None:
+        return open_field(data, var[0] if var else None)
     if cfg.grid == "global":
         return make_grid(resolution=cfg.resolution, mask="ocean")
     return pacific_sst()

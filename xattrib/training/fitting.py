@@ -237,6 +237,10 @@ def _lr_lambda(total: int, warmup_frac: float = 0.02, floor: float = 0.01) -> An
 #: of training on 2 CPU cores (benchmarks/train.py --defaults), with 10⁶ fresh samples per
 #: epoch. (Scaling that with the number of cells starved small grids of optimiser steps:
 #: 2500 × 47 samples per epoch stalled at R² 0.954.)
+#: samples × inputs the linear reference is fitted on at most (all 100k samples of the
+#: 450-cell SST; 4,622 at 1°)
+LINEAR_VALUES = 200_000_000
+
 FRESH_RECIPE: dict[str, Any] = {"epochs": 16, "batch_size": 1024, "lr": 2e-3,
                                 "val_fraction": 0.5, "max_val_samples": 100_000,
                                 "fresh_every": 4, "patience": 4,
@@ -592,12 +596,15 @@ class _Validation:
         return sse / y.size / model.y_std**2, 1.0 - sse / sst
 
     def linear_r2(self, hx: np.ndarray, hy: np.ndarray) -> float:
-        """R² of a linear model (ridge, penalty by cross-validation; ≤ 100k training samples)."""
+        """R² of a linear model (ridge, penalty by cross-validation; ≤ 100k training samples,
+        and ≤ :data:`LINEAR_VALUES` inputs in all: RidgeCV's leave-one-out solve is cubic in
+        the samples when they are fewer than the cells, 10 minutes for 20,000 at 1°)."""
         if self.src.n_val == 0:
             return float("nan")
         from sklearn.linear_model import RidgeCV
 
-        lin = RidgeCV(alphas=np.logspace(-3, 3, 7)).fit(hx, hy)
+        k = min(hx.shape[0], max(1_000, LINEAR_VALUES // max(hx.shape[1], 1)))
+        lin = RidgeCV(alphas=np.logspace(-3, 3, 7)).fit(hx[:k], hy[:k])
         sse = sst = 0.0
         ys = [y for _, y in self.chunks()]
         ymean = float(np.concatenate(ys).mean())

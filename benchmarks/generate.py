@@ -76,19 +76,9 @@ def floor(n: int, draws) -> float:
         def one(z):
             return z[:, :r] @ ut + z[:, r:] * s
     else:  # spectral: one ducc0 synthesis on all cores
-        import ducc0
-
-        nz = (draws.lmax + 1) ** 2
-        ny = draws.theta.size
 
         def one(z):
-            alm = np.zeros((z.shape[0], 1, draws.n_alm), np.complex128)
-            alm.view(np.float64).reshape(z.shape[0], -1)[:, draws._pos] = z[:, :nz] * draws._fac
-            maps = ducc0.sht.synthesis(
-                alm=alm, theta=draws.theta, lmax=draws.lmax, spin=0, nthreads=os.cpu_count(),
-                nphi=np.full(ny, draws.nphi, np.uintp), phi0=np.full(ny, draws.phi0),
-                ringstart=(np.arange(ny) * draws.nphi).astype(np.uintp))
-            return maps[:, 0, draws.mapidx] + np.sqrt(draws.nugget) * z[:, nz:]
+            return draws.apply(z, nthreads=os.cpu_count() or 1)
     t = time.perf_counter()
     for s0 in range(0, n, block):
         one(rng.standard_normal((min(block, n - s0), draws.n_normals), dtype=np.float32))

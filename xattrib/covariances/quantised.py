@@ -61,8 +61,44 @@ def _pow2_at_least(v: float) -> float:
     return float(2.0 ** np.ceil(np.log2(v))) if v > 0 else 1.0
 
 
+class _ExactDraws:
+    """What both exact factors share: drawing float32 normals and the final exact scaling."""
+
+    scale: float
+    bits: int
+
+    @property
+    def n_normals(self) -> int:
+        raise NotImplementedError
+
+    def apply(self, z: np.ndarray, dtype: Any = np.float64) -> np.ndarray:
+        raise NotImplementedError
+
+    def _scaled(self, prod: np.ndarray, dtype: Any) -> np.ndarray:
+        # one pass: the exact power-of-two scaling and the single rounding to dtype
+        return np.multiply(prod, self.scale * 2.0 ** -(self.bits + Z_BITS),
+                           out=np.empty(prod.shape, dtype), casting="same_kind")
+
+    def draw(self, rng: np.random.Generator, n: int, dtype: Any = np.float64) -> np.ndarray:
+        """``n`` exact correlated draws from ``rng``'s float32 standard normals."""
+        z = _scratch("z", (n, self.n_normals), np.float32)
+        rng.standard_normal(out=z, dtype=np.float32)
+        return self.apply(z, dtype)
+
+
+def _bits_for(rows: float, what: str) -> int:
+    """Fractional bits that keep |Σ_k z_k L_jk| ≤ z_int · 2^bits · rows < 2^53 (one bit of
+    margin for rounding), ``rows`` = max_j Σ_k |L_jk| / scale."""
+    z_int = Z_CLIP * 2**Z_BITS
+    bits = int(np.floor(_MANTISSA - 1 - np.log2(z_int) - np.log2(max(rows, 1.0))))
+    if bits < 8:
+        raise ValueError(f"{what} is too large for exact draws (fewer than 8 bits of "
+                         "precision would remain)")
+    return bits
+
+
 @dataclass(eq=False)
-class QuantisedFactor:
+class QuantisedFactor(_ExactDraws):
     """A factor L (Σ = L Lᵀ) stored on an integer grid so that z @ Lᵀ is exact.
 
     Build it with :meth:`from_matrix`; :meth:`apply` maps float32 standard normals
@@ -102,12 +138,8 @@ class QuantisedFactor:
             raise ValueError("the covariance factor contains NaN or inf")
         scale = _pow2_at_least(float(np.abs(factor).max()))
         rows = float((np.abs(factor) / scale).sum(1).max())  # max_j Σ_k |L_jk| / scale
+        bits = _bits_for(rows, f"a factor over {factor.shape[0]} cells")
         z_int = Z_CLIP * 2**Z_BITS
-        # |Σ_k z_k L_jk| ≤ z_int · 2^bits · rows < 2^53, with one bit of margin for rounding
-        bits = int(np.floor(_MANTISSA - 1 - np.log2(z_int) - np.log2(max(rows, 1.0))))
-        if bits < 8:
-            raise ValueError(f"a factor over {factor.shape[0]} cells is too large for exact "
-                             "draws (fewer than 8 bits of precision would remain)")
         ints = np.rint(factor / scale * 2.0**bits)
         lower = ints.shape[0] == ints.shape[1] and bool(np.all(np.triu(ints, 1) == 0))
         assert float(np.abs(ints).sum(1).max()) * z_int < 2.0**_MANTISSA
@@ -137,37 +169,33 @@ class QuantisedFactor:
         prod = _scratch("prod", (zd.shape[0], self.ints.shape[0]), np.float64)
         for k, cols, panel in self._panels:
             np.matmul(zd[:, :k], panel, out=prod[:, cols])
-        # one pass: the exact power-of-two scaling and the single rounding to dtype
-        return np.multiply(prod, self.scale * 2.0 ** -(self.bits + Z_BITS),
-                           out=np.empty(prod.shape, dtype), casting="same_kind")
-
-    def draw(self, rng: np.random.Generator, n: int, dtype: Any = np.float64) -> np.ndarray:
-        """``n`` exact correlated draws from ``rng``'s float32 standard normals."""
-        z = _scratch("z", (n, self.n_normals), np.float32)
-        rng.standard_normal(out=z, dtype=np.float32)
-        return self.apply(z, dtype)
+        return self._scaled(prod, dtype)
 
     def token(self) -> tuple:
         return (self.scale, self.bits, self.ints.tobytes())
 
 
-def _quantise_z(z: np.ndarray, name: str) -> np.ndarray:
-    """Standard normals on the grid 2⁻¹⁶ as integer-valued float64 (see :class:`QuantisedFactor`).
-
-    Clip (a 1e-57 event per value, but it keeps the bound exact), scale by a power of two and
-    round, all exact in float32 (|values| ≤ 2^20 < 2^24), then widen.
-    """
+def _quantise_z32(z: np.ndarray, name: str) -> np.ndarray:
+    """Standard normals on the grid 2⁻¹⁶, as integers in float32: clip (a 1e-57 event per
+    value, but it keeps the bound exact), scale by a power of two and round, all exact in
+    float32 (|values| ≤ 2^20 < 2^24)."""
     zq = _scratch(name + "q", z.shape, np.float32)
     np.clip(z, -Z_CLIP, Z_CLIP, out=zq)
     zq *= np.float32(2**Z_BITS)
     np.rint(zq, out=zq)
+    return zq
+
+
+def _quantise_z(z: np.ndarray, name: str) -> np.ndarray:
+    """:func:`_quantise_z32`, widened to integer-valued float64 (see :class:`QuantisedFactor`)."""
+    zq = _quantise_z32(z, name)
     zd = _scratch(name + "d", z.shape, np.float64)
     zd[...] = zq
     return zd
 
 
 @dataclass(eq=False)
-class QuantisedLowRank:
+class QuantisedLowRank(_ExactDraws):
     """A low-rank-plus-diagonal factor ``[U | diag(s)]`` (Σ = U Uᵀ + diag(s²)), exact like
     :class:`QuantisedFactor` but never forming a d × d matrix.
 
@@ -198,11 +226,7 @@ class QuantisedLowRank:
             raise ValueError("the low-rank covariance factor contains NaN or inf")
         scale = _pow2_at_least(max(float(np.abs(u).max(initial=0.0)), float(np.abs(s).max())))
         rows = float(((np.abs(u).sum(1) + np.abs(s)) / scale).max())
-        z_int = Z_CLIP * 2**Z_BITS
-        bits = int(np.floor(_MANTISSA - 1 - np.log2(z_int) - np.log2(max(rows, 1.0))))
-        if bits < 8:
-            raise ValueError(f"a low-rank factor of rank {u.shape[1]} is too large for exact "
-                             "draws (fewer than 8 bits of precision would remain)")
+        bits = _bits_for(rows, f"a low-rank factor of rank {u.shape[1]}")
         q = scale * 2.0**-bits
         return cls(np.rint(u / q), np.rint(s / q), scale, bits)
 
@@ -226,10 +250,7 @@ class QuantisedLowRank:
     def apply(self, z: np.ndarray, dtype: Any = np.float64) -> np.ndarray:
         """Exact draws ``(n, d)`` from standard normals ``z`` ``(n, r + d)``."""
         r = self.rank
-        zq = _scratch("lrq", z.shape, np.float32)
-        np.clip(z, -Z_CLIP, Z_CLIP, out=zq)
-        zq *= np.float32(2**Z_BITS)
-        np.rint(zq, out=zq)  # integers ≤ 2^20: exact in float32
+        zq = _quantise_z32(z, "lr")
         zr = _scratch("lrd", (z.shape[0], r), np.float64)
         zr[...] = zq[:, :r]
         prod = _scratch("lrprod", (z.shape[0], self.n_cells), np.float64)
@@ -237,13 +258,7 @@ class QuantisedLowRank:
         # the diagonal term straight from float32 (widened exactly inside the ufunc): no
         # float64 copy of the d normals
         prod += zq[:, r:] * self.s_ints
-        return np.multiply(prod, self.scale * 2.0 ** -(self.bits + Z_BITS),
-                           out=np.empty(prod.shape, dtype), casting="same_kind")
-
-    def draw(self, rng: np.random.Generator, n: int, dtype: Any = np.float64) -> np.ndarray:
-        z = _scratch("z", (n, self.n_normals), np.float32)
-        rng.standard_normal(out=z, dtype=np.float32)
-        return self.apply(z, dtype)
+        return self._scaled(prod, dtype)
 
     def token(self) -> tuple:
         return (self.scale, self.bits, self.u_ints.tobytes(), self.s_ints.tobytes())

@@ -143,7 +143,9 @@ class SpectralDraws:
     def n_normals(self) -> int:
         return (self.lmax + 1) ** 2 + self.n_cells
 
-    def apply(self, z: np.ndarray, dtype: Any = np.float64) -> np.ndarray:
+    def apply(self, z: np.ndarray, dtype: Any = np.float64, nthreads: int = 1) -> np.ndarray:
+        """Fields ``(n, d)`` from normals ``z``; one thread (the reproducible default: dask
+        runs one task per core) unless ``nthreads`` says otherwise."""
         import ducc0
 
         n, nz = z.shape[0], self._pos.size
@@ -151,7 +153,7 @@ class SpectralDraws:
         alm.view(np.float64).reshape(n, 2 * self.n_alm)[:, self._pos] = z[:, :nz] * self._fac
         ny = self.theta.size
         maps = ducc0.sht.synthesis(
-            alm=alm, theta=self.theta, lmax=self.lmax, spin=0, nthreads=1,
+            alm=alm, theta=self.theta, lmax=self.lmax, spin=0, nthreads=int(nthreads),
             nphi=np.full(ny, self.nphi, np.uintp), phi0=np.full(ny, self.phi0),
             ringstart=(np.arange(ny) * self.nphi).astype(np.uintp))
         x = maps[:, 0, self.mapidx]

@@ -1,4 +1,5 @@
-"""Response families: the additively separable y = scale · Σᵢ Fᵢ(xᵢ) a benchmark responds with.
+"""Response families: y = scale · F(x), additively separable (Σᵢ Fᵢ(xᵢ)) or with
+interactions (:mod:`.interacting`: ``pairs``, ``gating``).
 
 A plug-in family: one module per family, each registering itself in :data:`RESPONSES` (the
 one place the names are listed); :mod:`.base` holds the protocol.
@@ -11,6 +12,11 @@ from .base import RESPONSES, Response, response_from_params
 from .pwl import PiecewiseLinear  # noqa: E402
 from .linear import Linear  # noqa: E402
 from .tanh import Tanh  # noqa: E402
+from .pairs import Pairs  # noqa: E402
+from .gating import Gating  # noqa: E402
 # isort: on
 
-__all__ = ["RESPONSES", "Linear", "PiecewiseLinear", "Response", "Tanh", "response_from_params"]
+from .interacting import TRUTH_KINDS, Interacting  # noqa: E402
+
+__all__ = ["RESPONSES", "TRUTH_KINDS", "Gating", "Interacting", "Linear", "Pairs",
+           "PiecewiseLinear", "Response", "Tanh", "response_from_params"]

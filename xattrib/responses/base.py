@@ -52,6 +52,13 @@ class Response:
     #: extra dims of each parameter (after the cell axis), for serialisation
     param_dims: ClassVar[dict[str, tuple[str, ...]]] = {}
     params: dict[str, np.ndarray]
+    #: whether y = Σᵢ Fᵢ(xᵢ): every complete method then has one target, the ``truth``.
+    #: An interacting family (:mod:`.interacting`) has several kinds of exact attribution.
+    additive: ClassVar[bool] = True
+    #: parameters without a cell axis (scalars), stored as attributes of a benchmark
+    scalar_params: ClassVar[tuple[str, ...]] = ()
+    #: whether :meth:`random` takes the grid's ``cells`` (to draw regions on the sphere)
+    needs_cells: ClassVar[bool] = False
 
     @property
     def n_cells(self) -> int:
@@ -60,6 +67,10 @@ class Response:
     def __call__(self, x: np.ndarray) -> np.ndarray:
         """Fᵢ(xᵢ) for every sample and cell: ``(n, d) -> (n, d)`` (same dtype as ``x``)."""
         raise NotImplementedError
+
+    def value(self, x: np.ndarray) -> np.ndarray:
+        """F(x) = Σᵢ Fᵢ(xᵢ) per sample, ``(n,)`` float64."""
+        return np.asarray(self(np.asarray(x, np.float64)), np.float64).sum(1)
 
     def expectation(self, std: np.ndarray) -> np.ndarray:
         """E[Fᵢ(Xᵢ)] for Xᵢ ~ N(0, stdᵢ²), per cell. Gauss–Hermite (80 nodes) by default."""

@@ -196,3 +196,30 @@ def test_perturbation_methods_take_patches_on_large_grids():
     assert p == {"occlusion": {"patch": 7}, "shapley_sampling": {"patch": 7}}
     small = xr.Dataset({"mask": (("lat", "lon"), np.ones((18, 25), bool))})
     assert _patch_params(["occlusion", "shapley_sampling"], small) == {}
+
+
+def test_the_job_with_an_interacting_response_scores_each_kind(tmp_path):
+    out = tmp_path / "pairs"
+    assert main(["benchmark", "--out", str(out), *TINY, "--response", "pairs",
+                 "--gtfree-samples", "0"]) == 0
+    report = (out / "report.md").read_text()
+    assert "## Scores against each kind of truth" in report
+    assert "| shapley: r / NMAE | ig: r / NMAE | main: r / NMAE | interaction: r / NMAE |" \
+        in report
+    assert "Not run on the exact F (no LRP rule for its product and gate modules): lrp_z" \
+        in report
+    sc = xattrib.io.open_dataset(out / "scores.nc")
+    assert list(sc["truth_kind"].values) == ["shapley", "ig", "main", "interaction"]
+    exact = sc["summary_exact_f_by_kind_pearson"].sel(statistic="mean")
+    # on the exact F, IG hits its own target and occlusion is above the main effects
+    assert float(exact.sel(truth_kind="ig", xai_method="integrated_gradients")) > 0.99
+    assert bool(exact.sel(xai_method="lrp_z").isnull().all())
+    bench = xattrib.io.open_dataset(out / "benchmark.nc")
+    assert "truth_interaction" in bench and bench.attrs["xattrib_response_family"] == "pairs"
+
+
+def test_the_job_refuses_an_expectation_baseline_with_interactions():
+    from xattrib.job import JobConfig
+
+    with pytest.raises(ValueError, match="has interactions"):
+        JobConfig(response="gating", baseline="expectation").validate()

@@ -219,3 +219,105 @@ def test_auto_chunks_bound_the_chunk_size():
     assert g.attrs["xattrib_covariance_sampler"] == "spectral"
     with pytest.raises(ValueError, match="or 'auto'"):
         xattrib.benchmark(n_samples=10, chunks="big")
+
+
+# -- interacting responses: several kinds of truth -------------------------------------------
+KINDS = ["truth", "truth_ig", "truth_main", "truth_interaction"]
+
+
+@pytest.mark.parametrize("family, kw", [("pairs", {}), ("pairs", {"powers": (2, 1)}),
+                                        ("gating", {}), ("gating", {"width": 0.0})])
+def test_interacting_benchmark_holds_each_kind_and_is_complete(small_grid, family, kw):
+    b = small(small_grid, response=family, **kw).compute()
+    assert b.attrs["xattrib_truth_kinds"] == "shapley ig main interaction"
+    assert b["truth"].attrs["truth_kind"] == "shapley"
+    assert [b[v].attrs.get("truth_kind", "shapley") for v in KINDS] == [
+        "shapley", "ig", "main", "interaction"]
+    assert xattrib.scoring.truth_kinds(b) == dict(zip(
+        ["shapley", "ig", "main", "interaction"], KINDS, strict=True))
+    for v in ("truth", "truth_ig"):  # efficient kinds: they sum to y − F(0) = y
+        err = b[v].sum(["lat", "lon"]) - b["y"]
+        assert float(abs(err).max()) < 1e-6
+    err = b["truth_main"].sum(["lat", "lon"]) - b["y"]
+    assert float(abs(err).max()) > 1e-4  # main effects alone do not sum to it
+    land = ~b["mask"]
+    assert all(bool(b[v].where(land).isnull().all()) for v in KINDS)
+
+
+@pytest.mark.parametrize("family", ["pairs", "gating"])
+@pytest.mark.parametrize("chunks", [7, 64])
+def test_interacting_chunk_invariance(small_grid, family, chunks):
+    a = small(small_grid, response=family, chunks=300).compute()
+    b = small(small_grid, response=family, chunks=chunks).compute()
+    for v in ["x", "y", *KINDS]:
+        xr.testing.assert_identical(a[v], b[v])
+
+
+@pytest.mark.parametrize("family", ["pairs", "gating"])
+@pytest.mark.parametrize("fmt", ["nc", "zarr"])
+def test_interacting_file_round_trip(tmp_path, small_grid, family, fmt):
+    b = small(small_grid, response=family, width=0.0) if family == "gating" else small(
+        small_grid, response=family, powers=[1, 2])
+    path = tmp_path / f"bench.{fmt}"
+    (io.to_netcdf if fmt == "nc" else io.to_zarr)(b, path)
+    back = io.open_dataset(path).compute()
+    assert io.check_cf(path) == [] if fmt == "nc" else True
+    gen, orig = xattrib.generator_from_dataset(back), xattrib.generator_from_dataset(b)
+    assert gen.response.params.keys() == orig.response.params.keys()
+    for k, v in orig.response.params.items():
+        np.testing.assert_array_equal(gen.response.params[k], v)
+    cells = xattrib.CellIndex.from_mask(back["mask"])
+    x = cells.stack(back["x"]).values
+    y, kinds = gen.truths(x, np.zeros(cells.n_cells))[0], gen.truths(x, np.zeros(
+        cells.n_cells))[2]
+    np.testing.assert_array_equal(y, back["y"].values)
+    np.testing.assert_array_equal(kinds["ig"], cells.stack(back["truth_ig"]).values)
+
+
+@pytest.mark.parametrize("kind", ["value", "field", "per-sample"])
+def test_interacting_truth_relative_to_any_baseline_input(small_grid, kind):
+    b0 = small(small_grid, response="gating")
+    base = _baselines(b0, small_grid)[kind]
+    b = small(small_grid, response="gating", baseline=base).compute()
+    gen = xattrib.generator_from_dataset(b)
+    cells = xattrib.CellIndex.from_mask(b["mask"])
+    x = cells.stack(b0["x"]).values
+    bx = (np.full(cells.n_cells, base) if kind == "value" else
+          cells.stack(base).values)
+    want = gen.response.truths(x, bx)
+    for v, k in zip(KINDS, ["shapley", "ig", "main", "interaction"], strict=True):
+        np.testing.assert_allclose(cells.stack(b[v]).values, gen.scale * want[k],
+                                   rtol=2e-6, atol=1e-7)
+    f_b = gen.scale * gen.response.value(np.broadcast_to(bx, x.shape))
+    err = b["truth"].sum(["lat", "lon"]).values - (b["y"].values - f_b)
+    assert np.abs(err).max() < 1e-6
+
+
+@pytest.mark.parametrize("kw, match", [
+    ({"baseline": "expectation"}, "relative to a baseline input"),
+    ({"space": "eof"}, "acts on the grid"),
+    ({"gate_cells": 20}, "gate_cells must be 1 to 12"),
+    ({"gate_size": 3}, "gate_cells"),
+])
+def test_interacting_bad_input(small_grid, kw, match):
+    with pytest.raises((ValueError, TypeError), match=match):
+        small(small_grid, response="gating", **kw)
+
+
+def test_interacting_background_baseline_is_refused(small_grid):
+    bg = small(small_grid)["x"].isel(sample=slice(0, 5)).rename(sample="background")
+    with pytest.raises(ValueError, match="per-sample baseline"):
+        small(small_grid, response="pairs", baseline=bg)
+
+
+def test_regions_given_as_a_label_map_on_the_grid(small_grid):
+    cells = xattrib.CellIndex.from_mask(small_grid["mask"])
+    labels = np.zeros(cells.n_cells)
+    labels[:3], labels[-5:] = 1, 2
+    regions = cells.unstack(xr.DataArray(labels, dims="cell"))
+    b = small(small_grid, response="gating", regions=regions)
+    gen = xattrib.generator_from_dataset(b)
+    np.testing.assert_array_equal(gen.response.regions(), labels.astype(int))
+    wrong = regions.isel(lon=slice(1, None))
+    with pytest.raises(ValueError, match="regions"):
+        small(small_grid, response="gating", regions=wrong)

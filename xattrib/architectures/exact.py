@@ -26,7 +26,7 @@ from ..grid import CellIndex
 from ..responses import RESPONSES, Response
 from .base import ARCHITECTURES, Architecture
 
-__all__ = ["CellwiseLinear", "ExactResponse"]
+__all__ = ["CellwiseLinear", "ExactInteracting", "ExactResponse", "GatedSum", "PairProducts"]
 
 #: up to this many cells the first layer is an ordinary ``nn.Linear`` (d·h × d, mostly
 #: zeros); above it a :class:`CellwiseLinear` (d·h weights), since the dense matrix grows as
@@ -101,6 +101,79 @@ class ExactResponse(nn.Sequential):
     def arch_kwargs(self) -> dict[str, Any]:
         """Keyword arguments that rebuild this network's shapes (what a saved model stores)."""
         return {"family": self.family, "n_knots": self.n_knots}
+
+
+class PairProducts(nn.Module):
+    """``(batch, d)`` → ``(batch,)``: Σ_pairs c · x[i]ᵖ · x[j]^q (the ``pairs`` family's
+    interaction), written with torch's own ``pow`` so autograd gives its exact gradient.
+
+    A custom module: no torch layer multiplies two inputs. DeepLIFT and LRP have no rule
+    for it (DeepLIFT then falls back on its gradient; captum's LRP refuses the network).
+    """
+
+    lead: torch.Tensor
+    part: torch.Tensor
+    coupling: torch.Tensor
+    p: torch.Tensor
+    q: torch.Tensor
+
+    def __init__(self, lead: np.ndarray, part: np.ndarray, coupling: np.ndarray,
+                 p: np.ndarray, q: np.ndarray) -> None:
+        super().__init__()
+        self.register_buffer("lead", torch.as_tensor(lead, dtype=torch.long))
+        self.register_buffer("part", torch.as_tensor(part, dtype=torch.long))
+        for name, v in (("coupling", coupling), ("p", p), ("q", q)):
+            self.register_buffer(name, torch.as_tensor(v, dtype=torch.float32))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        u, v = x[:, self.lead], x[:, self.part]
+        return (self.coupling * u.pow(self.p) * v.pow(self.q)).sum(-1)
+
+
+class GatedSum(nn.Module):
+    """``(batch, d)`` → ``(batch,)``: G(a·x)·(w·x), G = σ((m − τ)/s) or, for s = 0, the
+    step 1[m > τ] (whose gradient is 0: gradient methods cannot see the jump)."""
+
+    a: torch.Tensor
+    w: torch.Tensor
+
+    def __init__(self, a: np.ndarray, w: np.ndarray, threshold: float, width: float) -> None:
+        super().__init__()
+        self.register_buffer("a", torch.as_tensor(a, dtype=torch.float32))
+        self.register_buffer("w", torch.as_tensor(w, dtype=torch.float32))
+        self.threshold, self.width = float(threshold), float(width)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        m = x @ self.a
+        g = (torch.sigmoid((m - self.threshold) / self.width) if self.width > 0
+             else (m > self.threshold).to(x.dtype))
+        return g * (x @ self.w)
+
+
+class ExactInteracting(nn.Module):
+    """``(batch, d)`` → ``(batch, 1)`` = scale · F(x) of an interacting response: its
+    additive part as an :class:`ExactResponse` plus the interaction term's module."""
+
+    def __init__(self, additive: ExactResponse, term: nn.Module, scale: float) -> None:
+        super().__init__()
+        self.additive, self.term, self.scale = additive, term, float(scale)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.additive(x) + self.scale * self.term(x)[:, None]
+
+    @classmethod
+    def from_response(cls, response: Any, scale: float) -> ExactInteracting:
+        if response.name == "pairs":
+            lead, part = response._lead, response._part
+            term: nn.Module = PairProducts(lead, part, response._c, response._p, response._q)
+        elif response.name == "gating":
+            term = GatedSum(response.params["gate_weight"], response.params["gated_weight"],
+                            float(response.params["threshold"]),
+                            float(response.params["width"]))
+        else:
+            raise ValueError(f"no exact network for response family {response.name!r}")
+        return cls(ExactResponse.from_response(response.additive_part, scale), term,
+                   scale).eval()
 
 
 def _grid_inputs(cells: CellIndex) -> dict[str, Any]:

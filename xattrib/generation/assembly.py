@@ -75,24 +75,33 @@ def _chunk_bounds(n: int, chunks: int) -> list[tuple[int, int]]:
 
 def _block(gen: Generator, start: int, stop: int, base: np.ndarray | None,
            per_sample: bool, flat: np.ndarray, shape: tuple[int, int]) -> tuple[np.ndarray, ...]:
-    """One chunk of the benchmark, gridded: (x, y, truth). Runs inside a dask task."""
+    """One chunk of the benchmark, gridded: (x, y, truth, *the other truth kinds). Runs
+    inside a dask task."""
     n, cells = stop - start, shape[0] * shape[1]
     x = np.empty((n, cells), gen.dtype)
     gridded = gen.space is None  # else the truth is over the transformed features
     truth = np.empty((n, cells if gridded else gen.n_features), gen.dtype)
+    kinds = {k: np.empty((n, cells), gen.dtype) for k in gen.truth_kinds}
 
-    def emit(rows: slice, xb: np.ndarray, tb: np.ndarray) -> None:
+    def emit(rows: slice, xb: np.ndarray, tb: np.ndarray, kb: dict[str, np.ndarray]) -> None:
         scatter_cells(xb, flat, shape, out=x[rows])
         if gridded:
             scatter_cells(tb, flat, shape, out=truth[rows])
         else:
             truth[rows] = tb
+        for k, v in kb.items():
+            scatter_cells(v, flat, shape, out=kinds[k][rows])
 
     with one_blas_thread():  # dask already runs one task per core (speed only)
-        if per_sample and base is not None:
-            base = gen.contributions(gen.features_of(base.astype(gen.dtype)).astype(gen.dtype))
-        _, y, _ = gen.draw(start, stop, base, emit=emit)
-    return x.reshape(n, *shape), y, truth.reshape(n, *shape) if gridded else truth
+        if not gen.response.additive:  # the truths need the baseline input itself
+            _, y, _ = gen.draw(start, stop, emit=emit, baseline_x=base)
+        else:
+            if per_sample and base is not None:
+                base = gen.contributions(
+                    gen.features_of(base.astype(gen.dtype)).astype(gen.dtype))
+            _, y, _ = gen.draw(start, stop, base, emit=emit)
+    extra = [kinds[k].reshape(n, *shape) for k in gen.truth_kinds]
+    return (x.reshape(n, *shape), y, truth.reshape(n, *shape) if gridded else truth, *extra)
 
 
 def _baseline_contrib(gen: Generator, b: np.ndarray) -> np.ndarray:
@@ -104,10 +113,29 @@ def _baseline_contrib(gen: Generator, b: np.ndarray) -> np.ndarray:
 def _baseline(baseline: Any, gen: Generator, cells: CellIndex, n: int,
               chunks: int) -> tuple[str, np.ndarray | None, dsa.Array | None, dict[str, Any]]:
     """Resolve the truth's baseline: (kind, constant scale·F(b), per-sample b, variables)."""
-    spec = parse_baseline(baseline, cells, n_samples=n, allowed=BASELINES, why_not={
-        "mean": "'mean' is a model's training mean; the truth has no model: for the "
-                "generating distribution's mean use 'zero', for its expected response "
-                "'expectation'"})
+    interacting = not gen.response.additive
+    allowed = ("zero",) if interacting else BASELINES
+    why_not = {"mean": "'mean' is a model's training mean; the truth has no model: for the "
+                       "generating distribution's mean use 'zero', for its expected response "
+                       "'expectation'"}
+    if interacting:
+        why_not["expectation"] = (
+            f"the response {gen.response.name!r} has interactions, whose exact attributions "
+            "are relative to a baseline input: use 'zero', a number, a (lat, lon) field or "
+            "a per-sample field")
+    spec = parse_baseline(baseline, cells, n_samples=n, allowed=allowed, why_not=why_not)
+    if interacting:
+        if spec.kind == "background":
+            raise ValueError(
+                f"the response {gen.response.name!r} has interactions: its exact "
+                "attributions are relative to one baseline input per sample, and against a "
+                "background distribution they have no closed form; pass one background "
+                "field per sample as a per-sample baseline (sample, lat, lon)")
+        if spec.kind == "zero":
+            return "zero", np.zeros(cells.n_cells), None, {}
+        if spec.kind in ("value", "field"):
+            assert spec.fixed is not None
+            return spec.kind, spec.fixed, None, {"baseline": spec.fixed}
     if spec.kind == "zero":
         return "zero", None, None, {}
     if spec.kind == "expectation":
@@ -213,6 +241,9 @@ def benchmark(
     basis = _truth_space(space, cov, n_features)
     k = cov.cells.n_cells if basis is None else basis.n_features
     response = _response(response, seed, cov, basis, response_kwargs)
+    if basis is not None and not response.additive:
+        raise ValueError(f"response {response.name!r} has interactions between grid cells; "
+                         "it acts on the grid: use space='grid' (the default)")
     if response.n_cells != k:
         raise ValueError(f"response has {response.n_cells} inputs, the "
                          f"{'grid has' if basis is None else 'space has'} {k}")
@@ -229,7 +260,7 @@ def _check_keywords(name: str, family: Any, response_kwargs: dict[str, Any]) -> 
     """Extra keywords go to the response family: a misspelt keyword of benchmark() (or of the
     family) gets the closest valid name, not the family's own refusal."""
     own = [p for p in inspect.signature(family.random).parameters
-           if p not in ("rng", "corr_factor", "std", "kwargs")]
+           if p not in ("rng", "corr_factor", "std", "kwargs", "cells")]
     unknown = [k for k in response_kwargs if k not in own]
     if unknown:
         mine = [p for p in inspect.signature(benchmark).parameters if p != "response_kwargs"]
@@ -312,6 +343,8 @@ def _response(response: str | Response, seed: int, cov: Any, basis: Any,
             corr_l = QuantisedFactor.from_matrix(np.eye(basis.n_features))
             a = basis.analysis
             std = np.sqrt(np.einsum("kd,kd->k", a @ cov.matrix, a))
+    if family.needs_cells and basis is None:  # regions are drawn on the grid's geometry
+        response_kwargs = {**response_kwargs, "cells": cov.cells}
     return family.random(rng, corr_l, std, **response_kwargs)
 
 
@@ -319,11 +352,11 @@ def _assemble(gen: Generator, n: int, chunks: int, kind: str, const: np.ndarray 
               per_sample: dsa.Array | None, base_vars: dict[str, Any], source: Any,
               noise_snr: float | None) -> xr.Dataset:
     """The lazy arrays, chunk by chunk, in the benchmark Dataset of :mod:`.schema`."""
-    x, y, truth = _lazy_blocks(gen, n, chunks, const, per_sample)
+    x, y, truth, kinds = _lazy_blocks(gen, n, chunks, const, per_sample)
     y_signal = None
     if noise_snr:
         y_signal, y = y, y + _noise_array(gen, n, chunks)
-    ds = encode(gen, n, x, y, truth, y_signal, kind, base_vars, source, noise_snr)
+    ds = encode(gen, n, x, y, truth, y_signal, kind, base_vars, source, noise_snr, kinds)
     if len(_UNTOUCHED) >= _UNTOUCHED_MAX:
         _UNTOUCHED.pop(next(iter(_UNTOUCHED)))
     _UNTOUCHED[ds["x"].data.name] = ds["y"].data.name
@@ -331,21 +364,28 @@ def _assemble(gen: Generator, n: int, chunks: int, kind: str, const: np.ndarray 
 
 
 def _lazy_blocks(gen: Generator, n: int, chunks: int, const: np.ndarray | None,
-                 per_sample: dsa.Array | None) -> tuple[dsa.Array, dsa.Array, dsa.Array]:
-    """x, y and truth as dask arrays of one task per chunk (the generator is one key)."""
+                 per_sample: dsa.Array | None
+                 ) -> tuple[dsa.Array, dsa.Array, dsa.Array, dict[str, dsa.Array]]:
+    """x, y, truth and the other truth kinds as dask arrays of one task per chunk (the
+    generator is one key)."""
     cells = gen.covariance.cells
     ny, nx = cells.shape
     gen_d = dask.delayed(gen, pure=True)
+    kinds = gen.truth_kinds
     xs, ys, ts = [], [], []
+    ks: list[list[dsa.Array]] = [[] for _ in kinds]
     for s, e in _chunk_bounds(n, chunks):
         base: Any = const if per_sample is None else per_sample[s:e]
-        part = dask.delayed(_block, pure=True, nout=3)(
+        part = dask.delayed(_block, pure=True, nout=3 + len(kinds))(
             gen_d, s, e, base, per_sample is not None, cells.flat, (ny, nx))
         xs.append(dsa.from_delayed(part[0], (e - s, ny, nx), dtype=gen.dtype))
         ys.append(dsa.from_delayed(part[1], (e - s,), dtype=np.float64))
         ts.append(dsa.from_delayed(part[2], (e - s, ny, nx) if gen.space is None else
                                    (e - s, gen.n_features), dtype=gen.dtype))
-    return dsa.concatenate(xs), dsa.concatenate(ys), dsa.concatenate(ts)
+        for j, lst in enumerate(ks):
+            lst.append(dsa.from_delayed(part[3 + j], (e - s, ny, nx), dtype=gen.dtype))
+    return (dsa.concatenate(xs), dsa.concatenate(ys), dsa.concatenate(ts),
+            {k: dsa.concatenate(lst) for k, lst in zip(kinds, ks, strict=True)})
 
 
 #: dask names of benchmark (x, y) pairs exactly as :func:`benchmark` made them. A Dataset still

@@ -176,12 +176,34 @@ class Generator:
         f *= f.dtype.type(self.scale)
         return f
 
-    def respond(self, x: np.ndarray, start: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+    @property
+    def truth_kinds(self) -> tuple[str, ...]:
+        """The kinds of exact attribution drawn beside ``truth`` (none for an additive
+        response; ``ig``, ``main``, ``interaction`` for an interacting one, whose ``truth``
+        is the Shapley value: :mod:`xattrib.responses.interacting`)."""
+        if self.response.additive:
+            return ()
+        from ..responses import TRUTH_KINDS
+
+        return TRUTH_KINDS[1:]
+
+    def respond(self, x: np.ndarray, start: int | None = None
+                ) -> tuple[np.ndarray, np.ndarray | None]:
         """(y, contributions) for inputs ``x``; noise is added when ``start`` is given.
+
+        An interacting response has no per-cell contributions (its truths depend on the
+        baseline: :meth:`truths`): contributions are then None.
 
         Rows are processed in blocks of :data:`BLOCK` so each stays in cache: on a whole
         200k × 450 array at once, F took five times longer.
         """
+        if not self.response.additive:
+            y = np.empty(x.shape[0])
+            for s in range(0, x.shape[0], BLOCK):
+                y[s:s + BLOCK] = self.scale * self.response.value(x[s:s + BLOCK])
+            if start is not None and self.noise_std:
+                y += self.noise(start, start + x.shape[0])
+            return y, None
         if x.shape[0] > BLOCK:
             c = np.empty(x.shape, dtype=np.result_type(x.dtype, np.float32))
             y = np.empty(x.shape[0])
@@ -198,17 +220,29 @@ class Generator:
             y += self.noise(start, start + x.shape[0])
         return y, c
 
+    def truths(self, x: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray,
+                                                            dict[str, np.ndarray]]:
+        """(y, truth, the other kinds) of an interacting response relative to the baseline
+        input ``b`` (``(d,)`` or ``(n, d)``), scaled, in the generator's dtype."""
+        kinds = self.response.truths(x, b)  # type: ignore[attr-defined]  # Interacting
+        y = self.scale * self.response.value(x)
+        out = {k: (self.scale * v).astype(self.dtype) for k, v in kinds.items()}
+        return y, out.pop("shapley"), out
+
     def draw(self, start: int, stop: int, baseline_contrib: np.ndarray | None = None,
-             emit: Any = None) -> tuple[np.ndarray, ...]:
+             emit: Any = None, baseline_x: np.ndarray | None = None) -> tuple[np.ndarray, ...]:
         """``(x (n, d), y (n,), truth (n, d))`` for samples ``start..stop-1``.
 
         ``y`` is noise-free (add :meth:`noise` for the observed response);
         ``baseline_contrib`` is scale·F(b), ``(d,)`` or ``(n, d)``, subtracted from the truth.
         With a ``space``, F acts on the transformed features and the truth is ``(n, K)``.
+        An interacting response takes the baseline input itself, ``baseline_x`` (``(d,)`` or
+        ``(n, d)``; default zero), and also draws the kinds of :attr:`truth_kinds`.
 
         Work is done one tile at a time (RNG, exact product, F, truth) so each stays in
-        cache; ``emit(rows, x_tile, truth_tile)``, if given, receives every tile (to scatter
-        it straight into a gridded output) and x/truth are then not returned.
+        cache; ``emit(rows, x_tile, truth_tile, kinds)``, if given, receives every tile (to
+        scatter it straight into a gridded output; ``kinds`` maps each of
+        :attr:`truth_kinds` to its tile) and x/truth are then not returned.
         """
         n, d = max(stop - start, 0), self.n_cells
         y = np.empty(n)
@@ -216,15 +250,22 @@ class Generator:
         xs = np.empty((n, d), self.dtype) if keep else None
         ts = np.empty((n, self.n_features), self.dtype) if keep else None
         per_sample = baseline_contrib is not None and baseline_contrib.ndim == 2
+        b = np.zeros(d) if baseline_x is None else baseline_x
         for rows, xb, sb in self._tiles(start, stop):
-            y[rows], tb = self.respond(sb)
-            if baseline_contrib is not None:
-                tb -= (baseline_contrib[rows] if per_sample else baseline_contrib).astype(
-                    tb.dtype, copy=False)
+            kinds: dict[str, np.ndarray] = {}
+            if not self.response.additive:
+                y[rows], tb, kinds = self.truths(sb, b[rows] if b.ndim == 2 else b)
+            else:
+                y[rows], c = self.respond(sb)
+                assert c is not None  # an additive response has contributions
+                tb = c
+                if baseline_contrib is not None:
+                    tb -= (baseline_contrib[rows] if per_sample else baseline_contrib).astype(
+                        tb.dtype, copy=False)
             if keep:
                 xs[rows], ts[rows] = xb, tb  # type: ignore[index]
             else:
-                emit(rows, xb, tb)
+                emit(rows, xb, tb, kinds)
         return xs, y, ts  # type: ignore[return-value]
 
     def expected_contributions(self) -> np.ndarray:
@@ -235,7 +276,7 @@ class Generator:
         """Variance of the noise-free y from ``n`` pilot draws (a stream of its own)."""
         if self.space is None:
             x = self.draw_x(0, n, STREAM_PILOT, np.float64)
-            return float(self.contributions(x).sum(1).var())
+            return float(self.respond(x)[0].var())
         feats = np.empty((n, self.n_features))
         for rows, _, sb in self._tiles(0, n, STREAM_PILOT):
             feats[rows] = sb

@@ -38,13 +38,15 @@ def is_benchmark(ds: xr.Dataset) -> bool:
 
 def encode(gen: Generator, n: int, x: dsa.Array, y: dsa.Array, truth: dsa.Array,
            y_signal: dsa.Array | None, kind: str, base_vars: dict[str, Any], source: Any,
-           noise_snr: float | None) -> xr.Dataset:
-    """The benchmark Dataset of ``gen``'s first ``n`` draws (``x``, ``y``, ``truth``)."""
+           noise_snr: float | None, kinds: dict[str, dsa.Array] | None = None) -> xr.Dataset:
+    """The benchmark Dataset of ``gen``'s first ``n`` draws (``x``, ``y``, ``truth``, and
+    ``truth_<kind>`` for each other kind of an interacting response)."""
     cells = gen.covariance.cells
     units_x = "1" if gen.covariance.attrs.get("covariance_kind", "correlation") == \
         "correlation" else str(getattr(source, "attrs", {}).get("units", "1"))
     ds = xr.Dataset(coords=_coords(cells, n))
     _add_draws(ds, gen, x, y, truth, y_signal, kind, units_x, noise_snr)
+    _add_kinds(ds, gen, kinds or {}, kind)
     ds["mask"] = cells.mask.assign_attrs(long_name="valid cells",
                                          flag_meanings="invalid valid")
     ds["cell_area"] = cell_area(source if isinstance(source, xr.Dataset) else ds)
@@ -91,6 +93,23 @@ def _add_draws(ds: xr.Dataset, gen: Generator, x: dsa.Array, y: dsa.Array, truth
                            "space_weight W); sums to y - F(baseline)"})
 
 
+def _add_kinds(ds: xr.Dataset, gen: Generator, kinds: dict[str, dsa.Array], kind: str) -> None:
+    """An interacting response's ``truth`` is its Shapley value; the other kinds beside it."""
+    if gen.response.additive:
+        return
+    from ..responses.interacting import KIND_DESCRIPTIONS
+
+    sdims = list(gen.covariance.cells.spatial.dims)
+    ds["y"].attrs["description"] = ds["y"].attrs["description"].replace(
+        "sum_i F_i(x_i)", "F(x), an additive part plus interactions")
+    ds["truth"].attrs.update(truth_kind="shapley", description="scale * " +
+                             KIND_DESCRIPTIONS["shapley"])
+    for k, arr in kinds.items():
+        ds[f"truth_{k}"] = (("sample", *sdims), arr, {
+            "long_name": f"ground-truth attribution ({k})", "units": "1", "baseline": kind,
+            "truth_kind": k, "description": "scale * " + KIND_DESCRIPTIONS[k]})
+
+
 def _add_baseline(ds: xr.Dataset, gen: Generator, base_vars: dict[str, Any],
                   units_x: str) -> None:
     """The truth's baseline input (per cell or per sample) and scale·F(baseline)."""
@@ -116,6 +135,8 @@ def _add_parameters(ds: xr.Dataset, gen: Generator) -> None:
     cells, sp = gen.covariance.cells, gen.space
     fdims = list(cells.spatial.dims) if sp is None else [sp.feature_dim]
     for pname, values in gen.response.params.items():
+        if pname in gen.response.scalar_params:  # attributes (Response.describe)
+            continue
         pdims = gen.response.param_dims[pname]
         arr = xr.DataArray(np.asarray(values), dims=("cell", *pdims))
         arr = cells.unstack(arr) if sp is None else arr.rename(cell=sp.feature_dim)
@@ -159,6 +180,8 @@ def _attrs(gen: Generator, kind: str, noise_snr: float | None) -> dict[str, Any]
                                   "xattrib_space_group": sp.group[0] if sp.group else ""}),
         **({"xattrib_noise_snr": float(noise_snr)} if noise_snr else {}),
         **{f"xattrib_{k}": v for k, v in gen.response.describe().items()},
+        **({} if gen.response.additive else {
+            "xattrib_truth_kinds": " ".join(("shapley", *gen.truth_kinds))}),
         **{f"xattrib_{k}": v for k, v in gen.covariance.attrs.items()},
         "xattrib_version": package_version(),
     }
@@ -182,6 +205,8 @@ def generator_from_dataset(ds: xr.Dataset) -> Generator:
 
         sp = space_from_dataset(ds, cells)
     params = {}
+    for pname in RESPONSES.get(family).scalar_params:
+        params[pname] = np.asarray(float(a[f"xattrib_response_{pname}"]))
     for pname, pdims in RESPONSES.get(family).param_dims.items():
         v = ds[f"response_{pname}"]
         if sp is None:
@@ -189,6 +214,8 @@ def generator_from_dataset(ds: xr.Dataset) -> Generator:
                 "cell", *pdims).values
         else:
             params[pname] = v.transpose(sp.feature_dim, *pdims).values
+    params = {k: params[k] for k in RESPONSES.get(family).param_dims} | {
+        k: params[k] for k in RESPONSES.get(family).scalar_params}  # per-cell ones first
     return Generator(_covariance(ds, cells), response_from_params(family, params),
                      seed=int(a["xattrib_seed"]), scale=float(a["xattrib_scale"]),
                      noise_std=float(a["xattrib_noise_std"]),

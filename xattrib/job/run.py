@@ -25,7 +25,7 @@ from ..datasets import open_field, pacific_sst
 from ..dims import METHOD_DIM
 from ..generation import benchmark
 from ..grid import make_grid
-from ..scoring import null_attributions, score, skill_map, summarize
+from ..scoring import null_attributions, score, score_kinds, skill_map, summarize, truth_kinds
 from ..training import Model, fit
 from .report import render_report
 
@@ -121,6 +121,13 @@ class JobConfig:
             raise ValueError(f"var names {len(self.var)} variables ({', '.join(self.var)}); "
                              "the job takes one variable of a file for now — several "
                              "variables as one source are not built yet (issue #23)")
+        from ..responses import RESPONSES
+
+        if self.response in RESPONSES and not RESPONSES.get(self.response).additive \
+                and self.baseline != "zero":
+            raise ValueError(f"response {self.response!r} has interactions: its exact "
+                             "attributions are relative to one baseline input, so the job "
+                             "needs baseline 'zero' (an expectation has no closed form)")
         if self.baseline not in ("zero", "expectation"):
             raise ValueError(f"baseline must be 'zero' or 'expectation' for the job, got "
                              f"{self.baseline!r}")
@@ -249,24 +256,26 @@ def _run(out: Path, cfg: JobConfig, quiet: bool, command: str | None) -> dict[st
             log(f"skipping {skipped}: they cannot use baseline {cfg.baseline!r}")
         with log.step(f"attribute {len(usable)} methods on {cfg.test_samples} test samples"):
             heat = _attribute(test, model, usable, cfg, quiet)
-        exact_table = None
+        exact_table, exact_kinds = None, None
+        exact_left_out: list[str] = []
         if cfg.exact_samples:
             with log.step(f"attribute on the exact F ({cfg.exact_samples} test samples)"):
-                exact_table = _exact_summary(bench, test, usable, cfg, quiet)
+                exact_table, exact_kinds, exact_left_out = _exact_summary(
+                    bench, test, usable, cfg, quiet)
         with log.step("score"):
-            scores, nulls, table, skill = _score(heat, test, cfg)
+            scores, nulls, table, skill, kinds = _score(heat, test, cfg)
         trust = None
         if cfg.gtfree_samples:
             with log.step(f"GT-free metrics against the truth ({cfg.gtfree_samples} samples)"):
                 trust = _audit(test, heat, model, cfg)
         with log.step("write files"):
             paths = _write(out, bench, test, heat, model, scores, nulls, table, skill,
-                           exact_table)
+                           exact_table, (kinds, exact_kinds))
             if trust is not None:
                 paths["audit"] = io.to_netcdf(trust, out / "audit.nc",
                                               title=trust.attrs["title"])
             report = render_report(cfg, model, table, log.steps, command, skipped, exact_table,
-                                   trust)
+                                   trust, (kinds, exact_kinds), exact_left_out)
             tmp = out / ".report.md.tmp"
             tmp.write_text(report)
             tmp.replace(out / "report.md")
@@ -334,16 +343,28 @@ def _patch_params(methods: list[str], ds: xr.Dataset) -> dict[str, Any]:
 
 
 def _exact_summary(bench: xr.Dataset, test: xr.Dataset, usable: list[str], cfg: JobConfig,
-                   quiet: bool) -> xr.Dataset:
-    """The same methods on the true F: each method's own error, free of the network's."""
+                   quiet: bool) -> tuple[xr.Dataset, xr.Dataset | None, list[str]]:
+    """The same methods on the true F: each method's own error, free of the network's.
+
+    Returns (summary, summary against each kind of truth or None, methods left out). An
+    interacting F has product and gate modules, on which LRP (rules on layers) cannot run."""
     from ..attribution import attribute  # torch and captum
+    from ..methods import get_method
 
     sub = test.isel(sample=slice(0, cfg.exact_samples))
-    heat_f = attribute(sub, Model.exact(bench), methods=usable, baseline=cfg.baseline,
+    kinds = truth_kinds(bench)
+    left_out = [] if "exact" in kinds else [m for m in usable
+                                            if not get_method(m).transformable]
+    run = [m for m in usable if m not in left_out]
+    heat_f = attribute(sub, Model.exact(bench), methods=run, baseline=cfg.baseline,
                        device=cfg.device, progress=not quiet, seed=cfg.seed,
-                       **_patch_params(usable, sub)).compute()
+                       **_patch_params(run, sub)).compute()
     scores_f = score(heat_f, sub["truth"], weights=cfg.weights).compute()
-    return summarize(scores_f, seed=cfg.seed)
+    by_kind = None
+    if "exact" not in kinds:
+        by_kind = summarize(score_kinds(heat_f, sub, weights=cfg.weights).compute(),
+                            seed=cfg.seed)
+    return summarize(scores_f, seed=cfg.seed), by_kind, left_out
 
 
 def _audit(test: xr.Dataset, heat: xr.Dataset, model: Model, cfg: JobConfig
@@ -366,19 +387,26 @@ def _audit(test: xr.Dataset, heat: xr.Dataset, model: Model, cfg: JobConfig
 
 
 def _score(heat: xr.Dataset, test: xr.Dataset, cfg: JobConfig
-           ) -> tuple[xr.Dataset, xr.Dataset, xr.Dataset, xr.DataArray]:
-    """Per-sample scores, the null explanations' scores, their summary and the skill map."""
+           ) -> tuple[xr.Dataset, xr.Dataset, xr.Dataset, xr.DataArray, xr.Dataset | None]:
+    """Per-sample scores, the null explanations' scores, their summary, the skill map and,
+    for an interacting benchmark, the summary against each kind of truth."""
     scores = score(heat, test["truth"], weights=cfg.weights).compute()
     nulls = score(null_attributions(test, seed=cfg.seed), test["truth"],
                   weights=cfg.weights).compute()
     table = summarize(xr.concat([scores, nulls], METHOD_DIM), seed=cfg.seed)
     skill = skill_map(heat, test["truth"]).compute()
-    return scores, nulls, table, skill
+    by_kind = None
+    if "exact" not in truth_kinds(test):
+        by_kind = summarize(score_kinds(heat, test, weights=cfg.weights).compute(),
+                            seed=cfg.seed)
+    return scores, nulls, table, skill, by_kind
 
 
 def _write(out: Path, bench: xr.Dataset, test: xr.Dataset, heat: xr.Dataset, model: Model,
            scores: xr.Dataset, nulls: xr.Dataset, table: xr.Dataset, skill: xr.DataArray,
-           exact_table: xr.Dataset | None) -> dict[str, Path]:
+           exact_table: xr.Dataset | None,
+           kinds: tuple[xr.Dataset | None, xr.Dataset | None] = (None, None)
+           ) -> dict[str, Path]:
     """The four CF files and three figures (the report is written after them)."""
     paths = {
         "benchmark": io.to_netcdf(bench, out / "benchmark.nc",
@@ -393,6 +421,10 @@ def _write(out: Path, bench: xr.Dataset, test: xr.Dataset, heat: xr.Dataset, mod
     if exact_table is not None:
         parts.append(exact_table.rename(
             {v: f"summary_exact_f_{v}" for v in exact_table.data_vars}))
+    for prefix, by_kind in zip(("summary_by_kind_", "summary_exact_f_by_kind_"), kinds,
+                               strict=True):
+        if by_kind is not None:  # over (truth_kind, xai_method, statistic)
+            parts.append(by_kind.rename({v: f"{prefix}{v}" for v in by_kind.data_vars}))
     sc = xr.merge(parts, combine_attrs="override", join="outer")
     paths["scores"] = io.to_netcdf(sc, out / "scores.nc", title="xattrib scores")
     paths["model"] = model.save(out / "model.nc")

@@ -31,7 +31,7 @@ from scipy.special import expit
 
 from ..covariances.quantised import QuantisedFactor
 from .base import RESPONSES, correlated_draws, no_extra
-from .interacting import Interacting, draw_regions, pilot_fields, variance_scale
+from .interacting import Interacting, draw_regions, pilot_fields, row_sum, variance_scale
 
 __all__ = ["Gating"]
 
@@ -80,13 +80,17 @@ class Gating(Interacting):
         self._gated = np.flatnonzero(w)
         m = gate.size
         bits = (np.arange(2 ** m)[:, None] >> np.arange(m)) & 1        # (2^m, m)
-        self._bits = bits.astype(np.float64)
         size = bits.sum(1)
         self._w_gated = np.array([1.0 / ((m + 1) * comb(m, k)) for k in size])
         self._without = [np.flatnonzero(bits[:, i] == 0) for i in range(m)]
         k = size[self._without[0]] if m else np.zeros(0, int)  # sizes of T ∌ i: same for all i
         u = np.array([1.0 / (m * comb(m - 1, int(j))) for j in k])
         self._u, self._v = u, u * (k + 1) / (m + 1)
+
+    def regions(self) -> np.ndarray:
+        out = np.zeros(self.n_cells, int)
+        out[self._gate], out[self._gated] = 1, 2
+        return out
 
     def gate(self, m: np.ndarray) -> np.ndarray:
         if self._s == 0:
@@ -96,7 +100,8 @@ class Gating(Interacting):
     def term(self, x: np.ndarray) -> np.ndarray:
         x = np.asarray(x, np.float64)
         a, w = self.params["gate_weight"], self.params["gated_weight"]
-        return self.gate(x[:, self._gate] @ a[self._gate]) * (x[:, self._gated] @ w[self._gated])
+        return (self.gate(_rowdot(x[:, self._gate], a[self._gate]))
+                * _rowdot(x[:, self._gated], w[self._gated]))
 
     def _path_mean(self, m_b: np.ndarray, dm: np.ndarray) -> np.ndarray:
         """Γ = ∫₀¹ G(m_b + t·dm) dt."""
@@ -121,25 +126,25 @@ class Gating(Interacting):
         dx = x - b
         da = dx[:, ga] * a[ga]                          # aᵢΔᵢ on the gate region, (n, m)
         dh = dx[:, gb] * w[gb]                          # wⱼΔⱼ on the gated region
-        m_b = b[:, ga] @ a[ga]
-        m_x = m_b + da.sum(1)
-        h_b = b[:, gb] @ w[gb]
-        big_d = dh.sum(1)
+        m_b = _rowdot(b[:, ga], a[ga])
+        m_x = m_b + row_sum(da)
+        h_b = _rowdot(b[:, gb], w[gb])
+        big_d = row_sum(dh)
         h_x = h_b + big_d
         g_b, g_x = self.gate(m_b), self.gate(m_x)
         out = {k: np.zeros(x.shape) for k in ("shapley", "ig", "main", "interaction")}
         # Shapley: G over every subset of the gate region, per sample
-        g_t = self.gate(m_b[:, None] + da @ self._bits.T)             # (n, 2^m)
-        out["shapley"][:, gb] = dh * (g_t @ self._w_gated)[:, None]
+        g_t = self.gate(m_b[:, None] + _subset_sums(da))              # (n, 2^m)
+        out["shapley"][:, gb] = dh * _rowdot(g_t, self._w_gated)[:, None]
         for i, col in enumerate(ga):
             idx0 = self._without[i]
             diff = g_t[:, idx0 | (1 << i)] - g_t[:, idx0]
-            out["shapley"][:, col] = h_b * (diff @ self._u) + big_d * (diff @ self._v)
+            out["shapley"][:, col] = h_b * _rowdot(diff, self._u) + big_d * _rowdot(diff, self._v)
         # IG: Γ on the gated region, the rest on the gate region in proportion to aᵢΔᵢ
         gamma = self._path_mean(m_b, m_x - m_b)
         out["ig"][:, gb] = dh * gamma[:, None]
         rest = g_x * h_x - g_b * h_b - big_d * gamma
-        dm = da.sum(1)
+        dm = row_sum(da)
         with np.errstate(divide="ignore", invalid="ignore"):
             share = np.where(dm[:, None] != 0, da / dm[:, None], 0.0)
         if self._s > 0:  # Δm = 0: ∫G'(m_b)·aᵢΔᵢ·H(t) dt, G' at a fixed point
@@ -193,6 +198,23 @@ class Gating(Interacting):
         params["slopes"] = params["slopes"] * f_a
         params["gated_weight"] = w * f_t
         return cls(params)
+
+
+def _rowdot(a: np.ndarray, v: np.ndarray) -> np.ndarray:
+    """Σₖ a[:, k]·v[k] row by row: a row's value never depends on the other rows (a BLAS
+    matrix-vector product can block rows differently with their number; see
+    :func:`~xattrib.responses.interacting.row_sum`)."""
+    return row_sum(a * v)
+
+
+def _subset_sums(da: np.ndarray) -> np.ndarray:
+    """``(n, 2^m)``: Σ_{i ∈ T} da[:, i] for every subset T (bit i of T's index), built bit by
+    bit in a fixed order (row by row, like :func:`_rowdot`)."""
+    n, m = da.shape
+    out = np.zeros((n, 2 ** m))
+    for i in range(m):
+        out[:, 2 ** i:2 ** (i + 1)] = out[:, :2 ** i] + da[:, i:i + 1]
+    return out
 
 
 RESPONSES.register(Gating.name, Gating)

@@ -33,7 +33,7 @@ from ..covariances.quantised import QuantisedFactor
 from .base import Response, correlated_draws
 from .pwl import PiecewiseLinear
 
-__all__ = ["Interacting", "TRUTH_KINDS", "draw_regions", "pilot_fields"]
+__all__ = ["Interacting", "TRUTH_KINDS", "draw_regions", "pilot_fields", "row_sum"]
 
 #: the truth kinds of an interacting benchmark, in order; the first is its ``truth``
 TRUTH_KINDS = ("shapley", "ig", "main", "interaction")
@@ -160,6 +160,11 @@ class Interacting(Response):
     def additive_part(self) -> PiecewiseLinear:
         return self._pwl
 
+    def regions(self) -> np.ndarray:
+        """``(d,)`` labels of the cells the non-additive term reads: 1 the first region
+        (leaders of pairs, the gate), 2 the second (partners, the gated region), 0 none."""
+        raise NotImplementedError
+
     # -- what a subclass writes --------------------------------------------------------------
     def term(self, x: np.ndarray) -> np.ndarray:
         """The non-additive term T(x), ``(n,)`` float64, with T(0) = 0."""
@@ -172,7 +177,7 @@ class Interacting(Response):
     # -- the response ------------------------------------------------------------------------
     def value(self, x: np.ndarray) -> np.ndarray:
         x = np.asarray(x, np.float64)
-        return self._pwl(x).sum(1) + self.term(x)
+        return row_sum(self._pwl(x)) + self.term(x)
 
     def __call__(self, x: np.ndarray) -> np.ndarray:
         """The Shapley values relative to the zero baseline, ``(n, d)``: they sum to F(x)."""
@@ -208,9 +213,19 @@ class Interacting(Response):
         return PiecewiseLinear.random(rng, corr_factor, std, n_breakpoints=n_breakpoints)
 
 
+def row_sum(a: np.ndarray) -> np.ndarray:
+    """Σ over the last axis, each row's value independent of the other rows.
+
+    A column selection ``x[:, cells]`` is Fortran-ordered, and numpy sums the rows of such
+    an array column by column for two rows or more but pairwise for one: a benchmark's values
+    would then depend on its chunks. Made C-contiguous, every row is summed alike.
+    """
+    return np.ascontiguousarray(a).sum(-1)
+
+
 def scatter_add(out: np.ndarray, cols: np.ndarray, values: np.ndarray) -> None:
     """``out[:, cols] += values`` with repeated columns added up (a cell in several terms)."""
     if np.unique(cols).size == cols.size:
         out[:, cols] += values
     else:
-        np.add.at(out, (slice(None), cols), values)
+        np.add.at(out.T, cols, values.T)  # rows of out.T are the cells

@@ -20,7 +20,14 @@ import numpy as np
 
 from ..covariances.quantised import QuantisedFactor
 from .base import RESPONSES, correlated_draws, no_extra
-from .interacting import Interacting, draw_regions, pilot_fields, scatter_add, variance_scale
+from .interacting import (
+    Interacting,
+    draw_regions,
+    pilot_fields,
+    row_sum,
+    scatter_add,
+    variance_scale,
+)
 
 __all__ = ["Pairs"]
 
@@ -68,12 +75,18 @@ class Pairs(Interacting):
         self._c = coupling[lead]
         self._p, self._q = exponent[lead], exponent[part]
 
+    def regions(self) -> np.ndarray:
+        out = np.zeros(self.n_cells, int)
+        out[self._part] = 2
+        out[self._lead] = 1
+        return out
+
     def _f(self, u: np.ndarray, v: np.ndarray) -> np.ndarray:
         return self._c * u ** self._p * v ** self._q
 
     def term(self, x: np.ndarray) -> np.ndarray:
         x = np.asarray(x, np.float64)
-        return self._f(x[:, self._lead], x[:, self._part]).sum(1)
+        return row_sum(self._f(x[:, self._lead], x[:, self._part]))
 
     def term_truths(self, x: np.ndarray, b: np.ndarray) -> dict[str, np.ndarray]:
         lead, part = self._lead, self._part
@@ -86,8 +99,8 @@ class Pairs(Interacting):
         ui = bi[..., None] + t * (xi - bi)[..., None]      # (n, pairs, nodes)
         uj = bj[..., None] + t * (xj - bj)[..., None]
         c, p, q = (a[:, None] for a in (self._c, self._p, self._q))
-        ig_i = (c * p * ui ** (p - 1) * uj ** q) @ w * (xi - bi)
-        ig_j = (c * q * ui ** p * uj ** (q - 1)) @ w * (xj - bj)
+        ig_i = row_sum(c * p * ui ** (p - 1) * uj ** q * w) * (xi - bi)
+        ig_j = row_sum(c * q * ui ** p * uj ** (q - 1) * w) * (xj - bj)
         out = {k: np.zeros(x.shape) for k in ("shapley", "ig", "main", "interaction")}
         for cols, main, ig in ((lead, main_i, ig_i), (part, main_j, ig_j)):
             scatter_add(out["main"], cols, main)

@@ -2,6 +2,7 @@
 
 from . import summary
 from .summary import null_attributions, skill_map, summarize
-from .truth import score
+from .truth import score, score_kinds, truth_kinds
 
-__all__ = ["null_attributions", "score", "skill_map", "summarize", "summary"]
+__all__ = ["null_attributions", "score", "score_kinds", "skill_map", "summarize", "summary",
+           "truth_kinds"]

@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
-from ..dims import METHOD_DIM, sample_dim_of
+from ..dims import METHOD_DIM, TRUTH_KIND_DIM, sample_dim_of
 
 __all__ = ["null_attributions", "skill_map", "summarize"]
 
@@ -25,7 +25,7 @@ def _bootstrap(values: np.ndarray, stat: Any, n_boot: int, rng: np.random.Genera
 
 
 #: dimensions of scores that are never the samples
-_NOT_SAMPLES = (METHOD_DIM, "output", "member", "metric")
+_NOT_SAMPLES = (METHOD_DIM, TRUTH_KIND_DIM, "output", "member", "metric")
 
 
 def summarize(scores: xr.Dataset, quantiles: tuple[float, ...] = (0.05, 0.25, 0.75, 0.95),

@@ -26,11 +26,11 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
-from ..dims import sample_dim_of
+from ..dims import METHOD_DIM, TRUTH_KIND_DIM, sample_dim_of
 from ..grid import CellIndex, cell_area, find_latlon, require_xarray
 from ..metrics import METRICS
 
-__all__ = ["score"]
+__all__ = ["score", "score_kinds", "truth_kinds"]
 
 
 def _weights(cells: CellIndex, weights: Any, like: xr.Dataset | xr.DataArray) -> np.ndarray:
@@ -245,4 +245,60 @@ def _score_stacked(attribution: Any, heat: xr.DataArray, like: Any, a: xr.DataAr
                                              "attributes):")[-1].strip(),
         **{key: v for key, v in like.attrs.items() if key.startswith("xattrib_")},
     })
+    return out
+
+
+def truth_kinds(bench: xr.Dataset) -> dict[str, str]:
+    """The kinds of exact attribution a benchmark holds → the variable of each.
+
+    An additive benchmark has one target for every complete method: ``{"exact": "truth"}``.
+    An interacting one (``pairs``, ``gating``: :mod:`xattrib.responses.interacting`) has
+    ``truth`` (the Shapley value), ``truth_ig``, ``truth_main`` and ``truth_interaction``.
+
+    Examples
+    --------
+    >>> import xattrib
+    >>> bench = xattrib.benchmark(n_samples=10, response="pairs", chunks=10)
+    >>> xattrib.scoring.truth_kinds(bench)
+    {'shapley': 'truth', 'ig': 'truth_ig', 'main': 'truth_main', 'interaction': 'truth_interaction'}
+    """
+    require_xarray(bench, "bench", "a benchmark Dataset")
+    if not isinstance(bench, xr.Dataset) or "truth" not in bench:
+        raise ValueError("bench must be a benchmark Dataset with a 'truth' variable")
+    kinds = str(bench.attrs.get("xattrib_truth_kinds", "")).split()
+    if not kinds:
+        return {"exact": "truth"}
+    out = {k: "truth" if i == 0 else f"truth_{k}" for i, k in enumerate(kinds)}
+    missing = [v for v in out.values() if v not in bench]
+    if missing:
+        raise ValueError(f"the benchmark names truth kinds {kinds} but lacks {missing}; "
+                         "keep every truth_* variable when selecting from it")
+    return out
+
+
+def score_kinds(attribution: xr.Dataset | xr.DataArray, bench: xr.Dataset,
+                metrics: list[str] | tuple[str, ...] = ("pearson", "nmae"),
+                **kwargs: Any) -> xr.Dataset:
+    """:func:`score` against every kind of exact attribution of ``bench``, stacked along a
+    ``truth_kind`` dimension (which target each method hits: Shapley, IG, main effects...).
+
+    Keywords go to :func:`score`. Lazy when the inputs are.
+
+    Examples
+    --------
+    >>> import xattrib
+    >>> bench = xattrib.benchmark(n_samples=20, response="gating", chunks=20)
+    >>> heat = xattrib.attribute(bench, xattrib.Model.exact(bench), methods=["occlusion"])
+    >>> s = xattrib.scoring.score_kinds(heat, bench)
+    >>> s["pearson"].dims
+    ('truth_kind', 'xai_method', 'sample')
+    """
+    kinds = truth_kinds(bench)
+    parts = [score(attribution, bench[v], metrics=list(metrics), **kwargs)
+             for v in kinds.values()]
+    out = xr.concat(parts, TRUTH_KIND_DIM, combine_attrs="override")
+    out.coords[TRUTH_KIND_DIM] = (TRUTH_KIND_DIM, list(kinds), {
+        "long_name": "kind of exact attribution scored against"})
+    if METHOD_DIM in out.dims:
+        out = out.transpose(TRUTH_KIND_DIM, METHOD_DIM, ...)
     return out

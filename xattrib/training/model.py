@@ -216,13 +216,17 @@ class Model:
         >>> bool(abs(f.predict(bench) - bench["y"]).max() < 1e-5)
         True
         """
-        from ..architectures import ExactResponse
+        from ..architectures import ExactInteracting, ExactResponse
 
         gen = generator_from_dataset(bench)
         cells = gen.covariance.cells
-        net: Any = ExactResponse.from_response(gen.response, gen.scale)
         d = cells.n_cells
         arch = "exact"
+        if not gen.response.additive:  # its products or gate as modules of their own
+            net: Any = ExactInteracting.from_response(gen.response, gen.scale)
+            arch = "exact-interacting"  # rebuilt from the benchmark, never from a file
+        else:
+            net = ExactResponse.from_response(gen.response, gen.scale)
         if gen.space is not None:  # F acts on s = A x: a linear layer in front
             import torch
 
@@ -231,7 +235,7 @@ class Model:
                 lin.weight.copy_(torch.as_tensor(gen.space.analysis, dtype=torch.float32))
             net = torch.nn.Sequential(lin, net)
             arch = "exact-space"  # rebuilt from the benchmark, never from a file
-        model = cls(net, arch, {} if gen.space is not None else net.arch_kwargs(), cells,
+        model = cls(net, arch, net.arch_kwargs() if arch == "exact" else {}, cells,
                     np.zeros(d, np.float32), np.ones(d, np.float32), 0.0, 1.0, r2=1.0,
                     linear_r2=float("nan"))
         model.provenance = {"exact_response_family": gen.response.name,
@@ -296,7 +300,7 @@ class Model:
         of its training inputs (not a wrapped module's, an exact response's or an instance
         trained elsewhere)."""
         return self.spec is None and self.arch not in ("exact", "exact-space",
-                                                       "module-instance")
+                                                       "exact-interacting", "module-instance")
 
     def warn_if_unfamiliar(self, x: np.ndarray, limit: float = OFF_DISTRIBUTION_STD) -> None:
         """Warn when the mean of inputs ``x`` (stacked cells, ``(n, C·d)``) is more than
@@ -445,9 +449,10 @@ class Model:
         A user's module (:meth:`from_module`) is saved as its state dict plus the
         ``factory`` that rebuilds it, which must be given.
         """
-        if self.arch == "exact-space":
-            raise ValueError("the exact F of a transformed-space benchmark is rebuilt from the "
-                             "benchmark (Model.exact(bench)); it is not saved to a file")
+        if self.arch in ("exact-space", "exact-interacting"):
+            raise ValueError("the exact F of a transformed-space or interacting benchmark is "
+                             "rebuilt from the benchmark (Model.exact(bench)); it is not "
+                             "saved to a file")
         if self.arch == "module-instance":
             raise ValueError("this model was trained from a module instance (fit(arch=net)); "
                              "to save it, train with arch='package.module:function' and its "

@@ -209,7 +209,8 @@ def test_the_job_with_an_interacting_response_scores_each_kind(tmp_path):
     assert "Not run on the exact F (no LRP rule for its product and gate modules): lrp_z" \
         in report
     sc = xattrib.io.open_dataset(out / "scores.nc")
-    assert list(sc["truth_kind"].values) == ["shapley", "ig", "main", "interaction"]
+    assert list(sc["truth_kind"].values) == ["shapley", "ig", "main", "interaction",
+                                             "leave_one_out"]
     exact = sc["summary_exact_f_by_kind_pearson"].sel(statistic="mean")
     # on the exact F, IG hits its own target and occlusion is above the main effects
     assert float(exact.sel(truth_kind="ig", xai_method="integrated_gradients")) > 0.99

@@ -84,8 +84,9 @@ def _kinds_section(kinds: tuple[xr.Dataset | None, xr.Dataset | None],
         "(docs/interactions.md): *shapley* (the `truth` above) splits a pure pairwise "
         "interaction equally, *ig* is Integrated Gradients' own target, *main* the "
         "first-order ANOVA effects, *interaction* the higher-order terms each cell takes "
-        "part in, counted whole (occlusion's target is main + interaction). Mean Pearson r "
-        "and NMAE per kind; the closest kind is the one a method targets.", "",
+        "part in, counted whole, and *leave_one_out* = main + interaction, occlusion's "
+        "target. Mean Pearson r and NMAE per kind; the closest kind is the one a method "
+        "targets.", "",
         kind_table(net, exact), "",
         *([f"Not run on the exact F (no LRP rule for its product and gate modules): "
            f"{', '.join(left_out)}", ""] if left_out else [])]

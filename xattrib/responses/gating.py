@@ -48,7 +48,7 @@ class Gating(Interacting):
     name: ClassVar[str] = "gating"
     description: ClassVar[str] = (
         "pwl plus a gated region: Σ_B wⱼxⱼ counts when the gate region's mean standardised "
-        "anomaly passes `threshold` (0), smoothly over `width` (0.25; 0 sharp); "
+        "anomaly passes `threshold` (0.5), smoothly over `width` (0.25; 0 sharp); "
         "`gate_cells` (8, at most 12), `gated_cells`, `interaction_share` 0.5, `regions`")
     param_dims: ClassVar[dict[str, tuple[str, ...]]] = {
         "breakpoints": ("knot",), "slopes": ("segment",), "gate_weight": (),
@@ -165,7 +165,7 @@ class Gating(Interacting):
     @classmethod
     def random(cls, rng: np.random.Generator, corr_factor: np.ndarray | QuantisedFactor,
                std: np.ndarray, n_breakpoints: int = 5, interaction_share: float = 0.5,
-               threshold: float = 0.0, width: float = 0.25, gate_cells: int | None = None,
+               threshold: float = 0.5, width: float = 0.25, gate_cells: int | None = None,
                gated_cells: int | None = None, regions: Any = None, cells: Any = None,
                **kwargs: Any) -> Gating:
         """Gate region A (``gate_cells``, default min(8, d/4)) and a remote gated region B

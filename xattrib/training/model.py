@@ -206,7 +206,11 @@ class Model:
         every method runs on it. Scoring a method on it measures the method's own error,
         free of the network's: e.g. IG, occlusion and DeepLIFT reproduce ``truth`` for any
         baseline, while Input×Gradient cannot. At a PWL knot, gradients use the slope on the
-        left. Noise (``noise_snr``) is not part of F.
+        left. Noise (``noise_snr``) is not part of F. An interacting response (``pairs``,
+        ``gating``) adds its products or gate as torch modules of their own
+        (:class:`xattrib.architectures.ExactInteracting`): every method but LRP runs on it,
+        and the benchmark's kinds of truth say what each should return
+        (``docs/interactions.md``).
 
         Examples
         --------

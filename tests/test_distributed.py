@@ -280,3 +280,18 @@ def test_gtfree_metrics_on_cluster_equal_local(cluster, setup):
         got = xattrib.evaluate(heat, model, sub, **kw).compute()
     for v in names:
         np.testing.assert_array_equal(got[v].values, want[v].values, err_msg=v)
+
+
+def test_ensemble_members_train_as_tasks_on_a_cluster_and_equal_local_ones(cluster, setup):
+    """One member per task on the workers, each on one torch thread: the same weights as
+    the members trained in local threads."""
+    bench = setup[0]
+    kw = {"epochs": 1, "samples_per_epoch": 2000, "hidden": (8,), "progress": False,
+          "threads": 1}
+    local_ens = xattrib.fit(bench, seed=[4, 5], **kw)
+    with distributed.Client(cluster):
+        remote = xattrib.fit(bench, seed=[4, 5], **kw)
+    for a, b in zip(local_ens, remote, strict=True):
+        sa, sb = a.module.state_dict(), b.module.state_dict()
+        assert all(np.array_equal(sa[k].numpy(), sb[k].numpy()) for k in sa)
+        assert a.r2 == b.r2

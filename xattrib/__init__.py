@@ -15,7 +15,7 @@ from . import covariances, datasets, grid, io, metrics, responses, scoring
 from .generation import benchmark, generator_from_dataset
 from .grid import CellIndex
 from .io import package_version as _package_version
-from .scoring import score, summary
+from .scoring import agreement, decompose_error, score, summary
 
 __version__ = _package_version()
 
@@ -25,6 +25,7 @@ covariance = covariances
 #: torch-backed names, imported on first use: name → (module, attribute or None)
 _LAZY: dict[str, tuple[str, str | None]] = {
     "Model": (".training", "Model"),
+    "Ensemble": (".training", "Ensemble"),
     "fit": (".training", "fit"),
     "attribute": (".attribution", "attribute"),
     "trim": (".attribution", "trim"),
@@ -43,8 +44,8 @@ _LAZY: dict[str, tuple[str, str | None]] = {
 }
 
 __all__ = [
-    "CellIndex", "Model", "__version__", "architectures", "attribute", "attribution", "audit",
-    "benchmark", "covariance", "covariances", "datasets", "evaluate", "evaluation", "fit",
+    "CellIndex", "Ensemble", "Model", "__version__", "agreement", "architectures", "attribute",
+    "attribution", "audit", "benchmark", "decompose_error", "covariance", "covariances", "datasets", "evaluate", "evaluation", "fit",
     "generator_from_dataset", "grid", "io", "job", "methods", "metrics", "parallel", "plots",
     "probes", "responses", "score", "scoring", "summary", "training", "transforms", "trim",
 ]

@@ -15,10 +15,14 @@ from typing import Any
 from .grid import find_latlon
 from .registry import closest_hint
 
-__all__ = ["METHOD_DIM", "RESERVED", "TRUTH_KIND_DIM", "reserved_names", "sample_dim_of", "squeeze_extra"]
+__all__ = ["GROUP_DIM", "MEMBER_DIM", "METHOD_DIM", "RESERVED", "TRUTH_KIND_DIM", "reserved_names", "sample_dim_of", "squeeze_extra"]
 
 #: the dimension along which heatmaps and scores stack attribution methods
 METHOD_DIM = "xai_method"
+#: the dimension of an ensemble's results (labelled by each member's training seed)
+MEMBER_DIM = "member"
+#: the dimension of attributions to groups of cells (``attribute(..., groups=labels)``)
+GROUP_DIM = "group"
 #: the dimension of scores against each kind of exact attribution (interacting benchmarks)
 TRUTH_KIND_DIM = "truth_kind"
 

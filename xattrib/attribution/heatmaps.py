@@ -27,7 +27,7 @@ from ..dims import METHOD_DIM, sample_dim_of
 from ..generation import generator_from_dataset
 from ..grid import CellIndex, find_latlon, require_xarray
 from ..methods import METHODS, Method, get_method
-from ..training import Model
+from ..training import Ensemble, Model
 from ..training.model import resolve_device
 from .output import (
     global_attrs,
@@ -444,7 +444,7 @@ def run_methods(kernel: Any, grid: Any, objects: list[Any], width: int, chosen: 
 
 def attribute(
     ds: xr.Dataset | xr.DataArray,
-    model: Model,
+    model: Model | Ensemble,
     methods: list[str] | tuple[str, ...] | str = ("integrated_gradients", "gradient"),
     baseline: Any = "zero",
     x: str | None = None,
@@ -525,7 +525,10 @@ def attribute(
     >>> bool(err < 1e-2 * abs(heat["prediction"]).max())  # IG sums to f(x) - f(baseline)
     True
     """
-
+    if isinstance(model, Ensemble):  # one map per member, along ``member``
+        return model.stack([attribute(
+            ds, m, methods, baseline, x, batch_size, device, progress, seed, prediction,
+            output, sample_dim, **params) for m in model])
     ds = as_input_dataset(ds, model, x)
     methods = list(methods) if not isinstance(methods, str) else [methods]
     chosen = choose_methods(methods, "methods")

@@ -27,6 +27,7 @@ from torch import nn
 from ..generation import generator_from_dataset, is_benchmark
 from ..grid import CellIndex
 from ..methods.base import METHOD_DIM, METHODS, Method
+from ..training.ensemble import Ensemble
 from ..training.model import Model, resolve_device
 from ..transforms import EOF, check_transform, feature_grouping, make_transform
 from .heatmaps import (
@@ -157,7 +158,7 @@ def _trim_kernel(x: np.ndarray, base: np.ndarray | None, index: np.ndarray, mode
 
 def trim(
     ds: xr.Dataset | xr.DataArray,
-    model: Model,
+    model: Model | Ensemble,
     transform: Any = "fourier",
     methods: str | list[str] | tuple[str, ...] = "integrated_gradients",
     groups: Any = None,
@@ -238,6 +239,11 @@ def trim(
     >>> bool(err < 1e-2 * abs(bands["prediction"]).max())
     True
     """
+    if isinstance(model, Ensemble):  # one result per member, along ``member``
+        return model.stack([trim(
+            ds, m, transform, methods, groups, baseline, x, features, transform_kwargs,
+            batch_size, device, progress, seed, prediction, output, sample_dim, method,
+            **params) for m in model])
     ds = as_input_dataset(ds, model, x)
     if method is not None:  # the older keyword
         if methods != "integrated_gradients" and methods != method:

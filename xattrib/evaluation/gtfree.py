@@ -25,12 +25,12 @@ from ..attribution.heatmaps import (
     resolve_baseline,
     seeded_global_rngs,
 )
-from ..dims import METHOD_DIM, sample_dim_of
+from ..dims import MEMBER_DIM, METHOD_DIM, sample_dim_of
 from ..grid import CellIndex, area_weights, find_latlon, periodic_lon, require_xarray
 from ..methods import METHODS
 from ..probes import PROBES
 from ..probes.base import Batch, _CannotRerun, positive_count
-from ..training import Model
+from ..training import Ensemble, Model
 from ..training.model import resolve_device
 
 __all__ = ["evaluate", "recorded_params"]
@@ -199,7 +199,7 @@ def _std(model: Model, ds: xr.Dataset, xs: xr.DataArray, sample_dim: str,
 
 def evaluate(
     heat: xr.Dataset | xr.DataArray,
-    model: Model,
+    model: Model | Ensemble,
     ds: xr.Dataset | xr.DataArray,
     metrics: list[str] | tuple[str, ...] | str | None = None,
     baseline: Any = None,
@@ -264,6 +264,12 @@ def evaluate(
     1.0
     """
     require_xarray(heat, "heat", "heatmaps (attribute's Dataset or an attribution DataArray)")
+    if isinstance(model, Ensemble):  # each member's maps (or the same maps) with its model
+        kw = dict(metrics=metrics, baseline=baseline, weights=weights, seed=seed, std=std,
+                  device=device, batch_size=batch_size, x=x, sample_dim=sample_dim)
+        return model.stack([evaluate(
+            heat.sel({MEMBER_DIM: s}, drop=True) if MEMBER_DIM in heat.dims else heat,
+            m, ds, **kw, **params) for s, m in zip(model.seeds, model, strict=True)])
     if not isinstance(model, Model):
         raise TypeError(f"model must be an xattrib Model (xattrib.fit, Model.exact, "
                         f"Model.from_module), got {type(model).__name__}")

@@ -10,11 +10,12 @@ from __future__ import annotations
 import math
 import os
 import sys
+import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any, overload
 
 import numpy as np
 import xarray as xr
@@ -24,6 +25,9 @@ from ..generation import generator_from_dataset, is_benchmark, is_untouched
 from ..grid import CellIndex, require_xarray
 from ..parallel import one_blas_thread
 from .model import Model, resolve_device
+
+if TYPE_CHECKING:
+    from .ensemble import Ensemble
 
 __all__ = ["fit"]
 
@@ -252,6 +256,24 @@ DATA_RECIPE: dict[str, Any] = {"epochs": 100, "batch_size": 256, "lr": 1e-3,
                                "target_r2": None}
 
 
+@overload
+def fit(ds: xr.Dataset, arch: Any = ..., epochs: int | None = ..., batch_size: int | None = ...,
+        lr: float | None = ..., weight_decay: float = ..., optimizer: str = ...,
+        val_fraction: float | None = ..., fresh: bool | None = ...,
+        samples_per_epoch: int | None = ..., fresh_every: int | None = ...,
+        patience: int | None | str = ..., target_r2: float | None | str = ...,
+        seed: int = ..., **kwargs: Any) -> Model: ...
+
+
+@overload
+def fit(ds: xr.Dataset, arch: Any = ..., epochs: int | None = ..., batch_size: int | None = ...,
+        lr: float | None = ..., weight_decay: float = ..., optimizer: str = ...,
+        val_fraction: float | None = ..., fresh: bool | None = ...,
+        samples_per_epoch: int | None = ..., fresh_every: int | None = ...,
+        patience: int | None | str = ..., target_r2: float | None | str = ...,
+        seed: Sequence[int] = ..., **kwargs: Any) -> Ensemble: ...
+
+
 def fit(
     ds: xr.Dataset,
     arch: Any = "mlp",
@@ -266,14 +288,16 @@ def fit(
     fresh_every: int | None = None,
     patience: int | None | str = "auto",
     target_r2: float | None | str = "auto",
-    seed: int = 0,
+    seed: int | Sequence[int] = 0,
     device: str | None = None,
     progress: bool = True,
     x: str = "x",
     y: str = "y",
     sample_dim: str | None = None,
+    parallel: int | None = None,
+    threads: int | None = None,
     **arch_kwargs: Any,
-) -> Model:
+) -> Model | Ensemble:
     """Train a network to predict ``y`` from the valid cells of ``x``.
 
     Parameters
@@ -318,8 +342,13 @@ def fit(
         best weights are kept. None trains all epochs.
     target_r2 : float or None
         Stop as soon as validation R² reaches it (0.995 with fresh samples).
-    seed : int
-        Seeds initialisation and shuffling: same seed, same weights (on the same device).
+    seed : int or list of int
+        Seeds initialisation and shuffling: same seed, same weights (on the same device and
+        torch thread count). A list of two or more seeds trains an :class:`Ensemble`, one
+        member per seed: one task each on a dask cluster (an active ``distributed.Client``),
+        or ``parallel`` members at a time in threads of ``threads`` torch threads each
+        (default: one member per core, one thread each), every member as ``fit`` with its
+        seed alone on that many threads.
     device : str, optional
         ``"cpu"``, ``"cuda"``…; default CUDA when available.
     progress : bool
@@ -353,6 +382,19 @@ def fit(
     True
     """
     require_xarray(ds, "ds", "a Dataset")
+    if not isinstance(seed, int | np.integer):
+        from .ensemble import fit_ensemble
+
+        return fit_ensemble(ds, seed, parallel=parallel, threads=threads, progress=progress,
+                            arch=arch, epochs=epochs, batch_size=batch_size, lr=lr,
+                            weight_decay=weight_decay, optimizer=optimizer,
+                            val_fraction=val_fraction, fresh=fresh,
+                            samples_per_epoch=samples_per_epoch, fresh_every=fresh_every,
+                            patience=patience, target_r2=target_r2, device=device, x=x, y=y,
+                            sample_dim=sample_dim, **arch_kwargs)
+    if parallel is not None or threads is not None:
+        raise ValueError("parallel and threads apply to an ensemble: pass a list of seeds")
+    seed = int(seed)
     if fresh is None:
         fresh = is_benchmark(ds)
     plan = _Plan.resolve(bool(fresh), epochs, batch_size, lr, val_fraction, samples_per_epoch,
@@ -464,14 +506,19 @@ def _new_model(arch: Any, cells: CellIndex, arch_kwargs: dict[str, Any], hx: np.
 
     x_mean, x_std = hx.mean(0), hx.std(0)
     x_std = np.where(x_std > 0, x_std, 1.0).astype(np.float32)
-    torch.manual_seed(seed)
     if isinstance(arch, str) and arch in ARCHITECTURES and not ARCHITECTURES.get(
             arch).trainable:
         raise ValueError(f"architecture {arch!r} is not trained (it is built, e.g. "
                          "Model.exact(bench)); choose one of "
                          f"{[n for n, a in ARCHITECTURES.items() if a.trainable]}")
-    return Model.build(arch, cells, arch_kwargs, x_mean, x_std, float(hy.mean()),
-                       float(hy.std() or 1.0))
+    with _INIT_LOCK:  # torch's global generator: members trained in threads take turns
+        torch.manual_seed(seed)
+        return Model.build(arch, cells, arch_kwargs, x_mean, x_std, float(hy.mean()),
+                           float(hy.std() or 1.0))
+
+
+#: initialisation seeds torch's process-wide generator; concurrent fits take turns
+_INIT_LOCK = threading.Lock()
 
 
 def _train(model: Model, src: _Source, pool: ThreadPoolExecutor, val: _Validation, plan: _Plan,

@@ -504,15 +504,22 @@ class Model:
         >>> back.variables
         ['sst']
         """
-        import torch
-
-        from .wrapping import ModuleSpec
-
         with open_dataset(path) as ds:
             ds = ds.load()
         if "xattrib_arch" not in ds.attrs:
             raise ValueError(f"{path} is not an xattrib model file (no xattrib_arch attribute)")
-        source = f"the model file {os.fspath(path)!r}"
+        return cls.from_dataset(ds, factory, trusted, f"the model file {os.fspath(path)!r}")
+
+    @classmethod
+    def from_dataset(cls, ds: xr.Dataset, factory: Any = None,
+                     trusted: str | list[str] | tuple[str, ...] = (),
+                     source: str = "the model Dataset") -> Model:
+        """The model a :meth:`to_dataset` Dataset describes (what :meth:`load` reads); the same
+        rules: no code the Dataset names runs unless you supply or approve it."""
+        import torch
+
+        from .wrapping import ModuleSpec
+
         cells = CellIndex.from_dataset(ds)
         a = ds.attrs
         arch = str(a["xattrib_arch"])

@@ -1,0 +1,193 @@
+"""Is it the method or the network? Statistics of an ensemble's heatmaps (``member`` dim).
+
+- :func:`agreement`: per sample and method, the mean pairwise area-weighted Pearson r
+  between members' heatmaps (the "XAI–XAI" statistic of Krell et al. 2025; XAI–GT is
+  :func:`~xattrib.score` per member);
+- :func:`decompose_error`: the members' mean squared error against the truth split exactly
+  into the error of the ensemble-mean heatmap (``bias2``, shared by every member) and the
+  members' spread around it (``variance``): total = bias2 + variance, per sample, then
+  summarised over samples with bootstrap intervals.
+
+Both stack the valid cells once and reduce with ``xr.apply_ufunc`` (lazy for dask input).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import xarray as xr
+
+from ..dims import MEMBER_DIM, sample_dim_of
+from ..grid import CellIndex, require_xarray
+from .summary import summarize
+from .truth import _weights
+
+__all__ = ["agreement", "decompose_error"]
+
+
+def _members(heat: xr.Dataset | xr.DataArray, what: str) -> tuple[xr.DataArray, Any]:
+    require_xarray(heat, what, "an ensemble's heatmaps (with a 'member' dimension)")
+    a = heat["attribution"] if isinstance(heat, xr.Dataset) else heat
+    if MEMBER_DIM not in a.dims:
+        raise ValueError(f"{what} has no {MEMBER_DIM!r} dimension (dims {tuple(a.dims)}): "
+                         "attribute with an Ensemble, e.g. fit(bench, seed=[0, 1, 2])")
+    if a.sizes[MEMBER_DIM] < 2:
+        raise ValueError(f"{what} has {a.sizes[MEMBER_DIM]} member; agreement and spread "
+                         "need at least two")
+    return a, heat
+
+
+def _cells(heat: Any, a: xr.DataArray) -> CellIndex:
+    if isinstance(heat, xr.Dataset) and "mask" in heat:
+        return CellIndex.from_mask(heat["mask"])
+    spatial = _spatial(a)  # else the valid cells of the first map (one small read)
+    first = a.isel({d: 0 for d in a.dims if d not in spatial})
+    return CellIndex.from_mask(first.notnull().compute())
+
+
+def _one_chunk(da: xr.DataArray) -> xr.DataArray:
+    """Members and cells in one chunk each (each member's map is its own chunk after
+    ``attribute``); other dimensions keep theirs."""
+    if da.chunks is None:
+        return da
+    return da.chunk({d: -1 for d in (MEMBER_DIM, "cell") if d in da.dims})
+
+
+def _spatial(a: xr.DataArray) -> tuple[Any, ...]:
+    from ..grid import find_latlon
+
+    return tuple(find_latlon(a).dims)
+
+
+def _agree(z: np.ndarray, w: np.ndarray) -> np.ndarray:
+    """Mean pairwise weighted Pearson r over axis -2 (members) of ``(..., K, d)``: with each
+    map standardised (weighted mean 0, weighted norm 1), Σ_{k≠l} r_kl = |Σ_k z_k|² − K."""
+    z = z.astype(np.float64)
+    z = z - (z * w).sum(-1, keepdims=True)
+    norm = np.sqrt((z * z * w).sum(-1, keepdims=True))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        z = np.where(norm > 0, z / norm, np.nan)  # a constant map has no correlation
+    k = z.shape[-2]
+    s = z.sum(-2)
+    return ((s * s * w).sum(-1) - k) / (k * (k - 1))
+
+
+def agreement(heat: xr.Dataset | xr.DataArray, weights: Any = "area") -> xr.DataArray:
+    """Mean pairwise (area-weighted) Pearson r between the members' heatmaps.
+
+    Parameters
+    ----------
+    heat : Dataset or DataArray
+        ``attribute``'s output for an :class:`~xattrib.Ensemble` (or any maps with a
+        ``member`` dimension).
+    weights : "area", None or DataArray
+        Cell weights, as in :func:`~xattrib.score`.
+
+    Returns
+    -------
+    DataArray over the other dimensions (``xai_method``, ``sample``): 1 when the members
+    explain alike, 0 when unrelated. Lazy for dask input.
+
+    Examples
+    --------
+    >>> import numpy as np, xarray as xr
+    >>> m = xr.DataArray(np.random.default_rng(0).normal(size=(4, 3, 5)),
+    ...                  dims=("sample", "lat", "lon"),
+    ...                  coords={"lat": [0., 10., 20.], "lon": np.arange(5.) * 10})
+    >>> same = xr.concat([m, m, 2 * m], "member")           # identical up to scale
+    >>> np.allclose(agreement(same, weights=None), 1)
+    True
+    """
+    a, heat = _members(heat, "heat")
+    cells = _cells(heat, a)
+    w = _weights(cells, weights, heat)
+    z = _one_chunk(cells.stack(a))
+    out = xr.apply_ufunc(_agree, z, input_core_dims=[[MEMBER_DIM, "cell"]],
+                         dask="parallelized", output_dtypes=[float], kwargs={"w": w})
+    return out.rename("agreement").assign_attrs(
+        long_name="mean pairwise Pearson r between ensemble members' heatmaps", units="1",
+        weights="cell area" if isinstance(weights, str) else (
+            "uniform" if weights is None else "user-supplied"))
+
+
+def _split(a: np.ndarray, g: np.ndarray, w: np.ndarray, normalise: bool) -> np.ndarray:
+    """``(..., 3)``: total, bias², variance of members ``(..., K, d)`` against ``g (..., d)``."""
+    a, g = a.astype(np.float64), g.astype(np.float64)
+    mean = a.mean(-2)
+    total = (((a - g[..., None, :]) ** 2) * w).sum(-1).mean(-1)
+    bias2 = (((mean - g) ** 2) * w).sum(-1)
+    var = (((a - mean[..., None, :]) ** 2) * w).sum(-1).mean(-1)
+    out = np.stack([total, bias2, var], -1)
+    if normalise:
+        energy = ((g * g) * w).sum(-1)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            out = out / np.where(energy > 0, energy, np.nan)[..., None]
+    return out
+
+
+def decompose_error(heat: xr.Dataset | xr.DataArray, truth: xr.DataArray | xr.Dataset,
+                    weights: Any = "area", normalise: bool = True, summary: bool = True,
+                    n_boot: int = 1000, ci: float = 0.95, seed: int = 0,
+                    sample_dim: str | None = None) -> xr.Dataset:
+    """The members' squared error against the truth = bias² of their mean + their variance.
+
+    Per sample and method, with area weights wᵢ (summing to 1), members a_k and their mean ā:
+    ``total`` = mean_k Σᵢ wᵢ(a_k,i − gᵢ)², ``bias2`` = Σᵢ wᵢ(āᵢ − gᵢ)² (the error every member
+    shares) and ``variance`` = mean_k Σᵢ wᵢ(a_k,i − āᵢ)² (the networks disagreeing); total =
+    bias2 + variance exactly. A method with large variance is explaining networks that learnt
+    different functions; one with large bias2 is wrong about all of them.
+
+    Parameters
+    ----------
+    heat : Dataset or DataArray
+        An ensemble's heatmaps (``member`` dimension).
+    truth : DataArray or benchmark Dataset
+    weights : "area", None or DataArray
+    normalise : bool
+        Divide by the truth's weighted mean square Σ wᵢgᵢ² per sample (so samples of large
+        and small response weigh alike; the identity still holds).
+    summary : bool
+        Mean over samples with bootstrap intervals (:func:`~xattrib.scoring.summarize`);
+        False returns the per-sample values (lazy for dask input).
+
+    Examples
+    --------
+    >>> import numpy as np, xarray as xr
+    >>> rng = np.random.default_rng(0)
+    >>> c = {"lat": [0., 10.], "lon": [0., 10., 20.]}
+    >>> g = xr.DataArray(rng.normal(size=(6, 2, 3)), dims=("sample", "lat", "lon"), coords=c)
+    >>> a = xr.concat([g + rng.normal(size=g.shape) for _ in range(4)], "member")
+    >>> d = decompose_error(a, g, summary=False)
+    >>> bool(np.allclose(d["total"], d["bias2"] + d["variance"]))
+    True
+    """
+    a, heat = _members(heat, "heat")
+    require_xarray(truth, "truth", "a DataArray (or a benchmark Dataset with 'truth')")
+    if isinstance(truth, xr.Dataset):
+        truth = truth["truth"]
+    if MEMBER_DIM in truth.dims:
+        raise ValueError("truth has a member dimension; the truth is the same for every "
+                         "member — pass the benchmark's truth")
+    cells = _cells(heat, a)
+    cells.check_grid(truth, what="truth")
+    w = _weights(cells, weights, heat)
+    res = xr.apply_ufunc(_split, _one_chunk(cells.stack(a)), _one_chunk(cells.stack(truth)),
+                         input_core_dims=[[MEMBER_DIM, "cell"], ["cell"]],
+                         output_core_dims=[["part"]], dask="parallelized",
+                         output_dtypes=[float], dask_gufunc_kwargs={"output_sizes": {"part": 3}},
+                         kwargs={"w": w, "normalise": bool(normalise)})
+    unit = "fraction of the truth's weighted mean square" if normalise else "attribution units²"
+    out = xr.Dataset({name: res.isel(part=i, drop=True).assign_attrs(long_name=long, units="1")
+                      for i, (name, long) in enumerate([
+                          ("total", "members' mean squared error against the truth"),
+                          ("bias2", "squared error of the ensemble-mean heatmap"),
+                          ("variance", "members' spread around the ensemble mean")])})
+    out.attrs.update(normalised=unit, identity="total = bias2 + variance",
+                     weights="cell area" if isinstance(weights, str) else (
+                         "uniform" if weights is None else "user-supplied"))
+    if not summary:
+        return out
+    sd = sample_dim_of(out["total"], sample_dim, other=("xai_method", "output"),
+                       what="the errors")
+    return summarize(out.compute(), n_boot=n_boot, ci=ci, seed=seed, sample_dim=sd)

@@ -12,9 +12,10 @@ from .folding import fold_normalisation
 # One line per member; the order is the registry's.
 from .mlp import MLP  # noqa: E402
 from .cnn import CNN  # noqa: E402
+from .additive import Additive  # noqa: E402
 from .exact import ExactInteracting, ExactResponse  # noqa: E402
 # isort: on
 
-__all__ = ["ACTIVATIONS", "ARCHITECTURES", "Architecture", "CNN", "ExactInteracting",
+__all__ = ["ACTIVATIONS", "ARCHITECTURES", "Additive", "Architecture", "CNN", "ExactInteracting",
            "ExactResponse", "MLP",
            "build_module", "fold_normalisation", "make_activation"]

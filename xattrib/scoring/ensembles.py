@@ -3,6 +3,9 @@
 - :func:`agreement`: per sample and method, the mean pairwise area-weighted Pearson r
   between members' heatmaps (the "XAI–XAI" statistic of Krell et al. 2025; XAI–GT is
   :func:`~xattrib.score` per member);
+- :func:`split_error`: on a glass-box (additive) network, a method's squared error against
+  the truth split into the explainer's (method vs the network's own exact attribution) and
+  the learning's (the network's own vs the truth), with their cross term;
 - :func:`decompose_error`: the members' mean squared error against the truth split exactly
   into the error of the ensemble-mean heatmap (``bias2``, shared by every member) and the
   members' spread around it (``variance``): total = bias2 + variance, per sample, then
@@ -23,7 +26,7 @@ from ..grid import CellIndex, require_xarray
 from .summary import summarize
 from .truth import _weights
 
-__all__ = ["agreement", "decompose_error"]
+__all__ = ["agreement", "decompose_error", "split_error"]
 
 
 def _members(heat: xr.Dataset | xr.DataArray, what: str) -> tuple[xr.DataArray, Any]:
@@ -189,5 +192,94 @@ def decompose_error(heat: xr.Dataset | xr.DataArray, truth: xr.DataArray | xr.Da
     if not summary:
         return out
     sd = sample_dim_of(out["total"], sample_dim, other=("xai_method", "output"),
+                       what="the errors")
+    return summarize(out.compute(), n_boot=n_boot, ci=ci, seed=seed, sample_dim=sd)
+
+
+def _split3(a: np.ndarray, c: np.ndarray, g: np.ndarray, w: np.ndarray,
+            normalise: bool) -> np.ndarray:
+    """``(..., 4)``: total, explainer, learning, cross for maps ``a``, own ``c``, truth ``g``."""
+    a, c, g = (np.asarray(v, np.float64) for v in (a, c, g))
+    total = (((a - g) ** 2) * w).sum(-1)
+    explainer = (((a - c) ** 2) * w).sum(-1)
+    learning = np.broadcast_to((((c - g) ** 2) * w).sum(-1), total.shape)
+    out = np.stack([total, explainer, learning, total - explainer - learning], -1)
+    if normalise:
+        energy = np.broadcast_to(((g * g) * w).sum(-1), total.shape)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            out = out / np.where(energy > 0, energy, np.nan)[..., None]
+    return out
+
+
+def split_error(heat: xr.Dataset | xr.DataArray, own: xr.DataArray,
+                truth: xr.DataArray | xr.Dataset, weights: Any = "area",
+                normalise: bool = True, summary: bool = True, n_boot: int = 1000,
+                ci: float = 0.95, seed: int = 0, sample_dim: str | None = None
+                ) -> xr.Dataset:
+    """Whose error is it? A method's error on a glass-box network, split in two.
+
+    On an additive network (``fit(arch="additive")``) the network's own exact attribution c
+    is known (:meth:`xattrib.Model.own_attribution`). Per sample and method, with weights w:
+    ``total`` = Σ w(a − g)² (method vs truth), ``explainer`` = Σ w(a − c)² (the method's
+    error about the network it explains), ``learning`` = Σ w(c − g)² (the network's own
+    departure from the truth, the same for every method) and ``cross`` =
+    2 Σ w(a − c)(c − g), so total = explainer + learning + cross exactly.
+
+    Parameters
+    ----------
+    heat : Dataset or DataArray
+        Heatmaps of the additive network (or an ensemble of them: ``member``).
+    own : DataArray
+        The network's own attribution, with the same baseline as the heatmaps.
+    truth : DataArray or benchmark Dataset
+    weights, normalise, summary, n_boot, ci, seed, sample_dim : as :func:`decompose_error`.
+
+    Examples
+    --------
+    >>> import numpy as np, xarray as xr
+    >>> rng = np.random.default_rng(0)
+    >>> c = {"lat": [0., 10.], "lon": [0., 10., 20.]}
+    >>> g = xr.DataArray(rng.normal(size=(6, 2, 3)), dims=("sample", "lat", "lon"), coords=c)
+    >>> own = g + 0.3 * rng.normal(size=g.shape)      # the network learnt g roughly
+    >>> a = own + 0.1 * rng.normal(size=g.shape)      # the method explains it roughly
+    >>> s = split_error(a, own, g, summary=False)
+    >>> bool(np.allclose(s["total"], s["explainer"] + s["learning"] + s["cross"]))
+    True
+    """
+    require_xarray(heat, "heat", "heatmaps (attribute's Dataset or a DataArray)")
+    require_xarray(own, "own", "the network's own attribution (Model.own_attribution)")
+    require_xarray(truth, "truth", "a DataArray (or a benchmark Dataset with 'truth')")
+    a = heat["attribution"] if isinstance(heat, xr.Dataset) else heat
+    if isinstance(truth, xr.Dataset):
+        truth = truth["truth"]
+    cells = _cells(heat, a)
+    for what, da in (("own", own), ("truth", truth)):
+        cells.check_grid(da, what=what)
+    if MEMBER_DIM in a.dims and MEMBER_DIM not in own.dims:
+        raise ValueError("heat has a member dimension but own has none: pass the ensemble's "
+                         "own attributions (Ensemble.own_attribution)")
+    w = _weights(cells, weights, heat)
+    res = xr.apply_ufunc(_split3, _one_chunk(cells.stack(a)), _one_chunk(cells.stack(own)),
+                         _one_chunk(cells.stack(truth)),
+                         input_core_dims=[["cell"], ["cell"], ["cell"]],
+                         output_core_dims=[["part"]], dask="parallelized",
+                         output_dtypes=[float],
+                         dask_gufunc_kwargs={"output_sizes": {"part": 4}},
+                         kwargs={"w": w, "normalise": bool(normalise)})
+    names = [("total", "squared error of the method against the truth"),
+             ("explainer", "squared error of the method against the network's own "
+                           "attribution"),
+             ("learning", "squared error of the network's own attribution against the "
+                          "truth"),
+             ("cross", "2 x the weighted product of the explainer's and the learning's "
+                       "errors")]
+    out = xr.Dataset({n: res.isel(part=i, drop=True).assign_attrs(long_name=lg, units="1")
+                      for i, (n, lg) in enumerate(names)})
+    out.attrs.update(identity="total = explainer + learning + cross",
+                     normalised="fraction of the truth's weighted mean square" if normalise
+                     else "attribution units²")
+    if not summary:
+        return out
+    sd = sample_dim_of(out["total"], sample_dim, other=("xai_method", "output", MEMBER_DIM),
                        what="the errors")
     return summarize(out.compute(), n_boot=n_boot, ci=ci, seed=seed, sample_dim=sd)

@@ -139,6 +139,10 @@ class Ensemble:
         """Each member's prediction (see :meth:`Model.predict`), over ``member``."""
         return self.stack([m.predict(ds, *args, **kwargs) for m in self.members])
 
+    def own_attribution(self, ds: xr.Dataset | xr.DataArray, **kwargs: Any) -> xr.DataArray:
+        """Each additive member's own exact attribution (:meth:`Model.own_attribution`)."""
+        return self.stack([m.own_attribution(ds, **kwargs) for m in self.members])
+
     def score(self, ds: xr.Dataset, x: str | None = None, y: str = "y") -> xr.DataArray:
         """R² of each member's predictions against ``ds[y]`` (computes)."""
         return self._per_member([m.score(ds, x, y) for m in self.members], "R2")

@@ -14,10 +14,12 @@ from .kernels import KERNELS, Kernel
 from .lowrank import LowRankCovariance
 from .quantised import QuantisedFactor, QuantisedLowRank
 from .spectral import SpectralCovariance
+from .strength import strengthen
 
 #: any sampler's covariance (what ``benchmark(covariance=...)`` accepts as is)
 SAMPLER_TYPES = (Covariance, LowRankCovariance, SpectralCovariance)
 
 __all__ = ["DEFAULT_LENGTH_SCALE_KM", "DENSE_MAX_CELLS", "KERNELS", "SAMPLERS",
            "SAMPLER_TYPES", "Covariance", "Kernel", "LowRankCovariance", "QuantisedFactor",
-           "QuantisedLowRank", "SpectralCovariance", "from_data", "from_matrix", "parametric"]
+           "QuantisedLowRank", "SpectralCovariance", "from_data", "from_matrix", "parametric",
+           "strengthen"]

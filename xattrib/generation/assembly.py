@@ -20,6 +20,7 @@ from ..baselines import parse_baseline
 from ..covariances import SAMPLER_TYPES
 from ..covariances import dense as cov_mod
 from ..covariances.quantised import QuantisedFactor
+from ..covariances.strength import check_strength, strengthen
 from ..datasets import pacific_sst
 from ..grid.cells import CellIndex, scatter_cells
 from ..grid.latlon import find_latlon, require_xarray
@@ -56,6 +57,16 @@ def _as_covariance(source: xr.Dataset | xr.DataArray | None, covariance: Any,
         return cov_mod.from_data(source, sample_dim=sample_dim,  # type: ignore[arg-type]
                                  **kwargs), source
     return cov_mod.parametric(_grid_cells(source), **kwargs), source
+
+
+def _strengths(covariance: Any) -> tuple[Any, float, float]:
+    """``covariance`` without ``strength`` and ``response_strength``, and those two."""
+    if not isinstance(covariance, dict):
+        return covariance, 0.0, 0.0
+    kw = dict(covariance)
+    strength = check_strength(kw.pop("strength", 0.0))
+    response = check_strength(kw.pop("response_strength", 0.0), "response_strength")
+    return kw or None, strength, response
 
 
 def _grid_cells(grid: xr.Dataset | xr.DataArray) -> CellIndex:
@@ -200,6 +211,10 @@ def benchmark(
         None: estimated from ``source`` anomalies, or the default parametric kernel for a
         grid; a dict passes keywords to :func:`xattrib.covariances.from_data` or
         :func:`~xattrib.covariances.parametric`; an array is validated and used as Σ.
+        The dict may also hold ``strength`` w (0 to 1): x is drawn with the correlation
+        strengthened to (1 − w)·R + w·𝟙𝟙ᵀ (Krell et al. 2025;
+        :func:`xattrib.covariances.strengthen`), while the response's parameters keep the
+        source's own correlation unless ``response_strength`` says otherwise.
     scale : "1/d" or float
         Normalisation of y (the original divides by the number of cells d).
     noise_snr : float, optional
@@ -236,11 +251,19 @@ def benchmark(
     True
     """
     n_samples, _ = _check_sizes(n_samples, 1 if chunks == "auto" else chunks, noise_snr)
-    cov, source = _as_covariance(source, covariance, sample_dim)
+    covariance, strength, response_strength = _strengths(covariance)
+    own, source = _as_covariance(source, covariance, sample_dim)
+    # the response's parameters keep the source's own correlation unless told otherwise
+    # (Krell et al. keep F fixed while the sampling correlation changes)
+    cov = strengthen(own, strength)
+    param_cov = strengthen(own, response_strength, "response_strength")
+    if strength or response_strength:
+        cov.attrs = {**cov.attrs, "covariance_strength": strength,
+                     "covariance_response_strength": response_strength}
     chunks = _auto_chunks(chunks, cov.cells, dtype)
     basis = _truth_space(space, cov, n_features)
     k = cov.cells.n_cells if basis is None else basis.n_features
-    response = _response(response, seed, cov, basis, response_kwargs)
+    response = _response(response, seed, param_cov, basis, response_kwargs)
     if basis is not None and not response.additive:
         raise ValueError(f"response {response.name!r} has interactions between grid cells; "
                          "it acts on the grid: use space='grid' (the default)")

@@ -18,7 +18,13 @@ import dask.array as dsa
 import numpy as np
 import xarray as xr
 
-from ..covariances import Covariance, LowRankCovariance, SpectralCovariance, parametric
+from ..covariances import (
+    Covariance,
+    LowRankCovariance,
+    SpectralCovariance,
+    parametric,
+    strengthen,
+)
 from ..grid import CellIndex, cell_area
 from ..io import package_version
 from ..responses import RESPONSES, response_from_params
@@ -241,4 +247,6 @@ def _covariance(ds: xr.Dataset, cells: CellIndex) -> Any:
           "variance": a["xattrib_covariance_variance"]}
     if "xattrib_covariance_nu" in a:
         kw["nu"] = a["xattrib_covariance_nu"]
-    return parametric(cells, **kw)
+    cov = strengthen(parametric(cells, **kw), float(a.get("xattrib_covariance_strength", 0)))
+    cov.attrs = {**cov.attrs, **attrs}
+    return cov

@@ -365,3 +365,49 @@ def test_wide_networks_take_fewer_rows_a_call(bench, relu_model, monkeypatch):
     assert max(calls[1:]) == 5 * 64  # five samples of 64 steps a call
     np.testing.assert_allclose(heat["attribution"].values, ref["attribution"].values,
                                rtol=1e-5, atol=1e-7)
+
+
+# -- groups of cells ------------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def grouped(request):
+    g = xattrib.grid.make_grid(resolution=20.0, mask="ocean")
+    bench = g.xattrib.benchmark(n_samples=30, seed=5, chunks=30)
+    labels = xattrib.grid.patches(bench, size=2, offset=1)
+    return bench, labels, bench["truth"].groupby(labels).sum()
+
+
+def test_grouped_truth_sums_equal_cell_truth_sums(grouped):
+    bench, labels, gt = grouped
+    np.testing.assert_allclose(gt.sum("group").values,
+                               bench["truth"].sum(["lat", "lon"]).values, rtol=1e-5)
+
+
+def test_grouped_perturbations_on_the_exact_f_equal_the_grouped_truth(grouped):
+    bench, labels, gt = grouped
+    heat = xattrib.attribute(bench, xattrib.Model.exact(bench),
+                             methods=["occlusion", "shapley_sampling", "gradient"],
+                             groups=labels, progress=False)
+    assert heat["attribution"].dims == ("xai_method", "sample", "group")
+    np.testing.assert_array_equal(heat["group"].values, gt["group"].values)
+    for m in ("occlusion", "shapley_sampling"):  # a whole group removed at once
+        a = heat["attribution"].sel(xai_method=m)
+        assert float(abs(a - gt).max()) < 1e-5 * float(abs(gt).max())
+    assert "groups=removed whole" in heat["attribution"].attrs["parameters_occlusion"]
+    # gradients: the cell map summed per group
+    cell = xattrib.attribute(bench, xattrib.Model.exact(bench), methods=["gradient"],
+                             progress=False)["attribution"].sel(xai_method="gradient")
+    np.testing.assert_allclose(heat["attribution"].sel(xai_method="gradient").values,
+                               cell.groupby(labels).sum().values, rtol=1e-5, atol=1e-7)
+    s = xattrib.score(heat, gt, metrics=["pearson"])
+    assert float(s["pearson"].sel(xai_method="occlusion").min()) > 0.9999
+
+
+def test_bad_groups(grouped, small_grid):
+    bench, labels, _ = grouped
+    f = xattrib.Model.exact(bench)
+    with pytest.raises(ValueError, match="groups"):
+        xattrib.attribute(bench, f, methods="gradient", groups=xattrib.grid.patches(
+            small_grid), progress=False)
+    holed = labels.where(labels != 0)
+    with pytest.raises(ValueError, match="groups is NaN on"):
+        xattrib.attribute(bench, f, methods="gradient", groups=holed, progress=False)

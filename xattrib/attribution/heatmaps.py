@@ -23,7 +23,7 @@ import numpy as np
 import xarray as xr
 
 from ..baselines import parse_baseline
-from ..dims import METHOD_DIM, sample_dim_of
+from ..dims import GROUP_DIM, METHOD_DIM, sample_dim_of
 from ..generation import generator_from_dataset
 from ..grid import CellIndex, find_latlon, require_xarray
 from ..methods import METHODS, Method, get_method
@@ -222,8 +222,10 @@ def _run_params(m: Method, params: dict[str, Any], model: Model, dev: Any) -> di
     """The method's keyword arguments for one call: ``patch`` becomes a feature mask."""
     import torch
 
-    run_params = {k: v for k, v in params.items() if k != "n_background"}
-    if "patch" in params:
+    run_params = {k: v for k, v in params.items() if k not in ("n_background", "_groups")}
+    if "_groups" in params:  # attribute(groups=...): the groups replace the patches
+        run_params["feature_mask"] = torch.as_tensor(params["_groups"], device=dev)[None]
+    elif "patch" in params:
         groups = _patch_groups(model.cells, params["patch"], len(model.variables))
         run_params["feature_mask"] = (None if groups is None else
                                       torch.as_tensor(groups, device=dev)[None])
@@ -455,6 +457,7 @@ def attribute(
     prediction: bool = True,
     output: int | str | None = None,
     sample_dim: str | None = None,
+    groups: xr.DataArray | None = None,
     **params: Any,
 ) -> xr.Dataset:
     """Attribution heatmaps of ``model`` for every sample of ``ds``, one per method.
@@ -528,7 +531,12 @@ def attribute(
     if isinstance(model, Ensemble):  # one map per member, along ``member``
         return model.stack([attribute(
             ds, m, methods, baseline, x, batch_size, device, progress, seed, prediction,
-            output, sample_dim, **params) for m in model])
+            output, sample_dim, groups, **params) for m in model])
+    if groups is not None:
+        return _attribute_groups(ds, model, groups, methods=methods, baseline=baseline, x=x,
+                                 batch_size=batch_size, device=device, progress=progress,
+                                 seed=seed, prediction=prediction, output=output,
+                                 sample_dim=sample_dim, **params)
     ds = as_input_dataset(ds, model, x)
     methods = list(methods) if not isinstance(methods, str) else [methods]
     chosen = choose_methods(methods, "methods")
@@ -573,6 +581,57 @@ def attribute(
     pred = None if pred_from is None else packed[pred_from, :, size + 1].astype(np.float64)
     return _assemble(ds, da, model, chosen, per_params, base, heat, packed[..., size], pred,
                      names)
+
+
+def _attribute_groups(ds: Any, model: Model, groups: xr.DataArray, **kw: Any) -> xr.Dataset:
+    """Attribution to groups of cells: perturbation methods remove a whole group at once
+    (captum's ``feature_mask``; each cell holds an equal share), the others' cell maps are
+    summed per group. The output's group dimension is named as the label map (``group`` if
+    unnamed) with its label values, so ``truth.groupby(labels).sum()`` lines up with it."""
+    from ..grid import group_ids
+
+    if len(model.variables) > 1:
+        raise ValueError("groups apply to a model of one input variable")
+    ids, values = group_ids(groups, model.cells, "groups")
+    dim = str(groups.name) if isinstance(groups.name, str) and groups.name not in (
+        "mask", "attribution") else GROUP_DIM
+    methods = kw.pop("methods")
+    chosen = choose_methods([methods] if isinstance(methods, str) else list(methods), "methods")
+    params = {k: v for k, v in kw.items() if k not in _ATTRIBUTE_KEYS}
+    kw = {k: v for k, v in kw.items() if k in _ATTRIBUTE_KEYS}
+    per = _split_params(chosen, params)
+    for m in chosen:  # the perturbation methods' feature mask: the groups
+        if "patch" in m.defaults:
+            per[m.name] = {**per[m.name], "_groups": ids}
+    heat = attribute(ds, model, [m.name for m in chosen], **kw,
+                     **{m.name: per[m.name] for m in chosen})
+    onehot = np.zeros((model.cells.n_cells, values.size))
+    onehot[np.arange(ids.size), ids] = 1.0
+    stacked = model.cells.stack(heat["attribution"])
+    summed = xr.apply_ufunc(
+        lambda a: np.einsum("...c,cg->...g", np.nan_to_num(a.astype(np.float64)), onehot),
+        stacked, input_core_dims=[["cell"]], output_core_dims=[[dim]], dask="parallelized",
+        output_dtypes=[np.float64], dask_gufunc_kwargs={"output_sizes": {dim: values.size}})
+    attrs = dict(heat["attribution"].attrs, long_name="attribution of the network prediction "
+                 "to each group of cells", groups_from=str(groups.attrs.get(
+                     "long_name", groups.name or "a label map")))
+    for m in chosen:
+        key = f"parameters_{m.name}"
+        if key in attrs and "patch" in m.defaults:
+            attrs[key] = ", ".join(p for p in str(attrs[key]).split(", ")
+                                   if not p.startswith(("patch=", "_groups="))) + \
+                ", groups=removed whole"
+    out = heat.drop_vars("attribution").assign(
+        attribution=summed.assign_attrs(attrs))
+    out = out.assign_coords({dim: (dim, values, {"long_name": "group label"})})
+    out["group_map"] = groups.where(model.cells.mask).assign_attrs(
+        long_name="the group of each valid cell", units="1")
+    return out
+
+
+#: attribute's own keywords (the rest are methods' parameters)
+_ATTRIBUTE_KEYS = ("baseline", "x", "batch_size", "device", "progress", "seed", "prediction",
+                   "output", "sample_dim")
 
 
 def _assemble(ds: xr.Dataset, da: xr.DataArray, model: Model, chosen: list[Method],

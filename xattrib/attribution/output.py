@@ -66,7 +66,8 @@ def heat_attrs(ds: xr.Dataset, variable: str, model: Any, chosen: list[Method],
         "model_arch": model.arch,
         **_known(model_r2=model.r2, model_linear_r2=model.linear_r2),
         **{f"parameters_{m.name}": ", ".join(
-            f"{k}={v}" for k, v in per_params[m.name].items() if k not in skip_params)
+            f"{k}={v}" for k, v in per_params[m.name].items()
+            if k not in skip_params and not k.startswith("_"))
            or "none" for m in chosen},
         **{f"units_{k}": u for k, u in units.items()},
     }

@@ -18,7 +18,9 @@ from .latlon import (
     tidy_attrs,
     valid_mask,
 )
+from .patches import group_ids, patches
 
 __all__ = ["EARTH_RADIUS_M", "CellIndex", "SpatialCoords", "area_weights", "cell_area",
-           "find_latlon", "gather_cells", "land_fraction", "make_grid", "periodic_lon",
+           "find_latlon", "gather_cells", "group_ids", "land_fraction", "make_grid", "patches",
+           "periodic_lon",
            "require_xarray", "scatter_cells", "tidy_attrs", "valid_mask"]

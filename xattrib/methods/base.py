@@ -99,7 +99,8 @@ class Method:
 
     def params(self, overrides: dict[str, Any]) -> dict[str, Any]:
         overrides = {self.aliases.get(k, k): v for k, v in overrides.items()}
-        unknown = set(overrides) - set(self.defaults)
+        # "_"-keys are xattrib's own (attribute's groups), never a user's parameter
+        unknown = {k for k in overrides if not k.startswith("_")} - set(self.defaults)
         if unknown:
             raise TypeError(f"method {self.name!r} has no parameter(s) {sorted(unknown)}; "
                             f"its parameters are {sorted(self.defaults) or 'none'}")

@@ -203,6 +203,8 @@ def _score_features(attribution: Any, heat: xr.DataArray, like: Any, truth: xr.D
     a = heat.drop_vars(keep).rename({fdim: "cell"})
     g = truth.drop_vars([c for c in truth.coords if fdim in truth[c].dims]).rename(
         {fdim: "cell"})
+    # features in one chunk (a grouped truth, truth.groupby(labels).sum(), has several)
+    a, g = (v.chunk({"cell": -1}) if v.chunks is not None else v for v in (a, g))
     return _score_stacked(attribution, heat, like, a, g, w / w.sum(), names, k,
                           sign_threshold, positive_convention, sample_dim, label)
 

@@ -603,8 +603,8 @@ def _attribute_groups(ds: Any, model: Model, groups: xr.DataArray, **kw: Any) ->
     for m in chosen:  # the perturbation methods' feature mask: the groups
         if "patch" in m.defaults:
             per[m.name] = {**per[m.name], "_groups": ids}
-    heat = attribute(ds, model, [m.name for m in chosen], **kw,
-                     **{m.name: per[m.name] for m in chosen})
+    method_params: dict[str, Any] = {m.name: per[m.name] for m in chosen}
+    heat = attribute(ds, model, [m.name for m in chosen], **kw, **method_params)
     onehot = np.zeros((model.cells.n_cells, values.size))
     onehot[np.arange(ids.size), ids] = 1.0
     stacked = model.cells.stack(heat["attribution"])

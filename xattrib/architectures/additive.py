@@ -10,6 +10,7 @@ the learning's (the network's own vs the truth): :func:`xattrib.scoring.split_er
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import torch
@@ -62,8 +63,11 @@ class Additive(nn.Module):
                 raise ValueError(f"hidden widths must be positive, got {list(hidden)}")
             layers += [nn.Linear(width, int(h)), make_activation(activation)]
             width = int(h)
-        layers.append(nn.Linear(width, 1))
-        self.shared = nn.Sequential(*layers)
+        last = nn.Linear(width, 1)
+        with torch.no_grad():  # d terms are summed: keep the sum's initial spread near 1
+            last.weight.mul_(1.0 / math.sqrt(n_inputs))
+            last.bias.zero_()
+        self.shared = nn.Sequential(*layers, last)
         self.bias = nn.Parameter(torch.zeros(1))
 
     def contributions(self, x: torch.Tensor) -> torch.Tensor:

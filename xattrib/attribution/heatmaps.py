@@ -614,7 +614,7 @@ def _attribute_groups(ds: Any, model: Model, groups: xr.DataArray, **kw: Any) ->
         output_dtypes=[np.float64], dask_gufunc_kwargs={"output_sizes": {dim: values.size}})
     attrs = dict(heat["attribution"].attrs, long_name="attribution of the network prediction "
                  "to each group of cells", groups_from=str(groups.attrs.get(
-                     "long_name", groups.name or "a label map")))
+                     "long_name", groups.name or "a label map")), group_dim=dim)
     for m in chosen:
         key = f"parameters_{m.name}"
         if key in attrs and "patch" in m.defaults:

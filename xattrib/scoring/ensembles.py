@@ -49,6 +49,35 @@ def _cells(heat: Any, a: xr.DataArray) -> CellIndex:
     return CellIndex.from_mask(first.notnull().compute())
 
 
+def _stacked(heat: Any, a: xr.DataArray, weights: Any, *others: xr.DataArray
+             ) -> tuple[list[xr.DataArray], np.ndarray, str]:
+    """Maps (and ``others``) with their cells, or groups of cells (``attribute(...,
+    groups=)``), along ``cell``; the weights (summing to 1) and what they are."""
+    gdim = a.attrs.get("group_dim")
+    if gdim is not None and gdim in a.dims:  # groups: no cell areas, uniform unless given
+        n = a.sizes[gdim]
+        if isinstance(weights, xr.DataArray):
+            w = np.asarray(weights.transpose(gdim).values, float)
+            label = "user-supplied"
+        else:
+            w, label = np.ones(n), f"uniform over {gdim}"
+        for o in others:
+            if gdim not in o.dims:
+                raise ValueError(f"the heatmaps are over groups ({gdim!r}) but another input "
+                                 f"has dims {o.dims}: group it the same way, e.g. "
+                                 "truth.groupby(labels).sum()")
+        out = [v.drop_vars([c for c in v.coords if gdim in v[c].dims]).rename({gdim: "cell"})
+               for v in (a, *others)]
+        return [_one_chunk(v) for v in out], w / w.sum(), label
+    cells = _cells(heat, a)
+    for o in others:
+        cells.check_grid(o, what="truth" if MEMBER_DIM not in o.dims else "the maps")
+    w = _weights(cells, weights, heat)
+    label = "cell area" if isinstance(weights, str) else (
+        "uniform" if weights is None else "user-supplied")
+    return [_one_chunk(cells.stack(v)) for v in (a, *others)], w, label
+
+
 def _one_chunk(da: xr.DataArray) -> xr.DataArray:
     """Members and cells in one chunk each (each member's map is its own chunk after
     ``attribute``); other dimensions keep theirs."""
@@ -103,15 +132,12 @@ def agreement(heat: xr.Dataset | xr.DataArray, weights: Any = "area") -> xr.Data
     True
     """
     a, heat = _members(heat, "heat")
-    cells = _cells(heat, a)
-    w = _weights(cells, weights, heat)
-    z = _one_chunk(cells.stack(a))
+    (z,), w, label = _stacked(heat, a, weights)
     out = xr.apply_ufunc(_agree, z, input_core_dims=[[MEMBER_DIM, "cell"]],
                          dask="parallelized", output_dtypes=[float], kwargs={"w": w})
     return out.rename("agreement").assign_attrs(
         long_name="mean pairwise Pearson r between ensemble members' heatmaps", units="1",
-        weights="cell area" if isinstance(weights, str) else (
-            "uniform" if weights is None else "user-supplied"))
+        weights=label)
 
 
 def _split(a: np.ndarray, g: np.ndarray, w: np.ndarray, normalise: bool) -> np.ndarray:
@@ -172,10 +198,8 @@ def decompose_error(heat: xr.Dataset | xr.DataArray, truth: xr.DataArray | xr.Da
     if MEMBER_DIM in truth.dims:
         raise ValueError("truth has a member dimension; the truth is the same for every "
                          "member — pass the benchmark's truth")
-    cells = _cells(heat, a)
-    cells.check_grid(truth, what="truth")
-    w = _weights(cells, weights, heat)
-    res = xr.apply_ufunc(_split, _one_chunk(cells.stack(a)), _one_chunk(cells.stack(truth)),
+    (za, zg), w, label = _stacked(heat, a, weights, truth)
+    res = xr.apply_ufunc(_split, za, zg,
                          input_core_dims=[[MEMBER_DIM, "cell"], ["cell"]],
                          output_core_dims=[["part"]], dask="parallelized",
                          output_dtypes=[float], dask_gufunc_kwargs={"output_sizes": {"part": 3}},
@@ -186,9 +210,7 @@ def decompose_error(heat: xr.Dataset | xr.DataArray, truth: xr.DataArray | xr.Da
                           ("total", "members' mean squared error against the truth"),
                           ("bias2", "squared error of the ensemble-mean heatmap"),
                           ("variance", "members' spread around the ensemble mean")])})
-    out.attrs.update(normalised=unit, identity="total = bias2 + variance",
-                     weights="cell area" if isinstance(weights, str) else (
-                         "uniform" if weights is None else "user-supplied"))
+    out.attrs.update(normalised=unit, identity="total = bias2 + variance", weights=label)
     if not summary:
         return out
     sd = sample_dim_of(out["total"], sample_dim, other=("xai_method", "output"),
@@ -252,15 +274,11 @@ def split_error(heat: xr.Dataset | xr.DataArray, own: xr.DataArray,
     a = heat["attribution"] if isinstance(heat, xr.Dataset) else heat
     if isinstance(truth, xr.Dataset):
         truth = truth["truth"]
-    cells = _cells(heat, a)
-    for what, da in (("own", own), ("truth", truth)):
-        cells.check_grid(da, what=what)
     if MEMBER_DIM in a.dims and MEMBER_DIM not in own.dims:
         raise ValueError("heat has a member dimension but own has none: pass the ensemble's "
                          "own attributions (Ensemble.own_attribution)")
-    w = _weights(cells, weights, heat)
-    res = xr.apply_ufunc(_split3, _one_chunk(cells.stack(a)), _one_chunk(cells.stack(own)),
-                         _one_chunk(cells.stack(truth)),
+    (za, zc, zg), w, label = _stacked(heat, a, weights, own, truth)
+    res = xr.apply_ufunc(_split3, za, zc, zg,
                          input_core_dims=[["cell"], ["cell"], ["cell"]],
                          output_core_dims=[["part"]], dask="parallelized",
                          output_dtypes=[float],
@@ -275,7 +293,7 @@ def split_error(heat: xr.Dataset | xr.DataArray, own: xr.DataArray,
                        "errors")]
     out = xr.Dataset({n: res.isel(part=i, drop=True).assign_attrs(long_name=lg, units="1")
                       for i, (n, lg) in enumerate(names)})
-    out.attrs.update(identity="total = explainer + learning + cross",
+    out.attrs.update(identity="total = explainer + learning + cross", weights=label,
                      normalised="fraction of the truth's weighted mean square" if normalise
                      else "attribution units²")
     if not summary:

@@ -14,7 +14,6 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -24,10 +23,9 @@ import xarray as xr
 
 from ..dims import MEMBER_DIM
 from ..io import open_dataset, to_netcdf
-from ..parallel import current_client, task_threads
 from .model import Model
 
-__all__ = ["Ensemble", "fit_ensemble"]
+__all__ = ["Ensemble", "check_seeds", "member_coord"]
 
 #: variables of a result that describe the grid, the same for every member
 _GRID_VARS = ("mask", "cell_area")
@@ -229,58 +227,3 @@ def _mismatch(a: Model, b: Model) -> str:
     if a.arch != b.arch or a.arch_kwargs != b.arch_kwargs:
         return f"architecture {b.arch!r} {b.arch_kwargs}, not {a.arch!r} {a.arch_kwargs}"
     return ""
-
-
-def _fit_member(ds: xr.Dataset, seed: int, kwargs: dict[str, Any], threads: int) -> Model:
-    """One member, on ``threads`` torch/BLAS threads (the same count wherever it runs, so a
-    member trained on a cluster equals one trained here)."""
-    from .fitting import fit
-
-    with task_threads(threads):
-        return fit(ds, seed=seed, **kwargs)
-
-
-def fit_ensemble(ds: xr.Dataset, seeds: Any, parallel: int | None = None,
-                 threads: int | None = None, progress: bool = True,
-                 **kwargs: Any) -> Ensemble:
-    """Train one member per seed with :func:`~xattrib.fit`'s other arguments.
-
-    On a dask cluster (a ``distributed.Client`` is active) each member is one task.
-    Otherwise ``parallel`` members (default: as many as there are cores, at most one per
-    member) train at once in threads, each on ``threads`` torch threads (default: the
-    cores over ``parallel``), so the cores are shared rather than oversubscribed.
-    """
-    from ..parallel import _cores
-
-    seeds = check_seeds(seeds)
-    cores = _cores()
-    workers = min(len(seeds), int(parallel) if parallel is not None else cores)
-    if workers < 1:
-        raise ValueError(f"parallel must be at least 1, got {parallel!r}")
-    n_threads = int(threads) if threads is not None else max(1, cores // workers)
-    if n_threads < 1:
-        raise ValueError(f"threads must be at least 1, got {threads!r}")
-    kwargs = {**kwargs, "progress": False}  # one bar for the ensemble, not k interleaved
-    client = current_client()
-    if client is not None:
-        futures = [client.submit(_fit_member, ds, s, kwargs, n_threads, pure=False)
-                   for s in seeds]
-        if progress:
-            from ..parallel import _cluster_bar
-
-            _cluster_bar(futures)
-        members = client.gather(futures)
-    else:
-        from tqdm.auto import tqdm
-
-        with ThreadPoolExecutor(workers, thread_name_prefix="xattrib-member") as ex:
-            futs = [ex.submit(_fit_member, ds, s, kwargs, n_threads) for s in seeds]
-            with tqdm(total=len(seeds), desc="ensemble", unit="member",
-                      disable=not progress) as bar:
-                for f in futs:
-                    f.result()
-                    bar.update()
-            members = [f.result() for f in futs]
-    for m in members:
-        m.provenance.update(ensemble_seeds=seeds, ensemble_threads=n_threads)
-    return Ensemble(members, seeds)

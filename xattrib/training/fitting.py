@@ -15,7 +15,7 @@ import time
 from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, overload
+from typing import Any, overload
 
 import numpy as np
 import xarray as xr
@@ -23,11 +23,9 @@ import xarray as xr
 from ..dims import sample_dim_of
 from ..generation import generator_from_dataset, is_benchmark, is_untouched
 from ..grid import CellIndex, require_xarray
-from ..parallel import one_blas_thread
+from ..parallel import one_blas_thread, task_threads
+from .ensemble import Ensemble, check_seeds
 from .model import Model, resolve_device
-
-if TYPE_CHECKING:
-    from .ensemble import Ensemble
 
 __all__ = ["fit"]
 
@@ -383,8 +381,6 @@ def fit(
     """
     require_xarray(ds, "ds", "a Dataset")
     if not isinstance(seed, int | np.integer):
-        from .ensemble import fit_ensemble
-
         return fit_ensemble(ds, seed, parallel=parallel, threads=threads, progress=progress,
                             arch=arch, epochs=epochs, batch_size=batch_size, lr=lr,
                             weight_decay=weight_decay, optimizer=optimizer,
@@ -659,3 +655,57 @@ class _Validation:
             sse += float(np.sum((lin.predict(x) - y) ** 2))
             sst += float(np.sum((y - ymean) ** 2))
         return 1.0 - sse / sst
+
+
+# -- ensembles ---------------------------------------------------------------------------
+def _fit_member(ds: xr.Dataset, seed: int, kwargs: dict[str, Any], threads: int) -> Model:
+    """One member, on ``threads`` torch/BLAS threads (the same count wherever it runs, so a
+    member trained on a cluster equals one trained here)."""
+    with task_threads(threads):
+        return fit(ds, seed=seed, **kwargs)
+
+
+def fit_ensemble(ds: xr.Dataset, seeds: Any, parallel: int | None = None,
+                 threads: int | None = None, progress: bool = True,
+                 **kwargs: Any) -> Ensemble:
+    """Train one member per seed with :func:`~xattrib.fit`'s other arguments.
+
+    On a dask cluster (a ``distributed.Client`` is active) each member is one task.
+    Otherwise ``parallel`` members (default: as many as there are cores, at most one per
+    member) train at once in threads, each on ``threads`` torch threads (default: the
+    cores over ``parallel``), so the cores are shared rather than oversubscribed.
+    """
+    from ..parallel import _cores, current_client
+
+    seeds = check_seeds(seeds)
+    cores = _cores()
+    workers = min(len(seeds), int(parallel) if parallel is not None else cores)
+    if workers < 1:
+        raise ValueError(f"parallel must be at least 1, got {parallel!r}")
+    n_threads = int(threads) if threads is not None else max(1, cores // workers)
+    if n_threads < 1:
+        raise ValueError(f"threads must be at least 1, got {threads!r}")
+    kwargs = {**kwargs, "progress": False}  # one bar for the ensemble, not k interleaved
+    client = current_client()
+    if client is not None:
+        futures = [client.submit(_fit_member, ds, s, kwargs, n_threads, pure=False)
+                   for s in seeds]
+        if progress:
+            from ..parallel import _cluster_bar
+
+            _cluster_bar(futures)
+        members = client.gather(futures)
+    else:
+        from tqdm.auto import tqdm
+
+        with ThreadPoolExecutor(workers, thread_name_prefix="xattrib-member") as ex:
+            futs = [ex.submit(_fit_member, ds, s, kwargs, n_threads) for s in seeds]
+            with tqdm(total=len(seeds), desc="ensemble", unit="member",
+                      disable=not progress) as bar:
+                for f in futs:
+                    f.result()
+                    bar.update()
+            members = [f.result() for f in futs]
+    for m in members:
+        m.provenance.update(ensemble_seeds=seeds, ensemble_threads=n_threads)
+    return Ensemble(members, seeds)

@@ -419,6 +419,27 @@ CASES = [
     ("grids", "an interacting response in a transformed space",
      lambda: xattrib.benchmark(n_samples=10, response="gating", space="eof"), ValueError,
      r"response 'gating' has interactions between grid cells; it acts on the grid"),
+    ("parameters", "an ensemble of one seed",
+     lambda: xattrib.fit(_bench(), seed=[0], epochs=1, hidden=(4,), progress=False),
+     ValueError, r"an ensemble needs at least two seeds, got \[0\]; for one network pass "
+                 r"seed=<int>"),
+    ("grids", "ensemble members on different grids",
+     lambda: xattrib.Ensemble([_model(), xattrib.fit(
+         xattrib.grid.make_grid(resolution=30.0, mask="ocean").xattrib.benchmark(
+             n_samples=60, chunks=60), epochs=1, hidden=(4,), progress=False, fresh=False)],
+         [0, 1]), ValueError,
+     r"member 1 does not match member 0: another grid or other valid cells"),
+    ("values", "a group label map with NaN on valid cells",
+     lambda: xattrib.attribute(_bench(), _model(), methods="gradient", progress=False,
+                               groups=xattrib.grid.patches(_bench(), size=2).where(
+                                   lambda p: p != 0)), ValueError,
+     r"groups is NaN on \d+ valid cells: give every valid cell a group"),
+    ("parameters", "a correlation strength outside [0, 1]",
+     lambda: xattrib.benchmark(n_samples=10, covariance={"strength": 1.5}), ValueError,
+     r"strength must be from 0 \(the source's own correlation\) to 1"),
+    ("methods", "the own attribution of a network that is not additive",
+     lambda: _model().own_attribution(_bench()), ValueError,
+     r"has no exact attribution of its own; train one with fit\(arch='additive'\)"),
     ("files", "a benchmark file naming an unknown response family",
      _tampered_bench, ValueError, r"names the response family 'os:system', which is none of"),
     ("files", "a Dataset that is not an xattrib benchmark",

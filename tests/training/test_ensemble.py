@@ -104,3 +104,14 @@ def test_mismatched_members_are_refused(small_grid, bench, ens):
         Ensemble([ens[0]], [0])
     with pytest.raises(ValueError, match="parallel and threads apply to an ensemble"):
         xattrib.fit(bench, seed=0, parallel=2, **SMALL)
+
+
+def test_trim_takes_an_ensemble(bench, ens):
+    test = bench.isel(sample=slice(0, 6))
+    bands = xattrib.trim(test, ens, transform="fourier", methods="integrated_gradients",
+                         progress=False)
+    one = xattrib.trim(test, ens[2], transform="fourier", methods="integrated_gradients",
+                       progress=False)
+    assert bands["attribution"].dims[0] == "member"
+    xr.testing.assert_allclose(bands["attribution"].sel(member=2, drop=True),
+                               one["attribution"])

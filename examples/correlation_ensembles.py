@@ -48,9 +48,11 @@ STRENGTHS = [0.0, 0.9] if a.small else [0.0, 0.3, 0.6, 0.9]
 SEEDS = [0, 1] if a.small else [0, 1, 2, 3, 4, 5]
 N_TEST = 8 if a.small else 100
 FIT = ({"epochs": 1, "samples_per_epoch": 2_000, "hidden": (32,)} if a.small else
-       {"epochs": 8, "samples_per_epoch": 100_000})
-ADDITIVE = ({"epochs": 1, "samples_per_epoch": 2_000, "hidden": (8,), "embedding": 4}
-            if a.small else {"epochs": 8, "samples_per_epoch": 100_000})
+       {"epochs": 6, "samples_per_epoch": 60_000})  # the original MLP, R² ≈ 0.95
+# the additive networks learn in smaller batches (R² ≈ 0.95 in 8 × 50,000 samples)
+ADDITIVE = {"hidden": (16,), "embedding": 4, "batch_size": 128, "lr": 5e-3,
+            **({"epochs": 1, "samples_per_epoch": 2_000} if a.small else
+               {"epochs": 8, "samples_per_epoch": 50_000})}
 METHODS = ["gradient", "input_x_gradient", "integrated_gradients", "occlusion"]
 COMPLETE = ["input_x_gradient", "integrated_gradients", "occlusion"]  # output units
 PATCHES = [2] if a.small else [2, 4]

@@ -411,3 +411,20 @@ def test_bad_groups(grouped, small_grid):
     holed = labels.where(labels != 0)
     with pytest.raises(ValueError, match="groups is NaN on"):
         xattrib.attribute(bench, f, methods="gradient", groups=holed, progress=False)
+
+
+def test_a_label_map_that_labels_land_too_still_lines_up_with_the_grouped_truth(grouped):
+    """Integer regions with a label on land (0 here, and a land-only label 99): the output
+    has every label, 0 where no valid cell carries it, like truth.groupby(labels).sum()."""
+    bench, labels, _ = grouped
+    regions = xr.where(bench["mask"], (labels % 3).fillna(0), 0).astype(int)
+    land = np.argwhere(~bench["mask"].values)[0]
+    regions[tuple(land)] = 99
+    gt = bench["truth"].groupby(regions).sum()
+    heat = xattrib.attribute(bench, xattrib.Model.exact(bench), methods="occlusion",
+                             groups=regions.rename("region"), progress=False)
+    got = heat["attribution"].sel(xai_method="occlusion")
+    assert got.dims == ("sample", "region")
+    np.testing.assert_array_equal(got["region"].values, gt[gt.dims[-1]].values)
+    np.testing.assert_allclose(got.values, gt.values, atol=1e-5 * float(abs(gt).max()))
+    assert float(abs(got.sel(region=99)).max()) == 0.0

@@ -84,8 +84,9 @@ def patches(grid: xr.Dataset | xr.DataArray, size: int = 2, offset: int = 0) -> 
 
 def group_ids(labels: xr.DataArray, cells: CellIndex, what: str = "groups"
               ) -> tuple[np.ndarray, np.ndarray]:
-    """``(ids, values)``: each valid cell's group index 0..G-1 and the sorted label values,
-    from a label map on ``cells``' grid (NaN on invalid cells only)."""
+    """``(ids, values)``: each valid cell's group index 0..G-1 and the sorted label values
+    (every finite label of the map, also those only on invalid cells), from a label map on
+    ``cells``' grid (NaN allowed on invalid cells only)."""
     require_xarray(labels, what, "a label map DataArray (lat, lon), e.g. grid.patches(...)")
     if not isinstance(labels, xr.DataArray):
         raise TypeError(f"{what} must be a label map DataArray (lat, lon), e.g. "
@@ -102,5 +103,10 @@ def group_ids(labels: xr.DataArray, cells: CellIndex, what: str = "groups"
     if bad.any():
         raise ValueError(f"{what} is NaN on {int(bad.sum())} valid cells: give every valid "
                          "cell a group (NaN only where the model has no input)")
-    values, ids = np.unique(vals, return_inverse=True)
+    # every label on the map, valid cells or not: a group of invalid cells alone gets 0, as
+    # in truth.groupby(labels).sum(), so the two line up whatever the map labels on land
+    everywhere = np.asarray(labels.values, float).ravel()
+    values = np.unique(np.concatenate([everywhere[np.isfinite(everywhere)],
+                                       vals.astype(float)])).astype(vals.dtype)
+    ids = np.searchsorted(values, vals)
     return ids.astype(np.int64), values

@@ -31,7 +31,7 @@ from scipy.special import expit
 
 from ..covariances.quantised import QuantisedFactor
 from .base import RESPONSES, correlated_draws, no_extra
-from .interacting import Interacting, draw_regions, pilot_fields, row_sum, variance_scale
+from .interacting import Interacting, draw_regions, row_sum
 
 __all__ = ["Gating"]
 
@@ -192,12 +192,8 @@ class Gating(Interacting):
         w[region_b] = draws[region_b] / safe[region_b]
         params = {**pwl.params, "gate_weight": a, "gated_weight": w,
                   "threshold": np.asarray(float(threshold)), "width": np.asarray(float(width))}
-        probe = cls(params)
-        x = pilot_fields(rng, corr_factor, std).astype(np.float64)
-        f_a, f_t = variance_scale(pwl(x).sum(1), probe.term(x), interaction_share)
-        params["slopes"] = params["slopes"] * f_a
-        params["gated_weight"] = w * f_t
-        return cls(params)
+        return cls.with_share(params, "gated_weight", rng, corr_factor, std,
+                              interaction_share)
 
 
 def _rowdot(a: np.ndarray, v: np.ndarray) -> np.ndarray:

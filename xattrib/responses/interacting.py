@@ -25,7 +25,7 @@ On the additive part every kind except ``interaction`` (zero there) is Fᵢ(xᵢ
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Self
 
 import numpy as np
 
@@ -206,6 +206,18 @@ class Interacting(Response):
                 "response_n_breakpoints": int(self.params["breakpoints"].shape[1]),
                 **{f"response_{k}": float(np.asarray(self.params[k]))
                    for k in self.scalar_params}}
+
+    @classmethod
+    def with_share(cls, params: dict[str, np.ndarray], term_key: str, rng: np.random.Generator,
+                   corr_factor: Any, std: np.ndarray, share: float) -> Self:
+        """The response of ``params`` with its term carrying ``share`` of var(y) on pilot
+        fields: the pwl slopes and ``params[term_key]`` (the term is linear in it) scaled by
+        :func:`variance_scale`'s factors."""
+        probe = cls(dict(params))
+        x = pilot_fields(rng, corr_factor, std).astype(np.float64)
+        f_a, f_t = variance_scale(probe.additive_part(x).sum(1), probe.term(x), share)
+        return cls({**params, "slopes": params["slopes"] * f_a,
+                    term_key: params[term_key] * f_t})
 
     @classmethod
     def _additive_draw(cls, rng: np.random.Generator, corr_factor: Any, std: np.ndarray,

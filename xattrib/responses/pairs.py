@@ -23,10 +23,8 @@ from .base import RESPONSES, correlated_draws, no_extra
 from .interacting import (
     Interacting,
     draw_regions,
-    pilot_fields,
     row_sum,
     scatter_add,
-    variance_scale,
 )
 
 __all__ = ["Pairs"]
@@ -137,12 +135,8 @@ class Pairs(Interacting):
         coupling[lead] = draws[lead] / (safe[lead] ** p * safe[part] ** q)
         params = {**pwl.params, "partner": partner, "coupling": coupling,
                   "exponent": exponent}
-        probe = cls(params)
-        x = pilot_fields(rng, corr_factor, std).astype(np.float64)
-        a, t = variance_scale(pwl(x).sum(1), probe.term(x), interaction_share)
-        params["slopes"] = params["slopes"] * a
-        params["coupling"] = coupling * t
-        return cls(params)
+        return cls.with_share(params, "coupling", rng, corr_factor, std,
+                              interaction_share)
 
     def describe(self) -> dict[str, Any]:
         return {**super().describe(), "response_n_pairs": int(self._lead.size)}

@@ -147,16 +147,17 @@ for r_ in split_rows:
 
 # %%
 fig, axes = plt.subplots(1, 3, figsize=(13, 3.6))
+colour = {m: f"C{i}" for i, m in enumerate(METHODS)}  # one colour per method in every panel
 for m in METHODS:
     sel = [r_ for r_ in rows if r_["method"] == m]
-    axes[0].plot([r_["strength"] for r_ in sel], [r_["xai_gt"] for r_ in sel], "o-", label=m)
-    axes[1].plot([r_["strength"] for r_ in sel], [r_["xai_xai"] for r_ in sel], "o-", label=m)
-for m in COMPLETE:
-    sel = [r_ for r_ in rows if r_["method"] == m]
-    axes[2].plot([r_["strength"] for r_ in sel], [r_["variance"] for r_ in sel], "o-",
-                 label=f"{m} variance")
-    axes[2].plot([r_["strength"] for r_ in sel], [r_["bias2"] for r_ in sel], "x--",
-                 label=f"{m} bias²")
+    ws = [r_["strength"] for r_ in sel]
+    axes[0].plot(ws, [r_["xai_gt"] for r_ in sel], "o-", color=colour[m], label=m)
+    axes[1].plot(ws, [r_["xai_xai"] for r_ in sel], "o-", color=colour[m], label=m)
+    if m in COMPLETE:  # solid: variance between members; dashed: bias² of their mean
+        axes[2].plot(ws, [r_["variance"] for r_ in sel], "o-", color=colour[m],
+                     label=f"{m}: variance")
+        axes[2].plot(ws, [r_["bias2"] for r_ in sel], "x--", color=colour[m],
+                     label=f"{m}: bias²")
 for ax, title in zip(axes, ["XAI–GT (Pearson r)", "XAI–XAI (members' mean r)",
                             "error / truth's mean square"], strict=True):
     ax.set_xlabel("correlation strength w")

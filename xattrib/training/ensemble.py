@@ -166,9 +166,7 @@ class Ensemble:
     def save(self, path: str | os.PathLike) -> Path:
         """Write the ensemble to one netCDF file (atomically; no pickled code)."""
         for m in self.members:  # the same refusals as a single model's
-            if m.arch in ("exact", "exact-space", "exact-interacting", "module-instance"):
-                raise ValueError(f"members of architecture {m.arch!r} are not saved; see "
-                                 "Model.save")
+            m.check_savable()
         return to_netcdf(self.to_dataset(), path, title=f"xattrib ensemble ({self.arch})")
 
     @classmethod

@@ -518,6 +518,11 @@ class Model:
         A user's module (:meth:`from_module`) is saved as its state dict plus the
         ``factory`` that rebuilds it, which must be given.
         """
+        self.check_savable()
+        return to_netcdf(self.to_dataset(), path, title=f"xattrib model ({self.arch})")
+
+    def check_savable(self) -> None:
+        """Raise, saying why, if this model cannot be written to a file."""
         if self.arch in ("exact-space", "exact-interacting"):
             raise ValueError("the exact F of a transformed-space or interacting benchmark is "
                              "rebuilt from the benchmark (Model.exact(bench)); it is not "
@@ -530,8 +535,6 @@ class Model:
             raise ValueError("this model wraps your own module: pass factory='package.module:"
                              "function' (and factory_kwargs) to Model.from_module so a saved "
                              "model can rebuild it without pickling code")
-
-        return to_netcdf(self.to_dataset(), path, title=f"xattrib model ({self.arch})")
 
     @classmethod
     def load(cls, path: str | os.PathLike, factory: Any = None,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import sys
 
 import dask
 import numpy as np
@@ -22,6 +23,17 @@ os.environ.setdefault("OMP_NUM_THREADS", "1")
 settings.register_profile("default", derandomize=True, print_blob=True)
 settings.register_profile("explore", derandomize=False, print_blob=True)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "default"))
+
+
+@pytest.fixture(autouse=True)
+def _close_figures():
+    """Close what a test drew: pyplot keeps figures per process, and with warnings as errors
+    the 21st open figure on an xdist worker fails whichever test happens to draw it.
+    (The job itself must close its own: tests/test_cli.py checks that.)"""
+    yield
+    plt = sys.modules.get("matplotlib.pyplot")
+    if plt is not None:
+        plt.close("all")
 
 
 class _CountingScheduler:

@@ -1,6 +1,7 @@
 import subprocess
 import sys
 
+import matplotlib.pyplot as plt
 import pytest
 
 import xattrib
@@ -14,7 +15,10 @@ TINY = ["--samples", "400", "--test-samples", "40", "--epochs", "1", "--samples-
 @pytest.fixture(scope="module")
 def run_dir(tmp_path_factory):
     out = tmp_path_factory.mktemp("job")
+    before = set(plt.get_fignums())
     assert main(["benchmark", "--out", str(out), *TINY]) == 0
+    # pyplot keeps figures until closed: a job left open accumulates (matplotlib warns at 20)
+    assert set(plt.get_fignums()) == before
     return out
 
 
@@ -148,12 +152,14 @@ def test_report_audits_gtfree_metrics_against_the_truth(run_dir):
 
 def test_audit_from_the_shell(tmp_path, capsys):
     out = tmp_path / "audit"
+    before = set(plt.get_fignums())
     assert main(["audit", "--out", str(out), "--samples", "200", "--audit-samples", "8",
                  "--seeds", "2", "--models", "exact", "--metrics",
                  "faithfulness_correlation,deletion_gap,sparseness", "--methods",
                  "integrated_gradients,gradient,input_x_gradient", "--quiet"]) == 0
     assert {p.name for p in out.iterdir()} == {"audit_exact.nc", "trust_exact.png",
                                                "trust.md"}
+    assert set(plt.get_fignums()) == before  # the trust figure was written and closed
     assert "| deletion_gap | faithfulness |" in (out / "trust.md").read_text()
     assert main(["audit", "--out", str(tmp_path / "b"), "--metrics", "sparsenes"]) == 2
     assert "Did you mean 'sparseness'" in capsys.readouterr().err

@@ -21,7 +21,7 @@ import xarray as xr
 from .dims import METHOD_DIM, sample_dim_of
 from .grid.latlon import area_weights, find_latlon
 
-__all__ = ["add_coastlines", "lon_label", "plot_bands", "plot_histograms", "plot_maps",
+__all__ = ["add_coastlines", "close", "lon_label", "plot_bands", "plot_histograms", "plot_maps",
            "plot_skill", "plot_trust"]
 
 #: font size of tick labels and panel titles (readable at the default figure size)
@@ -41,6 +41,26 @@ def _save(fig: Any, path: str | os.PathLike | None) -> None:
         os.replace(tmp, path)
     finally:
         tmp.unlink(missing_ok=True)
+
+
+def close(*figures: Any) -> None:
+    """Close figures that were only made to be written to files.
+
+    pyplot keeps every figure it made until it is closed, so a process that writes many
+    (the job, a loop over experiments) grows and matplotlib warns after 20.
+
+    Examples
+    --------
+    >>> import matplotlib.pyplot as plt
+    >>> from xattrib import plots
+    >>> fig = plt.figure()
+    >>> plots.close(fig)
+    >>> fig.number in plt.get_fignums()
+    False
+    """
+    plt = _pyplot()
+    for fig in figures:
+        plt.close(fig)
 
 
 def _pyplot() -> Any:

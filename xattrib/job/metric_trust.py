@@ -92,7 +92,7 @@ def run_audit(out: str | Path, config: AuditConfig | None = None, quiet: bool = 
                            device=cfg.device, progress=not quiet)
             paths[f"audit_{kind}"] = io.to_netcdf(result, stage / f"audit_{kind}.nc",
                                                   title=result.attrs["title"])
-            plots.plot_trust(result, path=stage / f"trust_{kind}.png")
+            plots.close(plots.plot_trust(result, path=stage / f"trust_{kind}.png"))
             paths[f"trust_{kind}"] = stage / f"trust_{kind}.png"
             tables.append(f"## {kind} model\n\n{result.attrs['trust_table']}\n"
                           "Skill scores by family (mean over the family's metrics with a "

@@ -428,9 +428,10 @@ def _write(out: Path, bench: xr.Dataset, test: xr.Dataset, heat: xr.Dataset, mod
     sc = xr.merge(parts, combine_attrs="override", join="outer")
     paths["scores"] = io.to_netcdf(sc, out / "scores.nc", title="xattrib scores")
     paths["model"] = model.save(out / "model.nc")
-    plots.plot_maps(heat, test["truth"], path=out / "maps.png")
-    plots.plot_histograms(xr.concat([scores, nulls], METHOD_DIM), path=out / "histograms.png")
-    plots.plot_skill(skill, path=out / "skill.png")
+    plots.close(plots.plot_maps(heat, test["truth"], path=out / "maps.png"),
+                plots.plot_histograms(xr.concat([scores, nulls], METHOD_DIM),
+                                      path=out / "histograms.png"),
+                plots.plot_skill(skill, path=out / "skill.png"))
     for k in ("maps", "histograms", "skill"):
         paths[k] = out / f"{k}.png"
     return paths

@@ -51,3 +51,29 @@ def test_open_field_refuses_what_it_cannot_read(tmp_path):
     (tmp_path / "junk.nc").write_text("not netcdf")
     with pytest.raises(ValueError, match="cannot read"):
         open_field(tmp_path / "junk.nc")
+
+
+def test_lagged_aligns_each_lag_with_the_sample_it_precedes(sst):
+    from xattrib.datasets import lagged
+
+    ds = lagged(sst, lags=[0, 2, 1])
+    assert list(ds.data_vars) == ["sst_lag0", "sst_lag2", "sst_lag1"]
+    assert ds.sizes["time"] == sst.sizes["time"] - 2
+    np.testing.assert_array_equal(ds["time"].values, sst["time"].values[2:])
+    for k in (0, 1, 2):
+        np.testing.assert_array_equal(ds[f"sst_lag{k}"].values,
+                                      sst.values[2 - k:sst.sizes["time"] - k])
+        assert ds[f"sst_lag{k}"].attrs["lag"] == k
+
+
+def test_lagged_refuses_impossible_lags(sst):
+    from xattrib.datasets import lagged
+
+    with pytest.raises(ValueError, match="distinct non-negative"):
+        lagged(sst, lags=[0, -1])
+    with pytest.raises(ValueError, match="distinct non-negative"):
+        lagged(sst, lags=[1, 1])
+    with pytest.raises(ValueError, match="need more than 60 samples"):
+        lagged(sst, lags=[0, 60])
+    with pytest.raises(TypeError, match="needs a DataArray"):
+        lagged(sst.to_dataset(), lags=[0, 1])

@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 import xarray as xr
 
-__all__ = ["open_field", "pacific_sst"]
+__all__ = ["lagged", "open_field", "pacific_sst"]
 
 
 def pacific_sst() -> xr.DataArray:
@@ -105,3 +105,61 @@ def open_field(path: str | Path, var: str | None = None) -> xr.DataArray:
     ds.close()
     da.attrs.setdefault("source", f"{p.name}")
     return da
+
+
+def lagged(da: xr.DataArray, lags: list[int] | tuple[int, ...] = (0, 1),
+           sample_dim: str | None = None, name: str | None = None) -> xr.Dataset:
+    """One variable at several lags, as the variables of a Dataset (how a forecasting
+    network sees the past): ``<name>_lag<k>`` at sample t holds ``da`` at sample t − k.
+
+    Only the samples where every lag exists are kept (the first ``max(lags)`` are dropped),
+    so all variables share one sample axis, labelled by the *latest* time each sample sees.
+    The Dataset is a benchmark source of several variables (joint covariance with every
+    cross-lag covariance).
+
+    Parameters
+    ----------
+    da : DataArray
+        ``(sample, lat, lon)`` anomalies, samples in time order.
+    lags : sequence of int
+        Non-negative, distinct steps back along the sample dimension.
+    sample_dim : str, optional
+        Default: the one dimension that is not latitude or longitude.
+    name : str, optional
+        Prefix of the variables (default ``da.name``, else ``x``).
+
+    Examples
+    --------
+    >>> sst = pacific_sst()
+    >>> ds = lagged(sst, lags=[0, 1])
+    >>> list(ds.data_vars), ds.sizes["time"] == sst.sizes["time"] - 1
+    (['sst_lag0', 'sst_lag1'], True)
+    >>> t = ds["time"][3]   # last winter's field sits beside this one
+    >>> ds["sst_lag1"].sel(time=t).equals(sst.shift(time=1).sel(time=t))
+    True
+    """
+    from .dims import squeeze_extra
+
+    if not isinstance(da, xr.DataArray):
+        raise TypeError(f"lagged needs a DataArray, got {type(da).__name__}; pick a variable "
+                        "of your Dataset first")
+    steps = [int(k) for k in lags]
+    if not steps or min(steps) < 0 or len(set(steps)) != len(steps):
+        raise ValueError(f"lags must be distinct non-negative steps, got {list(lags)}")
+    da, dim, _ = squeeze_extra(da, sample_dim, what=str(da.name or "the field"))
+    keep = da.sizes[dim] - max(steps)
+    if keep < 1:
+        raise ValueError(f"lags up to {max(steps)} need more than {max(steps)} samples along "
+                         f"{dim!r}; there are {da.sizes[dim]}")
+    prefix = name or (str(da.name) if da.name is not None else "x")
+    top = max(steps)
+    out = {}
+    for k in steps:
+        part = da.isel({dim: slice(top - k, top - k + keep)})
+        part = part.assign_coords({dim: da[dim].values[top:]})
+        out[f"{prefix}_lag{k}"] = part.assign_attrs(
+            {**da.attrs, "lag": k,
+             "long_name": f"{da.attrs.get('long_name', prefix)} {k} step{'s' if k != 1 else ''}"
+                          f" before the sample's {dim}" if k else
+                          da.attrs.get("long_name", prefix)})
+    return xr.Dataset(out, attrs={"lags": " ".join(map(str, steps))})

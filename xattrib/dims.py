@@ -15,7 +15,7 @@ from typing import Any
 from .grid import find_latlon
 from .registry import closest_hint
 
-__all__ = ["GROUP_DIM", "MEMBER_DIM", "METHOD_DIM", "RESERVED", "TRUTH_KIND_DIM", "reserved_names", "sample_dim_of", "squeeze_extra"]
+__all__ = ["GROUP_DIM", "INPUT_VARIABLE_DIM", "MEMBER_DIM", "METHOD_DIM", "RESERVED", "TRUTH_KIND_DIM", "reserved_names", "sample_dim_of", "squeeze_extra"]
 
 #: the dimension along which heatmaps and scores stack attribution methods
 METHOD_DIM = "xai_method"
@@ -25,6 +25,8 @@ MEMBER_DIM = "member"
 GROUP_DIM = "group"
 #: the dimension of scores against each kind of exact attribution (interacting benchmarks)
 TRUTH_KIND_DIM = "truth_kind"
+#: the dimension of scores of a model of several input variables: each one, and ``all``
+INPUT_VARIABLE_DIM = "input_variable"
 
 
 def reserved_names() -> frozenset[str]:

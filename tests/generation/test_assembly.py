@@ -321,3 +321,89 @@ def test_regions_given_as_a_label_map_on_the_grid(small_grid):
     wrong = regions.isel(lon=slice(1, None))
     with pytest.raises(ValueError, match="regions"):
         small(small_grid, response="gating", regions=wrong)
+
+
+# -- several variables -------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def two_vars(sst):
+    return xattrib.datasets.lagged(sst, lags=[0, 1])
+
+
+def _two(two_vars, **kw):
+    return xattrib.benchmark(two_vars, **{"n_samples": 600, "chunks": 250, **kw})
+
+
+@pytest.mark.parametrize("baseline", ["zero", "expectation", 0.3])
+def test_two_variables_truths_sum_to_y(two_vars, baseline):
+    b = _two(two_vars, baseline=baseline)
+    assert b.attrs["xattrib_variables"] == "sst_lag0 sst_lag1"
+    assert "x" not in b and "truth" not in b
+    total = sum(b[f"truth_{v}"].sum(["lat", "lon"]) for v in ("sst_lag0", "sst_lag1"))
+    gen = xattrib.generator_from_dataset(b)
+    if baseline == "zero":
+        f_b = 0.0
+    elif baseline == "expectation":
+        f_b = float(gen.expected_contributions().sum())
+    else:
+        f_b = float(gen.contributions(np.full((1, gen.n_cells), 0.3))[0].sum())
+    np.testing.assert_allclose(total.values, b["y"].values - f_b, atol=2e-5)
+    # each variable's truth is F of its own cells only: the generator's columns in turn
+    x, y, t = gen.draw(0, 5)
+    cells = xattrib.CellIndex.from_mask(b["mask"])
+    np.testing.assert_array_equal(cells.stack(b["sst_lag1"][:5]).values, x[:, 450:])
+
+
+def test_two_variables_follow_their_joint_covariance(two_vars):
+    b = _two(two_vars, n_samples=20_000, chunks=5000)
+    cells = xattrib.CellIndex.from_mask(b["mask"])
+    x = np.concatenate([cells.stack(b[v]).values for v in ("sst_lag0", "sst_lag1")], 1)
+    target = cv.from_data(two_vars).matrix
+    emp = np.cov(x, rowvar=False)
+    assert np.abs(emp - target).max() < 0.08
+    assert np.abs(np.diag(emp[:450, 450:]) - np.diag(target[:450, 450:])).mean() < 0.01
+
+
+@pytest.mark.parametrize("chunks", [97, 600])
+def test_two_variables_chunk_invariance(two_vars, chunks):
+    ref = _two(two_vars, chunks=250).compute()
+    other = _two(two_vars, chunks=chunks).compute()
+    xr.testing.assert_identical(ref, other)
+
+
+@pytest.mark.parametrize("fmt", ["nc", "zarr"])
+def test_two_variables_round_trip_and_cf(tmp_path, two_vars, fmt):
+    b = _two(two_vars)
+    path = tmp_path / f"b.{fmt}"
+    (io.to_netcdf if fmt == "nc" else io.to_zarr)(b, path)
+    back = io.open_dataset(path)
+    gen, orig = xattrib.generator_from_dataset(back), xattrib.generator_from_dataset(b)
+    assert gen.variables == ("sst_lag0", "sst_lag1")
+    np.testing.assert_array_equal(gen.draw(1000, 1100)[1], orig.draw(1000, 1100)[1])
+    if fmt == "nc":
+        assert io.check_cf(path) == []
+
+
+def test_two_variables_on_a_parametric_grid(small_grid):
+    b = xattrib.benchmark(small_grid, n_samples=300, chunks=300, variables=["sst", "slp"],
+                          covariance={"cross_correlation": [[1, -0.5], [-0.5, 1]],
+                                      "length_scale_km": [2000, 4000]})
+    assert {"sst", "slp", "truth_sst", "truth_slp"} <= set(b.data_vars)
+    cov = xattrib.generator_from_dataset(b).covariance
+    d = cov.cells.n_cells
+    same_cell = np.diag(cov.matrix[:d, d:])  # R · (L_sst L_slpᵀ)ᵢᵢ: |.| ≤ 0.5, below it
+    assert np.all(same_cell < -0.3) and np.all(same_cell >= -0.5 - 1e-6)  # as kernels differ
+    assert b.attrs["xattrib_covariance_length_scale_km"] == "2000 4000"
+
+
+def test_two_variables_bad_input(two_vars, small_grid):
+    with pytest.raises(ValueError, match="space='sht' transforms one field"):
+        _two(two_vars, space="sht")
+    with pytest.raises(ValueError, match="draws its interacting regions on one field"):
+        _two(two_vars, response="pairs")
+    with pytest.raises(ValueError, match="baseline='zero', 'mean' or"):
+        _two(two_vars, baseline=two_vars["sst_lag0"].isel(time=0, drop=True))
+    with pytest.raises(ValueError, match="collide with the benchmark's own"):
+        xattrib.benchmark(two_vars.rename(sst_lag0="y"), n_samples=10)
+    with pytest.raises(ValueError, match="name them with benchmark"):
+        xattrib.benchmark(small_grid, n_samples=10, covariance={"cross_correlation": np.eye(2)})

@@ -173,3 +173,37 @@ def test_skill_map_matches_xr_corr_and_is_nan_where_constant():
     ref = np.array([[np.corrcoef(a[:, i, j], t[:, i, j])[0, 1] if (i, j) not in
                      ((0, 0), (1, 1)) else np.nan for j in range(4)] for i in range(3)])
     np.testing.assert_allclose(sk.values, ref, atol=1e-12)  # numpy's corrcoef, cell by cell
+
+
+def test_several_variables_are_scored_alone_and_together(sst):
+    bench = xattrib.benchmark(xattrib.datasets.lagged(sst, lags=[0, 1]), n_samples=40,
+                              chunks=40)
+    f = xattrib.Model.exact(bench)
+    heat = xattrib.attribute(bench, f, methods=["integrated_gradients", "gradient"])
+    s = xattrib.score(heat, bench, metrics=["pearson", "nmae"])
+    assert s["input_variable"].values.tolist() == ["sst_lag0", "sst_lag1", "all"]
+    for v in ("sst_lag0", "sst_lag1"):  # each variable: the one-variable score
+        alone = xattrib.score(heat[f"attribution_{v}"], bench[f"truth_{v}"],
+                              metrics=["pearson"])
+        np.testing.assert_allclose(s["pearson"].sel(input_variable=v).values,
+                                   alone["pearson"].values)
+    # all: one weighted Pearson over both variables' cells (numpy, by hand)
+    cells = xattrib.CellIndex.from_mask(bench["mask"])
+    w = cells.stack(bench["cell_area"]).values
+    w = np.tile(w / w.sum(), 2) / 2
+    a = np.concatenate([cells.stack(heat[f"attribution_{v}"].sel(
+        xai_method="gradient")).values for v in ("sst_lag0", "sst_lag1")], 1)
+    g = np.concatenate([cells.stack(bench[f"truth_{v}"]).values
+                        for v in ("sst_lag0", "sst_lag1")], 1)
+    am, gm = (a * w).sum(1, keepdims=True), (g * w).sum(1, keepdims=True)
+    r = ((a - am) * (g - gm) * w).sum(1) / np.sqrt(
+        ((a - am) ** 2 * w).sum(1) * ((g - gm) ** 2 * w).sum(1))
+    np.testing.assert_allclose(s["pearson"].sel(input_variable="all", xai_method="gradient"),
+                               r, rtol=1e-5)
+    # IG on the exact F is the truth, variable by variable (up to its quadrature across the
+    # PWL knots); the gradient, a local slope, is far from it
+    ig = s["nmae"].sel(xai_method="integrated_gradients")
+    assert float(ig.max()) < 0.05
+    assert float(s["nmae"].sel(xai_method="gradient").min()) > 5 * float(ig.max())
+    with pytest.raises(ValueError, match="pass the benchmark Dataset as truth"):
+        xattrib.score(heat, bench["truth_sst_lag0"])

@@ -238,3 +238,40 @@ def test_a_fresh_pool_costs_little_more_than_itself(small_grid):
     np.testing.assert_array_equal(x.numpy(), ((xa - buffers.x_mean) / buffers.x_std)[order])
     np.testing.assert_array_equal(
         y.numpy(), ((ya - buffers.y_mean) / buffers.y_std).astype(np.float32)[order])
+
+
+# -- several input variables ---------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def two_bench(sst):
+    return xattrib.benchmark(xattrib.datasets.lagged(sst, lags=[0, 1]), n_samples=3000,
+                             chunks=1000, response="linear")
+
+
+@pytest.mark.parametrize("arch, kw", [("mlp", {"hidden": (16,)}),
+                                      ("cnn", {"channels": (4,), "hidden": 8})])
+def test_fit_reads_every_variable_of_a_benchmark(tmp_path, two_bench, arch, kw):
+    m = xattrib.fit(two_bench, arch=arch, epochs=2, samples_per_epoch=3000, progress=False,
+                    **kw)
+    assert m.variables == ["sst_lag0", "sst_lag1"]
+    assert m.r2 > 0.3  # a linear response of 900 inputs: learnt from both variables
+    m.save(tmp_path / "m.nc")
+    back = xattrib.Model.load(tmp_path / "m.nc")
+    part = two_bench.isel(sample=slice(0, 30))
+    np.testing.assert_array_equal(back.predict(part).values, m.predict(part).values)
+    # the second variable matters: zeroing it changes the prediction
+    assert float(abs(m.predict(part.assign(sst_lag1=part["sst_lag1"] * 0)) -
+                     m.predict(part)).max()) > 1e-3
+
+
+def test_fit_on_a_users_dataset_of_two_variables(sst):
+    ds = xr.Dataset({"sst": sst, "slp": (sst * 0.5).rename("slp")})
+    ds["target"] = sst.isel(lat=5, lon=10) + ds["slp"].isel(lat=6, lon=12)
+    m = xattrib.fit(ds, x=["sst", "slp"], y="target", epochs=2, hidden=(8,),
+                    progress=False, val_fraction=0.2, batch_size=8)
+    assert m.variables == ["sst", "slp"] and m.cells.n_cells == 450
+    other = ds.assign(slp=ds["slp"].fillna(0.0))  # valid on land too: another mask
+    with pytest.raises(ValueError, match="valid on different cells"):
+        xattrib.fit(other, x=["sst", "slp"], y="target", epochs=1, progress=False)
+    with pytest.raises(ValueError, match="no variable 'sp'"):
+        xattrib.fit(ds, x=["sst", "sp"], y="target", epochs=1, progress=False)

@@ -80,8 +80,8 @@ class Additive(nn.Module):
         return self.contributions(x).sum(-1, keepdim=True) + self.bias
 
 
-def _grid_inputs(cells: CellIndex) -> dict[str, Any]:
-    return {"n_inputs": cells.n_cells}
+def _grid_inputs(cells: CellIndex, n_variables: int = 1) -> dict[str, Any]:
+    return {"n_inputs": cells.n_cells * n_variables}
 
 
 ARCHITECTURES.register("additive", Architecture(

@@ -12,6 +12,7 @@ A new architecture is one module and one registration line,
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -39,10 +40,11 @@ def make_activation(name: str) -> nn.Module:
 class Architecture:
     """A network family: its module class, the keyword arguments it derives from the grid
     (never stored twice in a file), whether :func:`xattrib.fit` may train it, and a line
-    for the docs."""
+    for the docs. ``grid_inputs(cells)`` may take a second argument, the number of input
+    variables (read as each one's cells in turn), to accept several."""
 
     module: Callable[..., nn.Module]
-    grid_inputs: Callable[[CellIndex], dict[str, Any]]
+    grid_inputs: Callable[..., dict[str, Any]]
     description: str = ""
     trainable: bool = True
 
@@ -53,15 +55,26 @@ ARCHITECTURES: Registry[Architecture] = Registry(
                           "torch.nn.Module")
 
 
-def build_module(arch: str, cells: CellIndex, **kwargs: Any) -> nn.Module:
-    """Build a registered network on ``cells`` from plain keyword arguments.
+def build_module(arch: str, cells: CellIndex, n_variables: int = 1, **kwargs: Any
+                 ) -> nn.Module:
+    """Build a registered network on ``cells`` from plain keyword arguments (reading
+    ``n_variables`` fields: each one's valid cells in turn).
 
     Never imports anything: a user's factory is resolved by :meth:`xattrib.Model.build`
     (named in the caller's own code) or :meth:`xattrib.Model.load` (supplied or approved by
     the caller), not from here.
     """
     a = ARCHITECTURES.get(arch)
-    grid = a.grid_inputs(cells)
+    if n_variables == 1:
+        grid = a.grid_inputs(cells)
+    else:
+        try:  # a member reads several variables if its grid_inputs takes their number
+            inspect.signature(a.grid_inputs).bind(cells, n_variables)
+        except TypeError:
+            raise ValueError(f"architecture {arch!r} reads one variable (its grid_inputs "
+                             "takes no n_variables); these data have "
+                             f"{n_variables}") from None
+        grid = a.grid_inputs(cells, n_variables)
     clash = set(kwargs) & set(grid)
     if clash:
         raise ValueError(f"{sorted(clash)} come from the data's grid; do not pass them")

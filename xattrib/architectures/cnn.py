@@ -15,23 +15,29 @@ __all__ = ["CNN", "ToGrid"]
 
 
 class ToGrid(nn.Module):
-    """Stacked cells ``(b, d)`` → ``(b, 2, ny, nx)``: the field (0 on invalid cells) and a mask."""
+    """Stacked cells ``(b, V·d)`` → ``(b, V + 1, ny, nx)``: each variable's field (0 on
+    invalid cells) as a channel, and a mask."""
 
     flat: torch.Tensor
     mask: torch.Tensor
 
-    def __init__(self, flat: np.ndarray, shape: tuple[int, int]) -> None:
+    def __init__(self, flat: np.ndarray, shape: tuple[int, int], n_variables: int = 1) -> None:
         super().__init__()
         self.shape = tuple(int(s) for s in shape)
-        self.register_buffer("flat", torch.as_tensor(np.asarray(flat), dtype=torch.long))
-        mask = torch.zeros(self.shape[0] * self.shape[1])
-        mask[self.flat] = 1.0
+        self.n_variables = int(n_variables)
+        size = self.shape[0] * self.shape[1]
+        flat = np.asarray(flat)
+        every = np.concatenate([flat + v * size for v in range(self.n_variables)])
+        self.register_buffer("flat", torch.as_tensor(every, dtype=torch.long))
+        mask = torch.zeros(size)
+        mask[torch.as_tensor(flat, dtype=torch.long)] = 1.0
         self.register_buffer("mask", mask.view(1, 1, *self.shape))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        grid = x.new_zeros(x.shape[0], self.shape[0] * self.shape[1])
+        size = self.shape[0] * self.shape[1]
+        grid = x.new_zeros(x.shape[0], self.n_variables * size)
         grid = grid.index_copy(1, self.flat, x)
-        grid = grid.view(x.shape[0], 1, *self.shape)
+        grid = grid.view(x.shape[0], self.n_variables, *self.shape)
         return torch.cat([grid, self.mask.expand(x.shape[0], -1, -1, -1)], dim=1)
 
 
@@ -39,17 +45,20 @@ class CNN(nn.Sequential):
     """Convolutional network on the grid: invalid cells are 0 with a mask channel.
 
     ``periodic_lon=True`` pads longitude circularly (global grids), latitude with zeros.
-    Pooling is average pooling (linear, so DeepLIFT and LRP rules stay exact).
+    Pooling is average pooling (linear, so DeepLIFT and LRP rules stay exact). Several
+    input variables (``n_variables``, read as each one's cells in turn) are channels.
     """
 
     def __init__(self, flat: np.ndarray | list[int], shape: tuple[int, int] | list[int],
                  channels: tuple[int, ...] | list[int] = (16, 32), kernel_size: int = 3,
-                 hidden: int = 64, activation: str = "relu", periodic_lon: bool = False) -> None:
+                 hidden: int = 64, activation: str = "relu", periodic_lon: bool = False,
+                 n_variables: int = 1) -> None:
         if kernel_size % 2 != 1:
             raise ValueError(f"kernel_size must be odd, got {kernel_size}")
         p = kernel_size // 2
-        layers: list[nn.Module] = [ToGrid(np.asarray(flat), (int(shape[0]), int(shape[1])))]
-        cin, (ny, nx) = 2, (int(shape[0]), int(shape[1]))
+        layers: list[nn.Module] = [ToGrid(np.asarray(flat), (int(shape[0]), int(shape[1])),
+                                          int(n_variables))]
+        cin, (ny, nx) = int(n_variables) + 1, (int(shape[0]), int(shape[1]))
         for i, c in enumerate(channels):
             if periodic_lon:
                 layers += [nn.CircularPad2d((p, p, 0, 0)), nn.ZeroPad2d((0, 0, p, p))]
@@ -65,8 +74,9 @@ class CNN(nn.Sequential):
         super().__init__(*layers)
 
 
-def _grid_inputs(cells: CellIndex) -> dict[str, Any]:
-    return {"flat": cells.flat, "shape": cells.shape}
+def _grid_inputs(cells: CellIndex, n_variables: int = 1) -> dict[str, Any]:
+    return {"flat": cells.flat, "shape": cells.shape,
+            **({"n_variables": n_variables} if n_variables > 1 else {})}
 
 
 ARCHITECTURES.register("cnn", Architecture(

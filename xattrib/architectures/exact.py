@@ -176,8 +176,8 @@ class ExactInteracting(nn.Module):
                    scale).eval()
 
 
-def _grid_inputs(cells: CellIndex) -> dict[str, Any]:
-    return {"n_inputs": cells.n_cells}
+def _grid_inputs(cells: CellIndex, n_variables: int = 1) -> dict[str, Any]:
+    return {"n_inputs": cells.n_cells * n_variables}
 
 
 ARCHITECTURES.register("exact", Architecture(

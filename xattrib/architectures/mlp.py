@@ -46,8 +46,8 @@ class MLP(nn.Sequential):
         super().__init__(*layers)
 
 
-def _grid_inputs(cells: CellIndex) -> dict[str, Any]:
-    return {"n_inputs": cells.n_cells}
+def _grid_inputs(cells: CellIndex, n_variables: int = 1) -> dict[str, Any]:
+    return {"n_inputs": cells.n_cells * n_variables}
 
 
 ARCHITECTURES.register("mlp", Architecture(

@@ -30,7 +30,7 @@ import numpy as np
 from ..registry import Registry
 
 __all__ = ["DENSE_MAX_CELLS", "MATRIX_MAX_CELLS", "SAMPLERS", "Draws", "SamplerInfo",
-           "check_dense_fits", "matrix_guard", "resolve_method"]
+           "check_dense_fits", "check_variables", "matrix_guard", "resolve_method"]
 
 #: ``method="auto"`` uses the dense sampler up to this many valid cells. Above it, the
 #: d × d matrix and its factor cost more than a minute and several GB (6,937 cells: 50 s,
@@ -107,6 +107,16 @@ def resolve_method(method: str, d: int, allowed: tuple[str, ...], large: str) ->
     if method == "dense":
         check_dense_fits(d, large)
     return method
+
+
+def check_variables(variables: Any) -> tuple[str, ...]:
+    """The names of a joint sampler's variables: none (one field) or two or more, distinct."""
+    names = tuple(str(v) for v in (variables or ()))
+    if len(names) == 1:
+        return ()
+    if len(set(names)) != len(names):
+        raise ValueError(f"the variables {list(names)} repeat a name; each needs its own")
+    return names
 
 
 def matrix_guard(d: int, sampler: str) -> None:

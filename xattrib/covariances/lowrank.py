@@ -20,7 +20,7 @@ from typing import Any, ClassVar
 import numpy as np
 
 from ..grid.cells import CellIndex
-from .base import SAMPLERS, SamplerInfo, matrix_guard
+from .base import SAMPLERS, SamplerInfo, check_variables, matrix_guard
 from .quantised import QuantisedLowRank
 
 __all__ = ["LowRankCovariance", "ledoit_wolf_shrinkage", "oas_shrinkage"]
@@ -66,26 +66,35 @@ class LowRankCovariance:
     cells : CellIndex
     attrs : dict
         Provenance (``covariance_sampler="lowrank"``, the shrinkage, the rank).
+    variables : tuple of str
+        With several variables, their names (rows: each variable's cells in turn).
     """
 
     u: np.ndarray
     diagonal: np.ndarray
     cells: CellIndex
     attrs: dict[str, Any] = field(default_factory=dict)
+    variables: tuple[str, ...] = ()
     method: ClassVar[str] = "lowrank"
 
     def __post_init__(self) -> None:
         self.u = np.asarray(self.u, np.float64)
+        self.variables = check_variables(self.variables)
         self.diagonal = np.broadcast_to(np.asarray(self.diagonal, np.float64),
                                         (self.u.shape[0],)).copy()
-        d = self.cells.n_cells
+        d = self.n_inputs
         if self.u.ndim != 2 or self.u.shape[0] != d:
             raise ValueError(f"the low-rank factor has shape {self.u.shape}, expected ({d}, r) "
-                             "— one row per valid cell")
+                             "— one row per valid cell (of each variable)")
         if np.any(self.std == 0):
             raise ValueError("the low-rank covariance has cells of zero variance")
         self.attrs = {**self.attrs, "covariance_sampler": "lowrank",
                       "covariance_rank": int(self.u.shape[1])}
+
+    @property
+    def n_inputs(self) -> int:
+        """Rows of Σ: the valid cells times the number of variables."""
+        return self.cells.n_cells * max(len(self.variables), 1)
 
     @property
     def std(self) -> np.ndarray:
@@ -94,7 +103,7 @@ class LowRankCovariance:
     @property
     def matrix(self) -> np.ndarray:
         """Σ as a d × d matrix (small grids only: tests, transformed truth spaces)."""
-        matrix_guard(self.cells.n_cells, "lowrank")
+        matrix_guard(self.n_inputs, "lowrank")
         m = self.u @ self.u.T
         m[np.diag_indices_from(m)] += self.diagonal**2
         return m
@@ -113,7 +122,8 @@ class LowRankCovariance:
 
 
 def from_standardised(z: np.ndarray, cells: CellIndex, std: np.ndarray, kind: str,
-                      shrinkage: str | float | None, attrs: dict[str, Any]) -> LowRankCovariance:
+                      shrinkage: str | float | None, attrs: dict[str, Any],
+                      variables: tuple[str, ...] = ()) -> LowRankCovariance:
     """The shrunk correlation (``kind="correlation"``) or covariance of standardised maps
     ``z`` (n × d, column means 0, unit variances with ddof 1) as a :class:`LowRankCovariance`."""
     n, d = z.shape
@@ -139,7 +149,7 @@ def from_standardised(z: np.ndarray, cells: CellIndex, std: np.ndarray, kind: st
         u, s = u * std[:, None], s * std
     attrs = {**attrs, "covariance_shrinkage_method": shrinkage if isinstance(shrinkage, str)
              else "fixed", "covariance_shrinkage": float(delta)}
-    return LowRankCovariance(np.ascontiguousarray(u), s, cells, attrs)
+    return LowRankCovariance(np.ascontiguousarray(u), s, cells, attrs, variables)
 
 
 SAMPLERS.register("lowrank", SamplerInfo(

@@ -188,6 +188,8 @@ class SpectralCovariance:
     attrs: dict[str, Any] = field(default_factory=dict)
     lmax: int | None = None
     method: ClassVar[str] = "spectral"
+    #: one field: several variables are drawn jointly by the dense and lowrank samplers
+    variables: ClassVar[tuple[str, ...]] = ()
     _geometry: tuple = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
@@ -203,6 +205,10 @@ class SpectralCovariance:
                       "covariance_resolved_fraction": captured / self.variance,
                       "covariance_reproducible": "on one machine (spherical-harmonic "
                                                  "synthesis rounds with the CPU's SIMD)"}
+
+    @property
+    def n_inputs(self) -> int:
+        return self.cells.n_cells
 
     @property
     def captured_variance(self) -> float:

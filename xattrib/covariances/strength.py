@@ -58,10 +58,12 @@ def strengthen(cov: Any, w: float, name: str = "strength") -> Any:
     attrs = {**cov.attrs, "covariance_strength": w}
     if isinstance(cov, Covariance):
         s = cov.std
-        return Covariance((1 - w) * cov.matrix + w * np.outer(s, s), cov.cells, attrs)
+        return Covariance((1 - w) * cov.matrix + w * np.outer(s, s), cov.cells, attrs,
+                          cov.variables)
     if isinstance(cov, LowRankCovariance):
         u = np.hstack([np.sqrt(1 - w) * cov.u, np.sqrt(w) * cov.std[:, None]])
-        return LowRankCovariance(u, np.sqrt(1 - w) * cov.diagonal, cov.cells, attrs)
+        return LowRankCovariance(u, np.sqrt(1 - w) * cov.diagonal, cov.cells, attrs,
+                                 cov.variables)
     raise ValueError(f"correlation strength applies to the dense and lowrank samplers; this "
                      f"covariance uses the {getattr(cov, 'method', type(cov).__name__)!r} "
                      "sampler (an isotropic kernel): sweep its length scale instead, "

@@ -36,16 +36,34 @@ __all__ = ["BASELINES", "benchmark", "is_untouched"]
 BASELINES = ("zero", "expectation")
 
 
+def _is_data(source: xr.Dataset | xr.DataArray) -> bool:
+    """Anomalies (a field with a sample dimension, or a Dataset of such fields) rather than
+    a grid (a mask, or a Dataset holding one)."""
+    def field(da: xr.DataArray) -> bool:
+        return da.dtype != bool and any(d not in find_latlon(da).dims for d in da.dims)
+
+    if isinstance(source, xr.DataArray):
+        return field(source)
+    return any(field(source[v]) for v in source.data_vars if v not in ("mask", "cell_area"))
+
+
 def _as_covariance(source: xr.Dataset | xr.DataArray | None, covariance: Any,
-                   sample_dim: str | None) -> tuple[Any, xr.Dataset | xr.DataArray]:
+                   sample_dim: str | None, variables: Any
+                   ) -> tuple[Any, xr.Dataset | xr.DataArray]:
     if source is None:
         source = pacific_sst()
     require_xarray(source, "source")
+    is_data = _is_data(source)
+    if isinstance(covariance, (*SAMPLER_TYPES, np.ndarray)) and variables is not None:
+        raise ValueError("variables= chooses the variables whose covariance benchmark() "
+                         "builds; a covariance you pass already has its own")
     if isinstance(covariance, SAMPLER_TYPES):
         return covariance, source
-    is_data = isinstance(source, xr.DataArray) and source.dtype != bool and any(
-        d not in find_latlon(source).dims for d in source.dims)
     if isinstance(covariance, np.ndarray):
+        if is_data and isinstance(source, xr.Dataset):
+            raise ValueError("a covariance matrix applies to one field; for several "
+                             "variables pass a Covariance with variables= (xattrib."
+                             "covariances.Covariance(matrix, cells, variables=[...]))")
         cells = (CellIndex.from_data(source, sample_dim)  # type: ignore[arg-type]
                  if is_data else _grid_cells(source))
         return cov_mod.from_matrix(covariance, cells), source
@@ -53,9 +71,15 @@ def _as_covariance(source: xr.Dataset | xr.DataArray | None, covariance: Any,
     if not isinstance(kwargs, dict):
         raise TypeError("covariance must be None, a Covariance, an ndarray or a dict of "
                         f"keyword arguments, got {type(covariance).__name__}")
+    if variables is not None:
+        kwargs["variables"] = variables
     if is_data:
-        return cov_mod.from_data(source, sample_dim=sample_dim,  # type: ignore[arg-type]
-                                 **kwargs), source
+        if isinstance(source, xr.Dataset):
+            source = source.drop_vars([v for v in ("mask", "cell_area") if v in source])
+        return cov_mod.from_data(source, sample_dim=sample_dim, **kwargs), source
+    if kwargs.get("cross_correlation") is not None and kwargs.get("variables") is None:
+        raise ValueError("covariance={'cross_correlation': ...} couples several variables: "
+                         "name them with benchmark(variables=[...])")
     return cov_mod.parametric(_grid_cells(source), **kwargs), source
 
 
@@ -115,6 +139,19 @@ def _block(gen: Generator, start: int, stop: int, base: np.ndarray | None,
     return (x.reshape(n, *shape), y, truth.reshape(n, *shape) if gridded else truth, *extra)
 
 
+def _input_layout(gen: Generator) -> tuple[np.ndarray, tuple[int, int], tuple[int, ...]]:
+    """(flat indices, 2-D shape scattered into, shape of one sample) of x: one field's grid,
+    or the variables' grids stacked along the first axis (each variable's cells in turn,
+    as the generator's columns are)."""
+    cells = gen.covariance.cells
+    ny, nx = cells.shape
+    nv = len(gen.variables)
+    if not nv:
+        return cells.flat, (ny, nx), (ny, nx)
+    flat = np.concatenate([cells.flat + v * ny * nx for v in range(nv)])
+    return flat, (nv * ny, nx), (nv, ny, nx)
+
+
 def _baseline_contrib(gen: Generator, b: np.ndarray) -> np.ndarray:
     """scale · F(b) for one baseline field (over the features of a transformed benchmark)."""
     with one_blas_thread():
@@ -134,7 +171,8 @@ def _baseline(baseline: Any, gen: Generator, cells: CellIndex, n: int,
             f"the response {gen.response.name!r} has interactions, whose exact attributions "
             "are relative to a baseline input: use 'zero', a number, a (lat, lon) field or "
             "a per-sample field")
-    spec = parse_baseline(baseline, cells, n_samples=n, allowed=allowed, why_not=why_not)
+    spec = parse_baseline(baseline, cells, n_vars=max(len(gen.variables), 1), n_samples=n,
+                          allowed=allowed, why_not=why_not)
     if interacting:
         if spec.kind == "background":
             raise ValueError(
@@ -180,6 +218,7 @@ def benchmark(
     sample_dim: str | None = None,
     space: str = "grid",
     n_features: int | None = None,
+    variables: list[str] | None = None,
     **response_kwargs: Any,
 ) -> xr.Dataset:
     """Generate a synthetic attribution benchmark whose correct attribution is known.
@@ -191,8 +230,11 @@ def benchmark(
     Parameters
     ----------
     source : DataArray or Dataset, optional
-        Anomalies ``(time, lat, lon)`` (Σ is their shrunk correlation), a grid Dataset with a
-        ``mask`` (Σ is a parametric kernel), or None for the bundled Pacific SST anomalies.
+        Anomalies ``(time, lat, lon)`` (Σ is their shrunk correlation), a Dataset of several
+        anomaly variables on one grid (``sst`` and ``slp``; one variable at several lags,
+        :func:`xattrib.datasets.lagged`): one joint Σ with every cross-covariance, a grid
+        Dataset with a ``mask`` (Σ is a parametric kernel), or None for the bundled Pacific
+        SST anomalies.
     n_samples : int
         Number of samples.
     seed : int
@@ -235,6 +277,15 @@ def benchmark(
     n_features : int, optional
         K for a transformed space (default min(cells, 50)); ``scale="1/d"`` then divides
         by K.
+    variables : list of str, optional
+        Several input variables. From a Dataset of anomalies: which of its variables, in
+        order (default all of them). On a grid: the names of the fields to draw, each with
+        its own kernel and coupled by ``covariance={"cross_correlation": R}``
+        (:func:`xattrib.covariances.parametric`). The benchmark then holds each input
+        under its own name, its truth as ``truth_<name>``, and one ``y`` =
+        scale · Σ over every variable's cells (``scale="1/d"`` divides by all of them);
+        ``fit`` trains on all of them as channels and ``score`` scores each and the total
+        (``docs/your-data.md``).
 
     Returns
     -------
@@ -249,10 +300,20 @@ def benchmark(
     >>> t = bench["truth"].sum(["lat", "lon"]) - bench["y"]  # baseline zero: complete
     >>> float(abs(t).max()) < 1e-5
     True
+
+    Two variables (this winter's SST and last winter's):
+
+    >>> two = xattrib.benchmark(xattrib.datasets.lagged(xattrib.datasets.pacific_sst()),
+    ...                         n_samples=1_000, chunks=500)
+    >>> sorted(v for v in two.data_vars if v.startswith(("sst", "truth")))
+    ['sst_lag0', 'sst_lag1', 'truth_sst_lag0', 'truth_sst_lag1']
+    >>> total = sum(two[f"truth_{v}"].sum(["lat", "lon"]) for v in ("sst_lag0", "sst_lag1"))
+    >>> float(abs(total - two["y"]).max()) < 1e-5
+    True
     """
     n_samples, _ = _check_sizes(n_samples, 1 if chunks == "auto" else chunks, noise_snr)
     covariance, strength, response_strength = _strengths(covariance)
-    own, source = _as_covariance(source, covariance, sample_dim)
+    own, source = _as_covariance(source, covariance, sample_dim, variables)
     # the response's parameters keep the source's own correlation unless told otherwise
     # (Krell et al. keep F fixed while the sampling correlation changes)
     cov = strengthen(own, strength)
@@ -260,9 +321,12 @@ def benchmark(
     if strength or response_strength:
         cov.attrs = {**cov.attrs, "covariance_strength": strength,
                      "covariance_response_strength": response_strength}
-    chunks = _auto_chunks(chunks, cov.cells, dtype)
+    chunks = _auto_chunks(chunks, cov.cells, dtype, max(len(cov.variables), 1))
+    if cov.variables and space != "grid":
+        raise ValueError(f"space={space!r} transforms one field; with several variables "
+                         f"{list(cov.variables)} the response acts on the grid (space='grid')")
     basis = _truth_space(space, cov, n_features)
-    k = cov.cells.n_cells if basis is None else basis.n_features
+    k = cov.n_inputs if basis is None else basis.n_features
     response = _response(response, seed, param_cov, basis, response_kwargs)
     if basis is not None and not response.additive:
         raise ValueError(f"response {response.name!r} has interactions between grid cells; "
@@ -275,6 +339,7 @@ def benchmark(
     if noise_snr is not None:
         gen.noise_std = float(np.sqrt(gen.pilot_variance() / noise_snr))
     kind, const, per_sample, base_vars = _baseline(baseline, gen, cov.cells, n_samples, chunks)
+    _check_names(gen.variables)
     return _assemble(gen, n_samples, chunks, kind, const, per_sample, base_vars, source,
                      noise_snr)
 
@@ -297,14 +362,28 @@ def _check_keywords(name: str, family: Any, response_kwargs: dict[str, Any]) -> 
 CHUNK_BYTES = 128 * 2**20
 
 
-def _auto_chunks(chunks: int | str, cells: Any, dtype: Any) -> int:
+#: names of a benchmark's own variables, which an input variable may not take
+RESERVED = ("x", "y", "y_signal", "truth", "mask", "cell_area", "baseline",
+            "baseline_response", "covariance", "sample")
+
+
+def _check_names(variables: tuple[str, ...]) -> None:
+    bad = [v for v in variables if v in RESERVED or v.startswith(
+        ("truth_", "response_", "covariance_", "space_"))]
+    if bad:
+        raise ValueError(f"the input variable {bad[0]!r} would collide with the benchmark's "
+                         f"own variables ({', '.join(RESERVED)}, truth_*, response_*, "
+                         "covariance_*); rename it (ds.rename({...}))")
+
+
+def _auto_chunks(chunks: int | str, cells: Any, dtype: Any, n_variables: int = 1) -> int:
     if chunks != "auto":
         return int(chunks)
     try:
         itemsize = np.dtype(dtype).itemsize
     except TypeError:  # refused with its own message by the Generator
         itemsize = 4
-    per_sample = cells.shape[0] * cells.shape[1] * itemsize
+    per_sample = n_variables * cells.shape[0] * cells.shape[1] * itemsize
     return int(max(100, min(50_000, CHUNK_BYTES // per_sample)))
 
 
@@ -367,6 +446,10 @@ def _response(response: str | Response, seed: int, cov: Any, basis: Any,
             a = basis.analysis
             std = np.sqrt(np.einsum("kd,kd->k", a @ cov.matrix, a))
     if family.needs_cells and basis is None:  # regions are drawn on the grid's geometry
+        if cov.variables:
+            raise ValueError(f"the response {response!r} draws its interacting regions on one "
+                             f"field; with several variables {list(cov.variables)} use an "
+                             "additive family (pwl, linear, tanh)")
         response_kwargs = {**response_kwargs, "cells": cov.cells}
     return family.random(rng, corr_l, std, **response_kwargs)
 
@@ -382,7 +465,8 @@ def _assemble(gen: Generator, n: int, chunks: int, kind: str, const: np.ndarray 
     ds = encode(gen, n, x, y, truth, y_signal, kind, base_vars, source, noise_snr, kinds)
     if len(_UNTOUCHED) >= _UNTOUCHED_MAX:
         _UNTOUCHED.pop(next(iter(_UNTOUCHED)))
-    _UNTOUCHED[ds["x"].data.name] = ds["y"].data.name
+    first = gen.variables[0] if gen.variables else "x"
+    _UNTOUCHED[ds[first].data.name] = ds["y"].data.name
     return ds
 
 
@@ -391,8 +475,7 @@ def _lazy_blocks(gen: Generator, n: int, chunks: int, const: np.ndarray | None,
                  ) -> tuple[dsa.Array, dsa.Array, dsa.Array, dict[str, dsa.Array]]:
     """x, y, truth and the other truth kinds as dask arrays of one task per chunk (the
     generator is one key)."""
-    cells = gen.covariance.cells
-    ny, nx = cells.shape
+    flat, shape2, one = _input_layout(gen)
     gen_d = dask.delayed(gen, pure=True)
     kinds = gen.truth_kinds
     xs, ys, ts = [], [], []
@@ -400,13 +483,16 @@ def _lazy_blocks(gen: Generator, n: int, chunks: int, const: np.ndarray | None,
     for s, e in _chunk_bounds(n, chunks):
         base: Any = const if per_sample is None else per_sample[s:e]
         part = dask.delayed(_block, pure=True, nout=3 + len(kinds))(
-            gen_d, s, e, base, per_sample is not None, cells.flat, (ny, nx))
-        xs.append(dsa.from_delayed(part[0], (e - s, ny, nx), dtype=gen.dtype))
+            gen_d, s, e, base, per_sample is not None, flat, shape2)
+        xs.append(dsa.from_delayed(part[0], (e - s, *shape2), dtype=gen.dtype))
         ys.append(dsa.from_delayed(part[1], (e - s,), dtype=np.float64))
-        ts.append(dsa.from_delayed(part[2], (e - s, ny, nx) if gen.space is None else
+        ts.append(dsa.from_delayed(part[2], (e - s, *shape2) if gen.space is None else
                                    (e - s, gen.n_features), dtype=gen.dtype))
         for j, lst in enumerate(ks):
-            lst.append(dsa.from_delayed(part[3 + j], (e - s, ny, nx), dtype=gen.dtype))
+            lst.append(dsa.from_delayed(part[3 + j], (e - s, *shape2), dtype=gen.dtype))
+    if gen.variables:  # (n, V·ny, nx) → (n, V, ny, nx): a free reshape of each chunk
+        return (dsa.concatenate(xs).reshape((n, *one)), dsa.concatenate(ys),
+                dsa.concatenate(ts).reshape((n, *one)), {})
     return (dsa.concatenate(xs), dsa.concatenate(ys), dsa.concatenate(ts),
             {k: dsa.concatenate(lst) for k, lst in zip(kinds, ks, strict=True)})
 

@@ -84,7 +84,14 @@ class Generator:
 
     @property
     def n_cells(self) -> int:
-        return self.covariance.cells.n_cells
+        """Inputs of x: the valid cells, times the number of variables of a joint source."""
+        return self.covariance.n_inputs
+
+    @property
+    def variables(self) -> tuple[str, ...]:
+        """The names of a joint source's variables (x's columns: each one's cells in turn);
+        empty for one field."""
+        return tuple(self.covariance.variables)
 
     @property
     def n_features(self) -> int:

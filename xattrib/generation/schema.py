@@ -52,6 +52,8 @@ def encode(gen: Generator, n: int, x: dsa.Array, y: dsa.Array, truth: dsa.Array,
         "correlation" else str(getattr(source, "attrs", {}).get("units", "1"))
     ds = xr.Dataset(coords=_coords(cells, n))
     _add_draws(ds, gen, x, y, truth, y_signal, kind, units_x, noise_snr)
+    if gen.variables:
+        _split_variables(ds, gen, source, units_x)
     _add_kinds(ds, gen, kinds or {}, kind)
     ds["mask"] = cells.mask.assign_attrs(long_name="valid cells",
                                          flag_meanings="invalid valid")
@@ -73,7 +75,7 @@ def _coords(cells: CellIndex, n: int) -> dict[Any, Any]:
 def _add_draws(ds: xr.Dataset, gen: Generator, x: dsa.Array, y: dsa.Array, truth: dsa.Array,
                y_signal: dsa.Array | None, kind: str, units_x: str,
                noise_snr: float | None) -> None:
-    sdims = list(gen.covariance.cells.spatial.dims)
+    sdims = ["variable"] * bool(gen.variables) + list(gen.covariance.cells.spatial.dims)
     sp = gen.space
     ds["x"] = (("sample", *sdims), x, {
         "long_name": "input field", "units": units_x,
@@ -97,6 +99,30 @@ def _add_draws(ds: xr.Dataset, gen: Generator, x: dsa.Array, y: dsa.Array, truth
         "description": "scale * (F_i(x_i) - F_i(baseline_i)); sums to y - F(baseline)"
         if sp is None else "scale * (F_k(s_k) - F_k(b_k)), s = B^T W x (space_synthesis B, "
                            "space_weight W); sums to y - F(baseline)"})
+
+
+def _split_variables(ds: xr.Dataset, gen: Generator, source: Any, units_x: str) -> None:
+    """Several variables: each input under its own name, its truth as ``truth_<name>``
+    (``x`` and ``truth`` arrive with a leading variable axis)."""
+    x, truth = ds["x"], ds["truth"]
+    ds["x"], ds["truth"] = x.isel(variable=0), truth.isel(variable=0)  # placeholders
+    del ds["x"], ds["truth"]
+    names = list(gen.variables)
+    for i, v in enumerate(names):
+        own = getattr(source, "data_vars", {})
+        units = units_x if units_x == "1" or v not in own else str(
+            source[v].attrs.get("units", "1"))
+        long = str(source[v].attrs.get("long_name", v)) if v in own else v
+        ds[v] = x.isel(variable=i).assign_attrs(
+            long_name=f"input field {long}", units=units,
+            description=f"variable {i + 1} of {len(names)}: X ~ MVN(0, covariance) jointly "
+                        "over every variable's valid cells (with their cross-covariances), "
+                        "NaN elsewhere")
+        ds[f"truth_{v}"] = truth.isel(variable=i).assign_attrs(
+            {**truth.attrs, "long_name": f"ground-truth attribution to {v}",
+             "input_variable": v, "description": "scale * (F_i(x_i) - F_i(baseline_i)) on "
+             f"the cells of {v}; summed with the other variables' truths it gives "
+             "y - F(baseline)"})
 
 
 def _add_kinds(ds: xr.Dataset, gen: Generator, kinds: dict[str, dsa.Array], kind: str) -> None:
@@ -126,7 +152,7 @@ def _add_baseline(ds: xr.Dataset, gen: Generator, base_vars: dict[str, Any],
         elif name == "baseline_response" and sp is not None:  # over the features
             ds[name] = xr.DataArray(np.asarray(values), dims=(sp.feature_dim,))
         else:
-            ds[name] = cells.unstack(xr.DataArray(np.asarray(values), dims=("cell",)))
+            ds[name] = unstack_inputs(cells, np.asarray(values), gen.variables)
     if "baseline" in ds:
         ds["baseline"].attrs.update(long_name="baseline input of the truth", units=units_x)
     if "baseline_response" in ds:
@@ -144,13 +170,38 @@ def _add_parameters(ds: xr.Dataset, gen: Generator) -> None:
         if pname in gen.response.scalar_params:  # attributes (Response.describe)
             continue
         pdims = gen.response.param_dims[pname]
-        arr = xr.DataArray(np.asarray(values), dims=("cell", *pdims))
-        arr = cells.unstack(arr) if sp is None else arr.rename(cell=sp.feature_dim)
-        ds[f"response_{pname}"] = arr.transpose(*pdims, *fdims).assign_attrs(
+        if sp is None:
+            arr = unstack_inputs(cells, np.asarray(values), gen.variables, pdims)
+        else:
+            arr = xr.DataArray(np.asarray(values), dims=(sp.feature_dim, *pdims))
+        lead = ["variable"] * bool(gen.variables)
+        ds[f"response_{pname}"] = arr.transpose(*lead, *pdims, *fdims).assign_attrs(
             long_name=f"{gen.response.name} response parameter {pname}", units="1")
     if sp is not None:
         ds.update(space_variables(sp, cells))
     _add_covariance(ds, gen.covariance)
+
+
+def unstack_inputs(cells: CellIndex, values: np.ndarray, variables: tuple[str, ...],
+                   pdims: tuple[str, ...] = ()) -> xr.DataArray:
+    """``(V·d, *pdims)`` values over the inputs → gridded, with a ``variable`` dimension
+    (labelled by name) when there are several variables."""
+    if not variables:
+        return cells.unstack(xr.DataArray(values, dims=("cell", *pdims)))
+    per = values.reshape(len(variables), cells.n_cells, *values.shape[1:])
+    out = cells.unstack(xr.DataArray(per, dims=("variable", "cell", *pdims)))
+    return out.assign_coords(variable=("variable", list(variables)))
+
+
+def stack_inputs(cells: CellIndex, da: xr.DataArray, pdims: tuple[str, ...] = ()
+                 ) -> np.ndarray:
+    """Inverse of :func:`unstack_inputs`: ``(V·d, *pdims)``."""
+    if "variable" not in da.dims:
+        return cells.stack(da.transpose(*pdims, *cells.spatial.dims)).transpose(
+            "cell", *pdims).values
+    st = cells.stack(da.transpose("variable", *pdims, *cells.spatial.dims))
+    vals = st.transpose("variable", "cell", *pdims).values
+    return vals.reshape(-1, *vals.shape[2:])
 
 
 def _add_covariance(ds: xr.Dataset, cov: Any) -> None:
@@ -174,9 +225,12 @@ def _add_covariance(ds: xr.Dataset, cov: Any) -> None:
 
 def _attrs(gen: Generator, kind: str, noise_snr: float | None) -> dict[str, Any]:
     sp = gen.space
+    nv = len(gen.variables)
     return {
         "title": f"xattrib attribution benchmark ({gen.response.name}, "
-                 f"{gen.covariance.cells.n_cells} cells)",
+                 f"{gen.covariance.cells.n_cells} cells"
+                 + (f" × {nv} variables)" if nv else ")"),
+        **({"xattrib_variables": " ".join(gen.variables)} if nv else {}),
         "xattrib_seed": int(gen.seed), "xattrib_scale": float(gen.scale),
         "xattrib_noise_std": float(gen.noise_std), "xattrib_sampling_block": BLOCK,
         "xattrib_sampling": SAMPLING,
@@ -213,35 +267,37 @@ def generator_from_dataset(ds: xr.Dataset) -> Generator:
     params = {}
     for pname in RESPONSES.get(family).scalar_params:
         params[pname] = np.asarray(float(a[f"xattrib_response_{pname}"]))
+    variables = tuple(str(a.get("xattrib_variables", "")).split())
     for pname, pdims in RESPONSES.get(family).param_dims.items():
         v = ds[f"response_{pname}"]
         if sp is None:
-            params[pname] = cells.stack(v.transpose(*pdims, *cells.spatial.dims)).transpose(
-                "cell", *pdims).values
+            if variables:
+                v = v.sel(variable=list(variables))
+            params[pname] = stack_inputs(cells, v, tuple(pdims))
         else:
             params[pname] = v.transpose(sp.feature_dim, *pdims).values
     params = {k: params[k] for k in RESPONSES.get(family).param_dims} | {
         k: params[k] for k in RESPONSES.get(family).scalar_params}  # per-cell ones first
-    return Generator(_covariance(ds, cells), response_from_params(family, params),
+    return Generator(_covariance(ds, cells, variables), response_from_params(family, params),
                      seed=int(a["xattrib_seed"]), scale=float(a["xattrib_scale"]),
                      noise_std=float(a["xattrib_noise_std"]),
                      dtype=a.get("xattrib_dtype", "float32"), space=sp)
 
 
-def _covariance(ds: xr.Dataset, cells: CellIndex) -> Any:
+def _covariance(ds: xr.Dataset, cells: CellIndex, variables: tuple[str, ...] = ()) -> Any:
     """The stored Σ in its sampler's form, or the parametric kernel its attributes name (a
     registry name)."""
     a = ds.attrs
     attrs = {k[len("xattrib_"):]: v for k, v in a.items() if k.startswith("xattrib_covariance_")}
     if "covariance_factor" in ds:
         return LowRankCovariance(ds["covariance_factor"].transpose("cell", ...).values,
-                                 ds["covariance_diagonal"].values, cells, attrs)
+                                 ds["covariance_diagonal"].values, cells, attrs, variables)
     if "covariance_spectrum" in ds:
         return SpectralCovariance(ds["covariance_spectrum"].values,
                                   float(a["xattrib_covariance_variance"]), cells, attrs,
                                   lmax=int(a["xattrib_covariance_lmax"]))
     if "covariance" in ds:
-        return Covariance(ds["covariance"].values, cells, attrs)
+        return Covariance(ds["covariance"].values, cells, attrs, variables)
     kw = {"kernel": a["xattrib_covariance_kernel"],
           "length_scale_km": a["xattrib_covariance_length_scale_km"],
           "variance": a["xattrib_covariance_variance"]}

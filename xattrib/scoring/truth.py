@@ -26,7 +26,7 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
-from ..dims import METHOD_DIM, TRUTH_KIND_DIM, sample_dim_of
+from ..dims import INPUT_VARIABLE_DIM, METHOD_DIM, TRUTH_KIND_DIM, sample_dim_of
 from ..grid import CellIndex, cell_area, find_latlon, require_xarray
 from ..metrics import METRICS
 
@@ -71,7 +71,10 @@ def score(
         are used) or a DataArray ``(..., sample, lat, lon)``.
     truth : DataArray or Dataset
         ``(sample, lat, lon)`` on the same grid and samples, or a benchmark Dataset (its
-        ``truth`` is used).
+        ``truth`` is used). Heatmaps of several input variables (``attribution_<v>``)
+        are scored against the benchmark's ``truth_<v>``, each variable alone and all
+        together (every variable's cells as one map), along ``input_variable``
+        (the variables' names, then ``all``).
     metrics : list of str, optional
         Names from :data:`xattrib.metrics.METRICS` (default: all).
     weights : "area", None or DataArray
@@ -101,6 +104,10 @@ def score(
     """
     require_xarray(attribution, "attribution", "heatmaps (attribute's Dataset or a DataArray)")
     require_xarray(truth, "truth", "a DataArray (or a benchmark Dataset with 'truth')")
+    several = _input_variables(attribution)
+    if several and isinstance(attribution, xr.Dataset):
+        return _score_variables(attribution, truth, several, metrics, weights, k,
+                                sign_threshold, positive_convention, sample_dim)
     if isinstance(truth, xr.Dataset):  # a benchmark: its truth
         if "truth" not in truth:
             raise ValueError(f"truth is a Dataset without a 'truth' variable (it has "
@@ -134,6 +141,70 @@ def score(
                           positive_convention, sample_dim,
                           "cell area" if isinstance(weights, str) else
                           ("uniform" if weights is None else "user-supplied"))
+
+
+def _input_variables(attribution: xr.Dataset | xr.DataArray) -> list[str]:
+    """The input variables of heatmaps of a several-variable model (none otherwise)."""
+    if not isinstance(attribution, xr.Dataset) or "attribution" in attribution:
+        return []
+    names = str(attribution.attrs.get("xattrib_input_variables", "")).split()
+    return names if all(f"attribution_{v}" in attribution for v in names) else []
+
+
+def _score_variables(attribution: xr.Dataset, truth: xr.Dataset | xr.DataArray,
+                     variables: list[str], metrics: Any, weights: Any, k: float,
+                     sign_threshold: float, positive_convention: str,
+                     sample_dim: str | None) -> xr.Dataset:
+    """Each variable's heatmap against its truth, and all variables as one map."""
+    if not isinstance(truth, xr.Dataset):
+        raise ValueError(f"the heatmaps are of {len(variables)} input variables {variables}; "
+                         "pass the benchmark Dataset as truth (it holds truth_<variable> for "
+                         "each), or score one at a time: score(heat['attribution_<v>'], "
+                         "bench['truth_<v>'])")
+    missing = [v for v in variables if f"truth_{v}" not in truth]
+    if missing:
+        raise ValueError(f"truth has no 'truth_{missing[0]}' for the input variable "
+                         f"{missing[0]!r} (it has {sorted(map(str, truth.data_vars))}); "
+                         "score heatmaps against the benchmark they were computed on")
+    kw = {"weights": weights, "k": k, "sign_threshold": sign_threshold,
+          "positive_convention": positive_convention, "sample_dim": sample_dim}
+    common = [c for c in ("prediction", "mask", "cell_area") if c in attribution]
+    parts = [score(attribution[[f"attribution_{v}", *common]].rename(
+        {f"attribution_{v}": "attribution"}).assign_attrs(attribution.attrs),
+        truth[f"truth_{v}"], metrics=metrics, **kw) for v in variables]
+    total = _score_joint(attribution, truth, variables, metrics, kw)
+    out = xr.concat([*parts, total], INPUT_VARIABLE_DIM, combine_attrs="override")
+    out.coords[INPUT_VARIABLE_DIM] = (INPUT_VARIABLE_DIM, [*variables, "all"], {
+        "long_name": "input variable scored (all: every variable's cells as one map)"})
+    return out
+
+
+def _score_joint(attribution: xr.Dataset, truth: xr.Dataset, variables: list[str],
+                 metrics: Any, kw: dict[str, Any]) -> xr.Dataset:
+    """All variables as one map: their cells one after another, each cell weighted as in
+    its own variable's map (the weights shared equally between the variables)."""
+    names = list(metrics) if metrics is not None else list(METRICS)
+    first = truth[f"truth_{variables[0]}"]
+    sample_dim = sample_dim_of(first, kw["sample_dim"], what="the truth")
+    mask = attribution["mask"] if "mask" in attribution else \
+        first.isel({sample_dim: 0}).notnull().compute()
+    cells = CellIndex.from_mask(mask)
+    w = _weights(cells, kw["weights"], attribution)
+    heat = attribution[f"attribution_{variables[0]}"]
+
+    def joined(da: list[xr.DataArray]) -> xr.DataArray:
+        st = [cells.stack(v) for v in da]
+        st = [v.drop_vars([c for c in v.coords if "cell" in v[c].dims]) for v in st]
+        out = xr.concat(st, "cell")
+        return out.chunk({"cell": -1}) if out.chunks is not None else out
+
+    a = joined([attribution[f"attribution_{v}"] for v in variables])
+    g = joined([truth[f"truth_{v}"] for v in variables])
+    return _score_stacked(attribution, heat, attribution, a, g,
+                          np.tile(w, len(variables)) / len(variables), names, kw["k"],
+                          kw["sign_threshold"], kw["positive_convention"], sample_dim,
+                          "cell area" if isinstance(kw["weights"], str) else
+                          ("uniform" if kw["weights"] is None else "user-supplied"))
 
 
 def _labels(da: xr.DataArray, dim: Any) -> str:

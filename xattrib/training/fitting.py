@@ -17,6 +17,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any, overload
 
+import dask.array as dsa
 import numpy as np
 import xarray as xr
 
@@ -45,11 +46,15 @@ def _check_finite(x: np.ndarray, start: int) -> np.ndarray:
 class _Source:
     """Where samples come from: ranges of a (lazy) Dataset, or the endless generator."""
 
-    def __init__(self, ds: xr.Dataset, cells: CellIndex, xname: str, yname: str,
+    def __init__(self, ds: xr.Dataset, cells: CellIndex, xnames: list[str], yname: str,
                  sample_dim: str, val_fraction: float, fresh: bool,
                  samples_per_epoch: int | None, fresh_every: int = 1,
                  max_val: int | None = None) -> None:
-        self.x = cells.stack(ds[xname].transpose(sample_dim, *cells.spatial.dims)).data
+        parts = [cells.stack(ds[v].transpose(sample_dim, *cells.spatial.dims)).data
+                 for v in xnames]  # several variables: each one's cells in turn
+        self.x = parts[0] if len(parts) == 1 else (
+            np.concatenate(parts, axis=1) if all(isinstance(p, np.ndarray) for p in parts)
+            else dsa.concatenate(parts, axis=1))
         self.y = ds[yname].data
         n = self.x.shape[0]
         self.n_val = int(round(n * val_fraction))
@@ -65,7 +70,9 @@ class _Source:
         self.gen = None
         # a lazy benchmark as generated: draw its samples straight from the generator (same
         # values, index by index) instead of running its graph for every chunk of every epoch
-        self.direct = is_untouched(ds, xname, yname)
+        self.direct = is_untouched(ds, xnames[0], yname) and (
+            len(xnames) == 1 or xnames == list(
+                str(ds.attrs.get("xattrib_variables", "")).split()))
         self.first_fresh = n
         if fresh or self.direct:
             self.gen = generator_from_dataset(ds)
@@ -289,7 +296,7 @@ def fit(
     seed: int | Sequence[int] = 0,
     device: str | None = None,
     progress: bool = True,
-    x: str = "x",
+    x: str | list[str] = "x",
     y: str = "y",
     sample_dim: str | None = None,
     parallel: int | None = None,
@@ -351,8 +358,12 @@ def fit(
         ``"cpu"``, ``"cuda"``…; default CUDA when available.
     progress : bool
         tqdm progress bar with loss and validation R² (stderr).
-    x, y : str
-        The input and response variables.
+    x : str or list of str
+        The input variable, or several (channels of one network, each one's valid cells in
+        turn; they must share one land mask). A benchmark of several variables is read
+        whole by default (its ``xattrib_variables``).
+    y : str
+        The response variable.
     sample_dim : str, optional
         The sample dimension (any name, e.g. ``time``; found by itself when ``x`` has only
         one dimension besides latitude and longitude).
@@ -395,14 +406,14 @@ def fit(
         fresh = is_benchmark(ds)
     plan = _Plan.resolve(bool(fresh), epochs, batch_size, lr, val_fraction, samples_per_epoch,
                          fresh_every, patience, target_r2, optimizer, weight_decay)
-    for name in (x, y):
+    names = input_names(ds, x)
+    for name in (*names, y):
         if name not in ds:
             raise ValueError(f"the Dataset has no variable {name!r}; pass x=/y= to name them")
-    sample_dim = sample_dim_of(ds[x], sample_dim, what=f"variable {x!r}")
+    sample_dim = sample_dim_of(ds[names[0]], sample_dim, what=f"variable {names[0]!r}")
     dev = resolve_device(device)
-    cells = CellIndex.from_mask(ds["mask"]) if "mask" in ds else CellIndex.from_data(
-        ds[x], sample_dim=sample_dim)
-    src = _Source(ds, cells, x, y, sample_dim, plan.val_fraction, plan.fresh,
+    cells = _input_cells(ds, names, sample_dim)
+    src = _Source(ds, cells, names, y, sample_dim, plan.val_fraction, plan.fresh,
                   plan.samples_per_epoch, plan.fresh_every, plan.max_val)
     pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="xattrib-load")
     if progress:  # the first reads can take a minute before the bar: say what happens
@@ -413,8 +424,8 @@ def fit(
               file=sys.stderr, flush=True)
     try:
         hx, hy = _first_samples(src, plan, seed)
-        model = _new_model(arch, cells, arch_kwargs, hx, hy, seed)
-        model.variables = [x]  # attribute/predict read the variable it was trained on
+        model = _new_model(arch, cells, arch_kwargs, hx, hy, seed, len(names))
+        model.variables = names  # attribute/predict read the variables it was trained on
         val = _Validation(src, pool, hx, hy)
         stopped = _train(model, src, pool, val, plan, seed, dev, progress)
         model.linear_r2 = val.linear_r2(hx, hy)
@@ -493,8 +504,42 @@ def _first_samples(src: _Source, plan: _Plan, seed: int) -> tuple[np.ndarray, np
     return np.concatenate([h[0] for h in head]), np.concatenate([h[1] for h in head])
 
 
+def input_names(ds: xr.Dataset, x: str | list[str]) -> list[str]:
+    """The input variables ``x`` names: one, several, or — for the default ``"x"`` on a
+    benchmark of several variables — all of its inputs."""
+    if isinstance(x, str):
+        if x == "x" and "x" not in ds and ds.attrs.get("xattrib_variables"):
+            return str(ds.attrs["xattrib_variables"]).split()
+        return [x]
+    names = [str(v) for v in x]
+    if not names or len(set(names)) != len(names):
+        raise ValueError(f"x must name one variable or several distinct ones, got {list(x)}")
+    return names
+
+
+def _input_cells(ds: xr.Dataset, names: list[str], sample_dim: str) -> CellIndex:
+    """The cells the network reads: the benchmark's mask, or the cells valid in every
+    sample of the (first) variable, which every other variable must share."""
+    if "mask" in ds:
+        cells = CellIndex.from_mask(ds["mask"])
+        for v in names:
+            cells.check_grid(ds[v], what=f"variable {v!r}")
+        return cells
+    cells = CellIndex.from_data(ds[names[0]], sample_dim=sample_dim)
+    for v in names[1:]:
+        other = CellIndex.from_data(ds[v], sample_dim=sample_dim)
+        cells.check_grid(other.mask, what=f"variable {v!r}")
+        if not np.array_equal(other.flat, cells.flat):
+            raise ValueError(
+                f"variables {names[0]!r} and {v!r} are valid on different cells "
+                f"({cells.n_cells} and {other.n_cells}); one network reads every variable on "
+                f"one mask: keep the common cells, e.g. ds[{v!r}].where(ds[{names[0]!r}]"
+                ".notnull()) for each variable")
+    return cells
+
+
 def _new_model(arch: Any, cells: CellIndex, arch_kwargs: dict[str, Any], hx: np.ndarray,
-               hy: np.ndarray, seed: int) -> Model:
+               hy: np.ndarray, seed: int, n_variables: int = 1) -> Model:
     """A freshly initialised network (seeded) with the normalisation of ``hx``, ``hy``."""
     import torch
 
@@ -510,7 +555,7 @@ def _new_model(arch: Any, cells: CellIndex, arch_kwargs: dict[str, Any], hx: np.
     with _INIT_LOCK:  # torch's global generator: members trained in threads take turns
         torch.manual_seed(seed)
         return Model.build(arch, cells, arch_kwargs, x_mean, x_std, float(hy.mean()),
-                           float(hy.std() or 1.0))
+                           float(hy.std() or 1.0), n_variables)
 
 
 #: initialisation seeds torch's process-wide generator; concurrent fits take turns

@@ -99,7 +99,7 @@ class Model:
 
     @classmethod
     def build(cls, arch: Any, cells: CellIndex, arch_kwargs: dict[str, Any], x_mean: np.ndarray,
-              x_std: np.ndarray, y_mean: float, y_std: float) -> Model:
+              x_std: np.ndarray, y_mean: float, y_std: float, n_variables: int = 1) -> Model:
         """A network from an architecture of xattrib's registry (``"mlp"``, ``"cnn"``), your
         own factory — a callable, or its ``"package.module:function"`` name written in your
         own code — called with ``arch_kwargs``, or a module instance; it reads the stacked
@@ -123,7 +123,7 @@ class Model:
             name = factory_name(arch)
             module, kwargs = _call_factory(arch, arch_kwargs, None, f"the factory {name!r}")
             return cls(module, name, kwargs, cells, *norm)
-        module = build_module(arch, cells, **arch_kwargs)
+        module = build_module(arch, cells, n_variables, **arch_kwargs)
         return cls(module, arch, dict(arch_kwargs), cells, *norm)
 
     @classmethod
@@ -224,7 +224,7 @@ class Model:
 
         gen = generator_from_dataset(bench)
         cells = gen.covariance.cells
-        d = cells.n_cells
+        d = gen.n_cells  # every variable's cells in turn
         arch = "exact"
         if not gen.response.additive:  # its products or gate as modules of their own
             net: Any = ExactInteracting.from_response(gen.response, gen.scale)
@@ -245,6 +245,8 @@ class Model:
         model.provenance = {"exact_response_family": gen.response.name,
                             "exact_response_scale": float(gen.scale),
                             "exact_kink_derivative": "left"}
+        if gen.variables:
+            model.variables = list(gen.variables)
         return model
 
     # -- the network users explain -----------------------------------------------------------
@@ -381,7 +383,10 @@ class Model:
         for da in self.inputs(ds, x):
             st = self.cells.stack(da)
             stacked.append(st.drop_vars([c for c in st.coords if "cell" in st[c].dims]))
-        return stacked[0] if len(stacked) == 1 else xr.concat(stacked, dim="cell")
+        if len(stacked) == 1:
+            return stacked[0]
+        both = xr.concat(stacked, dim="cell")
+        return both.chunk({"cell": -1}) if both.chunks else both  # one block of inputs
 
     def predict(self, ds: xr.Dataset | xr.DataArray, x: str | None = None,
                 device: Any = None, output: Any = "all") -> xr.DataArray:
@@ -613,8 +618,10 @@ class Model:
                 model = cls(module, arch, kwargs, cells, x_mean, x_std, float(ym[0]),
                             float(ys[0]))
             else:
+                names = _json_attr(a, "xattrib_variables", source, ["x"])
                 model = _build_registered(cls, arch, cells, kwargs, shapes, source,
-                                          (x_mean, x_std, float(ym[0]), float(ys[0])))
+                                          (x_mean, x_std, float(ym[0]), float(ys[0])),
+                                          len(names))
             model.variables = _json_attr(a, "xattrib_variables", source, ["x"])
         model.outputs = [str(o) for o in ds["output"].values]
         own = model.module.state_dict()
@@ -669,7 +676,7 @@ def _call_factory(fn: Any, kwargs: dict[str, Any], shapes: dict[str, tuple[int, 
 
 def _build_registered(cls: Any, arch: str, cells: CellIndex, kwargs: dict[str, Any],
                       shapes: dict[str, tuple[int, ...]], source: str,
-                      norm: tuple[Any, ...]) -> Model:
+                      norm: tuple[Any, ...], n_variables: int = 1) -> Model:
     """One of xattrib's own networks, by registry name, checked against the stored shapes."""
     from ..architectures import ARCHITECTURES
 
@@ -678,8 +685,9 @@ def _build_registered(cls: Any, arch: str, cells: CellIndex, kwargs: dict[str, A
                          f"xattrib's {ARCHITECTURES.names()} and no 'package.module:function' "
                          "factory; the file is damaged or from another program")
     member = ARCHITECTURES.get(arch)
-    bind_kwargs(member.module, {**member.grid_inputs(cells), **kwargs},
-                f"xattrib_arch_kwargs in {source}")
-    model = cls.build(arch, cells, kwargs, *norm)
+    grid = member.grid_inputs(cells) if n_variables == 1 else member.grid_inputs(cells,
+                                                                                  n_variables)
+    bind_kwargs(member.module, {**grid, **kwargs}, f"xattrib_arch_kwargs in {source}")
+    model = cls.build(arch, cells, kwargs, *norm, n_variables=n_variables)
     check_state_shapes(model.module, shapes, f"{source} ({arch})")
     return model

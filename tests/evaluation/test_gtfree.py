@@ -112,3 +112,33 @@ def test_impossible_parameters(lazy_case, kw, match):
     bench, model, heat = lazy_case
     with pytest.raises(ValueError, match=match):
         evaluate(heat, model, bench, metrics=list(kw), **kw)
+
+
+def test_a_model_of_two_variables_is_evaluated_on_all_its_cells(sst):
+    """IG of a linear F from zero: removing any cells — of either variable — changes the
+    output by exactly the sum of their attributions, so faithfulness correlation is 1; it
+    would not be if the heatmaps and inputs of the two variables were paired wrongly."""
+    two = xattrib.benchmark(xattrib.datasets.lagged(sst, lags=[0, 1]), n_samples=6,
+                            chunks=6, response="linear")
+    f = xattrib.Model.exact(two)
+    heat = xattrib.attribute(two, f, methods=["integrated_gradients", "gradient"],
+                             progress=False)
+    q = evaluate(heat, f, two, metrics=["faithfulness_correlation", "sparseness"]).compute()
+    np.testing.assert_allclose(q["faithfulness_correlation"].sel(
+        xai_method="integrated_gradients"), 1.0, atol=1e-6)
+    swapped = heat.rename(attribution_sst_lag0="attribution_sst_lag1",
+                          attribution_sst_lag1="attribution_sst_lag0")
+    qs = evaluate(swapped, f, two, metrics=["faithfulness_correlation"]).compute()
+    assert float(qs["faithfulness_correlation"].sel(xai_method="integrated_gradients")
+                 .max()) < 0.9
+    with pytest.raises(ValueError, match="pass attribute's Dataset"):
+        evaluate(heat["attribution_sst_lag0"], f, two)
+
+
+def test_neighbours_of_several_variables_stay_within_their_variable(sst_cells):
+    from xattrib.evaluation.gtfree import neighbour_table
+
+    one, two = neighbour_table(sst_cells), neighbour_table(sst_cells, 2)
+    d = sst_cells.n_cells
+    np.testing.assert_array_equal(two[:d], one)
+    np.testing.assert_array_equal(two[d:], np.where(one >= 0, one + d, -1))

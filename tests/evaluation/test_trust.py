@@ -89,3 +89,23 @@ def test_the_audit_file_passes_the_cf_check(audited, tmp_path):
     _, _, a = audited
     p = xattrib.io.to_netcdf(a, tmp_path / "audit.nc")
     assert xattrib.io.check_cf(p) == []
+
+
+def test_the_ladder_and_audit_of_two_variables(sst):
+    two = xattrib.benchmark(xattrib.datasets.lagged(sst, lags=[0, 1]), n_samples=20,
+                            chunks=20, response="linear")
+    lad = ladder_maps(two)
+    assert set(lad.data_vars) == {"attribution_sst_lag0", "attribution_sst_lag1"}
+    for v in ("sst_lag0", "sst_lag1"):
+        xr.testing.assert_allclose(
+            lad[f"attribution_{v}"].sel(xai_method="truth_mix_0", drop=True),
+            two[f"truth_{v}"].astype(float).drop_vars(
+                [c for c in two[f"truth_{v}"].coords if c not in ("sample", "lat", "lon")]),
+            check_dim_order=False)
+        xr.testing.assert_allclose(lad[f"attribution_{v}"].sel(xai_method="input", drop=True),
+                                   two[v].astype(float), check_dim_order=False)
+    f = xattrib.Model.exact(two)
+    r = audit(two, f, methods=["integrated_gradients", "gradient", "input_x_gradient"],
+              metrics=["faithfulness_correlation", "sparseness"], n_samples=5, seeds=1)
+    # the truth itself is perfectly faithful, every corruption less so
+    assert float(r["ladder_monotonicity"].sel(gtfree_metric="faithfulness_correlation")) > 0.9

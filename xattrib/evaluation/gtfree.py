@@ -58,9 +58,16 @@ def recorded_params(heat: Any, method: str) -> dict[str, Any]:
     return out
 
 
-def neighbour_table(cells: CellIndex) -> np.ndarray:
+def neighbour_table(cells: CellIndex, n_variables: int = 1) -> np.ndarray:
     """``(d, 4)``: the valid neighbour (north, south, east, west) of each valid cell in the
-    valid-cell order, −1 where there is none; longitude wraps on a global regular grid."""
+    valid-cell order, −1 where there is none; longitude wraps on a global regular grid.
+    Several variables (each one's cells in turn): ``(V·d, 4)``, a cell's neighbours are
+    those of the same variable."""
+    if n_variables > 1:
+        one = neighbour_table(cells)
+        d = cells.n_cells
+        return np.concatenate([np.where(one >= 0, one + v * d, -1)
+                               for v in range(n_variables)])
     ny, nx = cells.shape
     pos = np.full(ny * nx, -1, np.int64)
     pos[cells.flat] = np.arange(cells.n_cells)
@@ -74,6 +81,17 @@ def neighbour_table(cells: CellIndex) -> np.ndarray:
         ok = (rr >= 0) & (rr < ny) & (cc >= 0) & (cc < nx)
         out[ok, k] = pos[rr[ok] * nx + cc[ok]]
     return out
+
+
+def _heat_parts(heat: xr.Dataset | xr.DataArray, model: Model) -> list[xr.DataArray]:
+    """The heatmaps of each input variable of ``model``, in its order (one for one)."""
+    if len(model.variables) == 1:
+        return [heat["attribution"] if isinstance(heat, xr.Dataset) else heat]
+    names = [f"attribution_{v}" for v in model.variables]
+    if not isinstance(heat, xr.Dataset) or any(n not in heat for n in names):
+        raise ValueError(f"the model reads {len(model.variables)} variables "
+                         f"{model.variables}: pass attribute's Dataset, with {names}")
+    return [heat[n] for n in names]
 
 
 def _explainer(name: str, heat: Any, model: Model, dev: Any, seed: int) -> Any:
@@ -182,9 +200,10 @@ def _std(model: Model, ds: xr.Dataset, xs: xr.DataArray, sample_dim: str,
     """Each cell's standard deviation (perturbation scale) and where it came from."""
     if std is not None:
         arr = np.asarray(std, float)
-        if arr.shape != (model.cells.n_cells,) or not np.all(np.isfinite(arr)):
-            raise ValueError(f"std must hold one finite value per valid cell "
-                             f"({model.cells.n_cells}), got shape {arr.shape}")
+        d = model.cells.n_cells * len(model.variables)
+        if arr.shape != (d,) or not np.all(np.isfinite(arr)):
+            raise ValueError(f"std must hold one finite value per valid cell (of each input "
+                             f"variable, in turn: {d}), got shape {arr.shape}")
         return arr, "user-supplied"
     if model.trained_by_xattrib:
         return np.asarray(model.x_std, float), "the network's training standard deviation"
@@ -222,7 +241,10 @@ def evaluate(
         that are not registered methods cannot be re-run: robustness and randomisation
         metrics are NaN for them (said in the variable's ``not_computed`` attribute).
     model : Model
-        The network the maps explain (one input variable).
+        The network the maps explain. A model of several input variables takes
+        ``attribute``'s Dataset (``attribution_<v>`` for each); its cells are perturbed,
+        ranked and summed across all variables together (each variable's cells weighing
+        as in its own map; neighbours stay within a variable).
     ds : Dataset or DataArray
         The inputs, over the same samples as ``heat``.
     metrics : list of str, optional
@@ -273,7 +295,8 @@ def evaluate(
     if not isinstance(model, Model):
         raise TypeError(f"model must be an xattrib Model (xattrib.fit, Model.exact, "
                         f"Model.from_module), got {type(model).__name__}")
-    da = heat["attribution"] if isinstance(heat, xr.Dataset) else heat
+    parts = _heat_parts(heat, model)
+    da = parts[0]
     if METHOD_DIM not in da.dims:
         da = da.expand_dims({METHOD_DIM: [str(da.name or "map")]})
     names = _metric_names(metrics)
@@ -293,24 +316,25 @@ def evaluate(
         find_latlon(da)
     except ValueError:
         return _evaluate_features(da, names, per, sample_dim)
-    if len(model.variables) != 1:
-        raise ValueError(f"evaluate explains networks with one input variable; this one reads "
-                         f"{model.variables}")
     inputs = as_input_dataset(ds, model, x)
     xda = model.inputs(inputs, x)[0]
     sdim = sample_dim_of(xda, sample_dim, what="the inputs")
-    cells = model.cells
-    cells.check_grid(da, what="the heatmaps")
+    cells, nv = model.cells, len(model.variables)
+    for part in parts:
+        cells.check_grid(part, what="the heatmaps")
     for name in names:
         check = PROBES.get(name).check
         if check is not None:
-            check(per[name], cells.n_cells)
+            check(per[name], cells.n_cells * nv)
     if sdim not in da.dims or da.sizes[sdim] != xda.sizes[sdim]:
         raise ValueError(f"heat and ds must cover the same samples along {sdim!r}: heat has "
                          f"{da.sizes.get(sdim)}, ds {xda.sizes[sdim]}")
-    xs = cells.stack(xda.transpose(sdim, *cells.spatial.dims))
-    hs = cells.stack(da.transpose(METHOD_DIM, sdim, *cells.spatial.dims))
-    hs = hs.drop_vars([c for c in hs.coords if c not in (METHOD_DIM, sdim)])
+    # several variables: every variable's cells in turn, as the network reads them
+    xs = model._stack(inputs, x).transpose(sdim, "cell")
+    stacked = [cells.stack(p.transpose(METHOD_DIM, sdim, *cells.spatial.dims)) for p in parts]
+    stacked = [h.drop_vars([c for c in h.coords if c not in (METHOD_DIM, sdim)])
+               for h in stacked]
+    hs = stacked[0] if nv == 1 else xr.concat(stacked, "cell")
     xs = xs.drop_vars([c for c in xs.coords if c != sdim])
     if getattr(hs.data, "chunks", None) is not None:  # methods and cells in one chunk each
         hs = hs.chunk({METHOD_DIM: -1, "cell": -1})
@@ -329,7 +353,7 @@ def evaluate(
         w = np.ones(cells.n_cells)
     else:
         raise ValueError(f"weights must be 'area' or None, got {weights!r}")
-    w = w / w.sum()
+    w = np.tile(w / w.sum(), nv) / nv  # each variable's cells weigh as in its own map
     stdv, std_from = _std(model, inputs, xs, sdim, std)
     index = xr.DataArray(np.arange(xs.sizes[sdim]), dims=(sdim,))
     if getattr(xs.data, "chunks", None) is not None:
@@ -342,7 +366,7 @@ def evaluate(
         output_dtypes=[float],
         dask_gufunc_kwargs={"output_sizes": {_METRIC_DIM: len(names)}},
         kwargs={"model": model, "heat_attrs": dict(da.attrs), "labels": labels,
-                "names": names, "params": per, "w": w, "neighbours": neighbour_table(cells),
+                "names": names, "params": per, "w": w, "neighbours": neighbour_table(cells, nv),
                 "device": device, "seed": int(seed), "batch_size": batch_size})
     res = res.transpose(METHOD_DIM, sdim, _METRIC_DIM)
     rerun = [lab for lab in labels if _explainer_possible(lab)]

@@ -29,7 +29,7 @@ import numpy as np
 import xarray as xr
 
 from ..attribution import attribute
-from ..dims import METHOD_DIM
+from ..dims import INPUT_VARIABLE_DIM, METHOD_DIM
 from ..methods import METHODS
 from ..probes import PROBES
 from ..scoring import score
@@ -47,21 +47,34 @@ _LADDER = (0.0, 0.25, 0.5, 0.75, 1.0)
 
 
 def ladder_maps(bench: xr.Dataset, lambdas: tuple[float, ...] = _LADDER, seed: int = 0
-                ) -> xr.DataArray:
+                ) -> xr.DataArray | xr.Dataset:
     """Maps made from the truth: ``truth_mix_<λ>`` = (1 − λ)T + λε (ε the truth of the next
     sample, cyclically), ``truth_shuffled``, ``truth_negated``, ``truth_smoothed``, ``input``,
-    ``random`` (white noise with the truth's per-sample scale) and ``constant``."""
-    t = bench["truth"].transpose("sample", ...)
+    ``random`` (white noise with the truth's per-sample scale) and ``constant``.
+
+    A benchmark of several variables gets ``attribution_<v>`` for each (as ``attribute``
+    writes them): the maps are made of the joint truth, every variable's cells together
+    (shuffled across all of them, smoothed within each variable)."""
+    from ..grid import CellIndex
+
+    names = str(bench.attrs.get("xattrib_variables", "")).split()
+    truths = [bench[f"truth_{v}"] for v in names] if names else [bench["truth"]]
+    inputs = [bench[v] for v in names] if names else [bench["x"]]
+    t = truths[0].transpose("sample", ...)
+    nv = len(truths)
     mask = bench["mask"].astype(bool)
-    tv = np.asarray(t.values, float)
+    # (n, V, ny, nx): the variables stacked; one variable is V = 1
+    tv = np.stack([np.asarray(v.transpose("sample", ...).values, float) for v in truths], 1)
     n = tv.shape[0]
+    cells = CellIndex.from_mask(mask)
+    size = cells.shape[0] * cells.shape[1]
+    flat = np.concatenate([cells.flat + v * size for v in range(nv)])
     other = np.roll(tv, -1, axis=0)
     maps, labels = [], []
     for lam in lambdas:
         maps.append((1 - lam) * tv + lam * other)
         labels.append(f"truth_mix_{lam:g}")
     rng = np.random.default_rng(seed)
-    flat = np.flatnonzero(mask.values.ravel())
     shuffled = tv.reshape(n, -1).copy()
     for i in range(n):
         shuffled[i, flat] = shuffled[i, flat[rng.permutation(flat.size)]]
@@ -69,28 +82,34 @@ def ladder_maps(bench: xr.Dataset, lambdas: tuple[float, ...] = _LADDER, seed: i
     labels.append("truth_shuffled")
     maps.append(-tv)
     labels.append("truth_negated")
-    from ..grid import CellIndex
-
-    cells = CellIndex.from_mask(mask)
-    nb = neighbour_table(cells)
-    tc = tv.reshape(n, -1)[:, cells.flat]
+    nb = neighbour_table(cells, nv)
+    tc = tv.reshape(n, -1)[:, flat]
     has = nb >= 0
     smooth = (tc + (tc[:, np.clip(nb, 0, None)] * has).sum(-1)) / (1 + has.sum(1))
     sm = np.full(tv.reshape(n, -1).shape, np.nan)
-    sm[:, cells.flat] = smooth
+    sm[:, flat] = smooth
     maps.append(sm.reshape(tv.shape))
     labels.append("truth_smoothed")
-    maps.append(np.asarray(bench["x"].transpose("sample", ...).values, float))
+    maps.append(np.stack([np.asarray(v.transpose("sample", ...).values, float)
+                          for v in inputs], 1))
     labels.append("input")
-    scale = np.nanstd(tv.reshape(n, -1), axis=1)[:, None, None]
+    scale = np.nanstd(tv.reshape(n, -1), axis=1)[:, None, None, None]
     noise = rng.standard_normal(tv.shape) * scale
     maps.append(np.where(np.isnan(tv), np.nan, noise))
     labels.append("random")
     maps.append(np.where(np.isnan(tv), np.nan, 1.0))
     labels.append("constant")
-    return xr.DataArray(np.stack(maps), dims=(METHOD_DIM, *t.dims),
-                        coords={METHOD_DIM: labels, **{c: t[c] for c in t.coords}},
-                        name="attribution", attrs={"baseline": "zero"})
+    every = np.stack(maps)  # (method, sample, V, ny, nx)
+    coords = {METHOD_DIM: labels, **{c: t[c] for c in t.coords}}
+
+    def one(v: int) -> xr.DataArray:
+        return xr.DataArray(every[:, :, v], dims=(METHOD_DIM, *t.dims), coords=coords,
+                            name="attribution", attrs={"baseline": "zero"})
+
+    if not names:
+        return one(0)
+    return xr.Dataset({f"attribution_{v}": one(i) for i, v in enumerate(names)},
+                      attrs={"xattrib_input_variables": " ".join(names)})
 
 
 def _nanmean(v: Any, axis: int | None = None) -> Any:
@@ -204,7 +223,7 @@ def audit(
         raise ValueError(f"methods must name at least 3 methods to rank, got {chosen}")
     for m in chosen:
         METHODS.get(m)
-    if "truth" not in bench or "x" not in bench:
+    if not ({"truth", "x"} <= set(bench.data_vars) or bench.attrs.get("xattrib_variables")):
         raise ValueError("audit needs a benchmark Dataset (x, truth, mask): the truth is what "
                          "the metrics are audited against")
     n = int(min(n_samples, bench.sizes["sample"]))
@@ -220,7 +239,10 @@ def audit(
             raise ValueError("heat must cover the benchmark's last n_samples samples "
                              f"({n}); pass heat over the same samples as bench")
     heat = heat.compute()
-    fid = score(heat, test["truth"], metrics=["pearson"])["pearson"].compute()
+    fid = score(heat, test, metrics=["pearson"])["pearson"]
+    if INPUT_VARIABLE_DIM in fid.dims:  # several variables: fidelity over all their cells
+        fid = fid.sel({INPUT_VARIABLE_DIM: "all"}, drop=True)
+    fid = fid.compute()
     runs = [evaluate(heat, model, test, metrics=names, seed=seed + s, device=device,
                      **params).compute() for s in range(int(seeds))]
     q = runs[0]

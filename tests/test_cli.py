@@ -191,6 +191,39 @@ def test_the_job_on_a_users_file(tmp_path):
     assert "squeezed: level=850.0" in report
 
 
+def test_the_job_on_two_variables_of_a_users_file(tmp_path):
+    """--var tos --var slp: one joint source; scores of all cells and of each variable,
+    a map and skill figure per variable, the GT-free audit on the two-variable model."""
+    import xarray as xr
+
+    sst = xattrib.datasets.pacific_sst()
+    slp = (0.6 * sst + 0.8 * sst.shift(time=1).fillna(0.0)).where(sst.notnull())
+    xr.Dataset({"tos": sst, "slp": slp.rename("slp")}).to_netcdf(tmp_path / "two.nc")
+    out = tmp_path / "out"
+    before = set(plt.get_fignums())
+    assert main(["benchmark", "--out", str(out), "--data", str(tmp_path / "two.nc"), "--var",
+                 "tos", "--var", "slp", *TINY[:-1], "--gtfree-samples", "4", "--quiet"]) == 0
+    assert set(plt.get_fignums()) == before
+    names = {p.name for p in out.iterdir()}
+    assert {"maps_tos.png", "maps_slp.png", "skill_tos.png", "skill_slp.png",
+            "histograms.png", "audit.nc"} <= names
+    report = (out / "report.md").read_text()
+    assert "estimated from tos and slp (50 samples along 'time', 450 cells × 2 variables)" \
+        in report
+    assert "## Scores on each input variable" in report
+    assert "| method | tos: r / NMAE | slp: r / NMAE |" in report
+    assert "input variables: tos slp" in report
+    scores = xattrib.io.open_dataset(out / "scores.nc")
+    assert scores["input_variable"].values.tolist() == ["tos", "slp", "all"]
+    assert io_check(out / "scores.nc") == []
+    model = xattrib.Model.load(out / "model.nc")
+    assert model.variables == ["tos", "slp"]
+
+
+def io_check(path):
+    return xattrib.io.check_cf(path)
+
+
 def test_perturbation_methods_take_patches_on_large_grids():
     import numpy as np
     import xarray as xr

@@ -49,6 +49,14 @@ def _job(**kw):
     JobConfig(**kw).validate()
 
 
+def _two_grids():
+    coarse = _sst().coarsen(lat=2, lon=2, boundary="trim").mean().rename(
+        "slp", lat="lat_c", lon="lon_c").fillna(0.0)
+    coarse["lat_c"].attrs = {"standard_name": "latitude", "units": "degrees_north"}
+    coarse["lon_c"].attrs = {"standard_name": "longitude", "units": "degrees_east"}
+    return xr.Dataset({"sst": _sst(), "slp": coarse})
+
+
 def _sst_file():
     import tempfile
 
@@ -209,9 +217,33 @@ CASES = [
      lambda: xattrib.covariances.parametric(_global().isel(lon=[0, 1, 2, 5, 9]),
                                             method="spectral"),
      ValueError, r"needs longitudes on a regular lattice whose spacing divides 360°"),
-    ("parameters", "the job given several variables of a file",
-     lambda: _job(data="anomalies.nc", var=["sst", "slp"]),
-     ValueError, r"var names 2 variables \(sst, slp\); the job takes one variable"),
+    ("parameters", "the job given one variable twice",
+     lambda: _job(data="anomalies.nc", var=["sst", "sst"]),
+     ValueError, r"var repeats a variable: \['sst', 'sst'\]; name each once"),
+    ("grids", "several variables on different grids",
+     lambda: xattrib.covariances.from_data(_two_grids()),
+     ValueError, r"variable 'slp' is not on the expected grid: lat_c has 9 points, expected "
+                 r"18"),
+    ("values", "NaN in some samples of one of several variables",
+     lambda: xattrib.benchmark(xr.Dataset({"sst": _sst(), "slp": _sst().where(
+         _sst().time != _sst().time[4]).rename("slp")})),
+     ValueError, r"grid cells of slp are NaN in some samples but not in others"),
+    ("values", "several variables whose masks do not overlap",
+     lambda: xattrib.covariances.from_data(xr.Dataset({"sst": _sst(), "slp": (
+         _sst().isnull() * 1.0 + _sst().time.dt.year * 0.01).where(_sst().isnull())})),
+     ValueError, r"no cell is valid in every one of \['sst', 'slp'\]"),
+    ("parameters", "a cross-correlation that is not a correlation matrix",
+     lambda: xattrib.benchmark(_global(), n_samples=10, variables=["a", "b"],
+                               covariance={"cross_correlation": [[1, 1.2], [1.2, 1]]}),
+     ValueError, r"cross_correlation must be a correlation matrix"),
+    ("parameters", "an input variable named like the benchmark's own",
+     lambda: xattrib.benchmark(xr.Dataset({"y": _sst(), "slp": _sst().rename("slp")}),
+                               n_samples=10),
+     ValueError, r"the input variable 'y' would collide with the benchmark's own variables"),
+    ("methods", "an interacting response on several variables",
+     lambda: xattrib.benchmark(xattrib.datasets.lagged(_sst()), n_samples=10,
+                               response="pairs"),
+     ValueError, r"draws its interacting regions on one field; with several variables"),
     ("parameters", "the job given a data file and a parametric grid",
      lambda: _job(data="anomalies.nc", grid="global"),
      ValueError, r"data and grid exclude each other"),

@@ -71,7 +71,8 @@ def _parser() -> argparse.ArgumentParser:
     b.add_argument("--data", metavar="FILE",
                    help="your own anomalies: a netCDF file or zarr store (instead of --grid)")
     b.add_argument("--var", action="append", metavar="NAME",
-                   help="the variable of --data (needed when the file holds several)")
+                   help="a variable of --data (needed when the file holds several); repeat "
+                        "it for several variables as one source (--var sst --var slp)")
     b.add_argument("--sample-dim", metavar="DIM",
                    help="the sample dimension of --data (default: its one non-spatial dim)")
     b.add_argument("--length-scale-km", type=float, help="parametric correlation length")

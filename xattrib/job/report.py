@@ -9,10 +9,10 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
-from ..dims import METHOD_DIM, TRUTH_KIND_DIM
+from ..dims import INPUT_VARIABLE_DIM, METHOD_DIM, TRUTH_KIND_DIM
 from ..io import versions
 
-__all__ = ["kind_table", "render_report", "score_table"]
+__all__ = ["kind_table", "render_report", "score_table", "variable_table"]
 
 
 def _fmt(v: float, digits: int = 2) -> str:
@@ -50,6 +50,39 @@ def score_table(table: xr.Dataset, exact: xr.Dataset | None = None) -> str:
                     statistic="mean"))) if known else "–")
         lines.append(f"| {m} | " + " | ".join(cells) + " |")
     return "\n".join(lines)
+
+
+def variable_table(table: xr.Dataset) -> str:
+    """Markdown: each method's mean Pearson r and NMAE on each input variable's cells alone
+    (a model of several input variables)."""
+    names = [str(v) for v in table[INPUT_VARIABLE_DIM].values if str(v) != "all"]
+    head = [f"{v}: r / NMAE" for v in names]
+    lines = ["| method | " + " | ".join(head) + " |", "|---|" + "---|" * len(head)]
+    for m in table[METHOD_DIM].values:
+        cells = []
+        for v in names:
+            one = table.sel({METHOD_DIM: m, INPUT_VARIABLE_DIM: v, "statistic": "mean"})
+            cells.append(f"{_fmt(float(one['pearson']))} / {_fmt(float(one['nmae']))}")
+        lines.append(f"| {m} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def _variables_section(table: xr.Dataset) -> list[str]:
+    if INPUT_VARIABLE_DIM not in table.dims:
+        return []
+    return [
+        "## Scores on each input variable", "",
+        "The table above scores every variable's cells as one map (`all`); here each "
+        "variable's heatmap against its own truth (mean Pearson r and NMAE). A method can "
+        "find the right cells of one variable and miss the other.", "",
+        variable_table(table), ""]
+
+
+def _all(table: xr.Dataset | None) -> xr.Dataset | None:
+    """The summary over every variable's cells (the table itself for one variable)."""
+    if table is None or INPUT_VARIABLE_DIM not in table.dims:
+        return table
+    return table.sel({INPUT_VARIABLE_DIM: "all"}, drop=True)
 
 
 def kind_table(net: xr.Dataset, exact: xr.Dataset | None = None) -> str:
@@ -104,6 +137,19 @@ def _trust_section(trust: xr.Dataset) -> list[str]:
         str(trust.attrs["trust_table"]), ""]
 
 
+def _figures(table: xr.Dataset) -> list[str]:
+    names = ([str(v) for v in table[INPUT_VARIABLE_DIM].values if str(v) != "all"]
+             if INPUT_VARIABLE_DIM in table.dims else [])
+    suffixes = [f"_{v}" for v in names] or [""]
+    return [
+        *[f"- `maps{s}.png`: truth and every method for three test samples"
+          + (f" ({s[1:]})" if s else "") for s in suffixes],
+        "- `histograms.png`: per-sample Pearson r with the truth, per method"
+        + (" (all variables' cells)" if names else ""),
+        *[f"- `skill{s}.png`: per-cell correlation with the truth over the test samples"
+          + (f" ({s[1:]})" if s else "") for s in suffixes], ""]
+
+
 def render_report(cfg: Any, model: Any, table: xr.Dataset, timings: dict[str, float],
                   command: str | None, skipped: list[str],
                   exact: xr.Dataset | None = None, trust: xr.Dataset | None = None,
@@ -135,16 +181,17 @@ def render_report(cfg: Any, model: Any, table: xr.Dataset, timings: dict[str, fl
         + (f" *Pearson r on exact F*: the same method on the benchmark's true function "
            f"(`xattrib.Model.exact`, first {cfg.exact_samples} test samples), i.e. the "
            "method's own error without the network's." if exact is not None else ""), "",
-        score_table(table, exact), "",
+        score_table(_all(table), _all(exact)), "",
+        *_variables_section(table),
         *([f"Skipped (cannot use baseline `{cfg.baseline}`): {', '.join(skipped)}", ""]
           if skipped else []),
         *_kinds_section(kinds, exact_left_out or []),
         *(_trust_section(trust) if trust is not None else []),
         "## Figures", "",
-        "- `maps.png`: truth and every method for three test samples",
-        "- `histograms.png`: per-sample Pearson r with the truth, per method",
-        "- `skill.png`: per-cell correlation with the truth over the test samples", "",
+        *_figures(table),
         "## Provenance", "",
+        *([f"- input variables: {a['xattrib_variables']} (one joint covariance)"]
+          if a.get("xattrib_variables") else []),
         f"- seed {cfg.seed}; response `{cfg.response}`; covariance "
         f"{a.get('xattrib_covariance_source')}, drawn by the "
         f"`{a.get('xattrib_covariance_sampler', 'dense')}` sampler"

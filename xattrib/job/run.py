@@ -22,10 +22,10 @@ import xarray as xr
 
 from .. import io, parallel, plots
 from ..datasets import open_field, pacific_sst
-from ..dims import METHOD_DIM
+from ..dims import INPUT_VARIABLE_DIM, METHOD_DIM
 from ..generation import benchmark
 from ..grid import make_grid
-from ..scoring import null_attributions, score, score_kinds, skill_map, summarize, truth_kinds
+from ..scoring import null_attributions, score, score_kinds, skill_map, summarize
 from ..training import Model, fit
 from .report import render_report
 
@@ -69,7 +69,7 @@ class JobConfig:
     grid: str | None = None        # None: the bundled Pacific SST; "global": parametric
     resolution: float = 10.0
     data: str | None = None        # a user's netCDF file or zarr store of anomalies
-    var: list[str] | None = None   # its variable (one)
+    var: list[str] | None = None   # its variables (several: one joint source)
     sample_dim: str | None = None  # its sample dimension, if not the one non-spatial dim
     length_scale_km: float | None = None
     # training: None means fit's own defaults (xattrib.training.FRESH_RECIPE: 16 epochs of
@@ -117,10 +117,8 @@ class JobConfig:
         if self.data is None and (self.var or self.sample_dim):
             raise ValueError("var and sample_dim describe a data file: pass data= (--data "
                              "FILE) too")
-        if self.var is not None and len(self.var) > 1:
-            raise ValueError(f"var names {len(self.var)} variables ({', '.join(self.var)}); "
-                             "the job takes one variable of a file for now — several "
-                             "variables as one source are not built yet (issue #23)")
+        if self.var is not None and len(set(self.var)) != len(self.var):
+            raise ValueError(f"var repeats a variable: {self.var}; name each once")
         from ..responses import RESPONSES
 
         if self.response in RESPONSES and not RESPONSES.get(self.response).additive \
@@ -185,6 +183,13 @@ class _Log:
 
 def _source(cfg: JobConfig) -> Any:
     data, var = getattr(cfg, "data", None), getattr(cfg, "var", None)  # AuditConfig has none
+    if data is not None and var and len(var) > 1:  # one joint source of several variables
+        fields = [open_field(data, v) for v in var]
+        try:
+            return xr.merge(fields, join="exact", combine_attrs="drop_conflicts")
+        except ValueError:
+            raise ValueError(f"the variables {var} of {data} are not on one grid and sample "
+                             "axis; regrid or select them to match first") from None
     if data is not None:
         return open_field(data, var[0] if var else None)
     if cfg.grid == "global":
@@ -245,7 +250,7 @@ def _run(out: Path, cfg: JobConfig, quiet: bool, command: str | None) -> dict[st
         with log.step("generate benchmark"):
             bench = _generate(cfg, quiet)
         if getattr(cfg, "_gtfree_default", False) and cfg.gtfree_samples:
-            d = int(bench["mask"].sum())
+            d = int(bench["mask"].sum()) * max(1, len(input_variables(bench)))
             cfg.gtfree_samples = min(cfg.gtfree_samples, max(2, GTFREE_CELL_SAMPLES // d))
         with log.step("fit network"):
             model = _fit(bench, cfg, quiet)
@@ -352,16 +357,15 @@ def _exact_summary(bench: xr.Dataset, test: xr.Dataset, usable: list[str], cfg: 
     from ..methods import get_method
 
     sub = test.isel(sample=slice(0, cfg.exact_samples))
-    kinds = truth_kinds(bench)
-    left_out = [] if "exact" in kinds else [m for m in usable
+    left_out = [] if not _interacting(bench) else [m for m in usable
                                             if not get_method(m).transformable]
     run = [m for m in usable if m not in left_out]
     heat_f = attribute(sub, Model.exact(bench), methods=run, baseline=cfg.baseline,
                        device=cfg.device, progress=not quiet, seed=cfg.seed,
                        **_patch_params(run, sub)).compute()
-    scores_f = score(heat_f, sub["truth"], weights=cfg.weights).compute()
+    scores_f = score(heat_f, sub, weights=cfg.weights).compute()
     by_kind = None
-    if "exact" not in kinds:
+    if _interacting(bench):
         by_kind = summarize(score_kinds(heat_f, sub, weights=cfg.weights).compute(),
                             seed=cfg.seed)
     return summarize(scores_f, seed=cfg.seed), by_kind, left_out
@@ -390,13 +394,13 @@ def _score(heat: xr.Dataset, test: xr.Dataset, cfg: JobConfig
            ) -> tuple[xr.Dataset, xr.Dataset, xr.Dataset, xr.DataArray, xr.Dataset | None]:
     """Per-sample scores, the null explanations' scores, their summary, the skill map and,
     for an interacting benchmark, the summary against each kind of truth."""
-    scores = score(heat, test["truth"], weights=cfg.weights).compute()
-    nulls = score(null_attributions(test, seed=cfg.seed), test["truth"],
+    scores = score(heat, test, weights=cfg.weights).compute()
+    nulls = score(null_attributions(test, seed=cfg.seed), test,
                   weights=cfg.weights).compute()
     table = summarize(xr.concat([scores, nulls], METHOD_DIM), seed=cfg.seed)
-    skill = skill_map(heat, test["truth"]).compute()
+    skill = skill_map(heat, test).compute()
     by_kind = None
-    if "exact" not in truth_kinds(test):
+    if _interacting(test):
         by_kind = summarize(score_kinds(heat, test, weights=cfg.weights).compute(),
                             seed=cfg.seed)
     return scores, nulls, table, skill, by_kind
@@ -428,10 +432,30 @@ def _write(out: Path, bench: xr.Dataset, test: xr.Dataset, heat: xr.Dataset, mod
     sc = xr.merge(parts, combine_attrs="override", join="outer")
     paths["scores"] = io.to_netcdf(sc, out / "scores.nc", title="xattrib scores")
     paths["model"] = model.save(out / "model.nc")
-    plots.close(plots.plot_maps(heat, test["truth"], path=out / "maps.png"),
-                plots.plot_histograms(xr.concat([scores, nulls], METHOD_DIM),
-                                      path=out / "histograms.png"),
-                plots.plot_skill(skill, path=out / "skill.png"))
-    for k in ("maps", "histograms", "skill"):
-        paths[k] = out / f"{k}.png"
+    every = xr.concat([scores, nulls], METHOD_DIM)
+    names = input_variables(test)
+    if not names:
+        plots.close(plots.plot_maps(heat, test["truth"], path=out / "maps.png"),
+                    plots.plot_skill(skill, path=out / "skill.png"))
+        paths.update(maps=out / "maps.png", skill=out / "skill.png")
+    for v in names:  # several variables: a truth and skill figure of each
+        one = heat[[f"attribution_{v}"]].rename({f"attribution_{v}": "attribution"})
+        plots.close(plots.plot_maps(one, test[f"truth_{v}"], path=out / f"maps_{v}.png"),
+                    plots.plot_skill(skill.sel({INPUT_VARIABLE_DIM: v}, drop=True),
+                                     path=out / f"skill_{v}.png"))
+        paths.update({f"maps_{v}": out / f"maps_{v}.png", f"skill_{v}": out / f"skill_{v}.png"})
+    if INPUT_VARIABLE_DIM in every.dims:  # the histogram of all variables' cells together
+        every = every.sel({INPUT_VARIABLE_DIM: "all"}, drop=True)
+    plots.close(plots.plot_histograms(every, path=out / "histograms.png"))
+    paths["histograms"] = out / "histograms.png"
     return paths
+
+
+def _interacting(bench: xr.Dataset) -> bool:
+    """Whether the benchmark has several kinds of truth (an interacting response)."""
+    return bool(bench.attrs.get("xattrib_truth_kinds"))
+
+
+def input_variables(bench: xr.Dataset) -> list[str]:
+    """The input variables of a benchmark of several (none for one field)."""
+    return str(bench.attrs.get("xattrib_variables", "")).split()

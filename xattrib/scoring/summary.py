@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
-from ..dims import METHOD_DIM, TRUTH_KIND_DIM, sample_dim_of
+from ..dims import INPUT_VARIABLE_DIM, METHOD_DIM, TRUTH_KIND_DIM, sample_dim_of
 
 __all__ = ["null_attributions", "skill_map", "summarize"]
 
@@ -25,7 +25,7 @@ def _bootstrap(values: np.ndarray, stat: Any, n_boot: int, rng: np.random.Genera
 
 
 #: dimensions of scores that are never the samples
-_NOT_SAMPLES = (METHOD_DIM, TRUTH_KIND_DIM, "output", "member", "metric")
+_NOT_SAMPLES = (METHOD_DIM, TRUTH_KIND_DIM, "output", "member", "metric", INPUT_VARIABLE_DIM)
 
 
 def summarize(scores: xr.Dataset, quantiles: tuple[float, ...] = (0.05, 0.25, 0.75, 0.95),
@@ -78,10 +78,25 @@ def summarize(scores: xr.Dataset, quantiles: tuple[float, ...] = (0.05, 0.25, 0.
     return out
 
 
-def skill_map(heat: xr.Dataset | xr.DataArray, truth: xr.DataArray,
+def skill_map(heat: xr.Dataset | xr.DataArray, truth: xr.DataArray | xr.Dataset,
               sample_dim: str | None = None) -> xr.DataArray:
     """Per-cell skill: Pearson correlation between attribution and truth over samples
-    (``sample_dim``: any name, found by itself from the truth's dims by default)."""
+    (``sample_dim``: any name, found by itself from the truth's dims by default).
+
+    ``truth`` may be the benchmark Dataset; heatmaps of several input variables then give
+    one map per variable along ``input_variable``."""
+    names = str(heat.attrs.get("xattrib_input_variables", "")).split() if isinstance(
+        heat, xr.Dataset) and "attribution" not in heat else []
+    if names:
+        if not isinstance(truth, xr.Dataset):
+            raise ValueError("heatmaps of several input variables need the benchmark Dataset "
+                             "as truth (its truth_<variable> for each)")
+        maps = [skill_map(heat[f"attribution_{v}"], truth[f"truth_{v}"], sample_dim)
+                for v in names]
+        return xr.concat(maps, INPUT_VARIABLE_DIM).assign_coords(
+            {INPUT_VARIABLE_DIM: names})
+    if isinstance(truth, xr.Dataset):
+        truth = truth["truth"]
     a = heat["attribution"] if isinstance(heat, xr.Dataset) else heat
     s = sample_dim_of(truth, sample_dim, what="the truth", default="sample")
     # written out rather than xr.corr: a constant map (the null_constant explanation, or
@@ -102,10 +117,20 @@ def skill_map(heat: xr.Dataset | xr.DataArray, truth: xr.DataArray,
         long_name="correlation over samples of attribution and truth at each cell", units="1")
 
 
-def null_attributions(bench: xr.Dataset, seed: int = 0) -> xr.DataArray:
+def null_attributions(bench: xr.Dataset, seed: int = 0) -> xr.DataArray | xr.Dataset:
     """Null explanations to score alongside real methods: ``null_random`` (Gaussian noise),
-    ``null_constant`` (1 on every valid cell) and ``null_input`` (the input field itself)."""
-    x = bench["x"]
+    ``null_constant`` (1 on every valid cell) and ``null_input`` (the input field itself).
+
+    A benchmark of several variables gets ``attribution_<v>`` for each (each variable's
+    noise drawn from its own stream), as :func:`xattrib.attribute` writes them."""
+    names = str(bench.attrs.get("xattrib_variables", "")).split()
+    if names:
+        parts = {f"attribution_{v}": _nulls(bench[v], seed + i) for i, v in enumerate(names)}
+        return xr.Dataset(parts, attrs={"xattrib_input_variables": " ".join(names)})
+    return _nulls(bench["x"], seed)
+
+
+def _nulls(x: xr.DataArray, seed: int) -> xr.DataArray:
     rng = np.random.default_rng(seed)
     valid = x.notnull()
     noise = xr.DataArray(rng.standard_normal(x.shape).astype(np.float32), dims=x.dims,

@@ -181,7 +181,7 @@ def render_report(cfg: Any, model: Any, table: xr.Dataset, timings: dict[str, fl
         + (f" *Pearson r on exact F*: the same method on the benchmark's true function "
            f"(`xattrib.Model.exact`, first {cfg.exact_samples} test samples), i.e. the "
            "method's own error without the network's." if exact is not None else ""), "",
-        score_table(_all(table), _all(exact)), "",
+        score_table(_all(table) or table, _all(exact)), "",
         *_variables_section(table),
         *([f"Skipped (cannot use baseline `{cfg.baseline}`): {', '.join(skipped)}", ""]
           if skipped else []),

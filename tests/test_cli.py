@@ -220,6 +220,17 @@ def test_the_job_on_two_variables_of_a_users_file(tmp_path):
     assert model.variables == ["tos", "slp"]
 
 
+def test_the_job_on_lags_of_the_bundled_sst(tmp_path):
+    out = tmp_path / "lags"
+    assert main(["benchmark", "--out", str(out), "--lags", "0", "1", *TINY[:-1],
+                 "--gtfree-samples", "0", "--quiet"]) == 0
+    report = (out / "report.md").read_text()
+    assert "input variables: sst_lag0 sst_lag1" in report
+    assert "| method | sst_lag0: r / NMAE | sst_lag1: r / NMAE |" in report
+    assert main(["benchmark", "--out", str(tmp_path / "b"), "--lags", "0", "1", "--grid",
+                 "global"]) == 2
+
+
 def io_check(path):
     return xattrib.io.check_cf(path)
 

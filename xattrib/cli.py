@@ -73,6 +73,9 @@ def _parser() -> argparse.ArgumentParser:
     b.add_argument("--var", action="append", metavar="NAME",
                    help="a variable of --data (needed when the file holds several); repeat "
                         "it for several variables as one source (--var sst --var slp)")
+    b.add_argument("--lags", type=int, nargs="+", metavar="K",
+                   help="the field at these steps back as variables of one source (e.g. "
+                        "--lags 0 1: this and last season; the bundled SST or one --var)")
     b.add_argument("--sample-dim", metavar="DIM",
                    help="the sample dimension of --data (default: its one non-spatial dim)")
     b.add_argument("--length-scale-km", type=float, help="parametric correlation length")

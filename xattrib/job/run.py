@@ -21,7 +21,7 @@ import numpy as np
 import xarray as xr
 
 from .. import io, parallel, plots
-from ..datasets import open_field, pacific_sst
+from ..datasets import lagged, open_field, pacific_sst
 from ..dims import INPUT_VARIABLE_DIM, METHOD_DIM
 from ..generation import benchmark
 from ..grid import make_grid
@@ -71,6 +71,7 @@ class JobConfig:
     data: str | None = None        # a user's netCDF file or zarr store of anomalies
     var: list[str] | None = None   # its variables (several: one joint source)
     sample_dim: str | None = None  # its sample dimension, if not the one non-spatial dim
+    lags: list[int] | None = None  # the field at these steps back, as variables
     length_scale_km: float | None = None
     # training: None means fit's own defaults (xattrib.training.FRESH_RECIPE: 16 epochs of
     # 1M fresh samples, a new pool every 4, batch 1024, lr 2e-3, stop at R² 0.995)
@@ -117,6 +118,10 @@ class JobConfig:
         if self.data is None and (self.var or self.sample_dim):
             raise ValueError("var and sample_dim describe a data file: pass data= (--data "
                              "FILE) too")
+        if self.lags is not None and (self.grid is not None or len(self.var or []) > 1):
+            raise ValueError("lags make variables of one field's past: use them with the "
+                             "bundled SST or one --var of --data, not with --grid or several "
+                             "--var")
         if self.var is not None and len(set(self.var)) != len(self.var):
             raise ValueError(f"var repeats a variable: {self.var}; name each once")
         from ..responses import RESPONSES
@@ -182,6 +187,14 @@ class _Log:
 
 
 def _source(cfg: JobConfig) -> Any:
+    field = _field(cfg)
+    lags = getattr(cfg, "lags", None)
+    if lags:
+        return lagged(field, lags, sample_dim=getattr(cfg, "sample_dim", None))
+    return field
+
+
+def _field(cfg: JobConfig) -> Any:
     data, var = getattr(cfg, "data", None), getattr(cfg, "var", None)  # AuditConfig has none
     if data is not None and var and len(var) > 1:  # one joint source of several variables
         fields = [open_field(data, v) for v in var]

@@ -117,3 +117,15 @@ def test_one_sample_source_is_refused(sst):
     with dask.config.set(scheduler="synchronous"):
         with pytest.raises(ValueError, match="shrinkage must be"):
             cv.from_data(xr.DataArray(sst), shrinkage="lw")
+
+
+def test_products_with_sigma_never_need_the_matrix(sst):
+    low = cv.from_data(sst, method="lowrank")
+    rng = np.random.default_rng(0)
+    a = rng.normal(size=(3, low.cells.n_cells))
+    dr = low.draws()
+    np.testing.assert_allclose(dr.left_product(a), a @ dr.matrix(), rtol=1e-12, atol=1e-12)
+    v = rng.normal(size=(low.cells.n_cells, 2))
+    np.testing.assert_allclose(low.matmat(v), low.matrix @ v, atol=1e-10)
+    np.testing.assert_allclose(low.quadratic(a), np.einsum("kd,kd->k", a @ low.matrix, a),
+                               rtol=1e-10)

@@ -128,3 +128,17 @@ def test_forced_dense_that_cannot_fit_is_refused(monkeypatch):
     g = make_grid(2.5, mask="ocean")
     with pytest.raises(MemoryError, match="method='spectral'"):
         cv.parametric(g, method="dense")
+
+
+def test_products_with_sigma_never_need_the_matrix():
+    """left_product (adjoint synthesis), matmat and quadratic equal their dense forms."""
+    cov = cv.parametric(make_grid(15.0, mask="ocean"), method="spectral")
+    dr = cov.draws()
+    rng = np.random.default_rng(0)
+    a = rng.normal(size=(3, cov.cells.n_cells))
+    ref = a @ dr.matrix()
+    np.testing.assert_allclose(dr.left_product(a), ref, atol=1e-12 * np.abs(ref).max())
+    v = rng.normal(size=(cov.cells.n_cells, 2))
+    np.testing.assert_allclose(cov.matmat(v), cov.matrix @ v, atol=1e-11)
+    np.testing.assert_allclose(cov.quadratic(a), np.einsum("kd,kd->k", a @ cov.matrix, a),
+                               rtol=1e-10)

@@ -348,7 +348,7 @@ def _transform(transform: Any, cells: CellIndex, ds: xr.Dataset, da: xr.DataArra
             if kwargs:
                 raise ValueError(f"transform_kwargs {sorted(kwargs)} do not apply to the EOFs "
                                  "of a benchmark's covariance (only n_modes)")
-            return EOF.from_covariance(cov.matrix, cells, n_modes=n_modes)
+            return EOF.from_covariance(cov, cells, n_modes=n_modes)
     return make_transform(transform, cells, data=ds if transform == "benchmark" else da,
                           **kwargs)
 

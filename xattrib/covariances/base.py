@@ -11,7 +11,9 @@ it fastest, and never needs more than that form:
   spherical-harmonic synthesis (ducc0): O(d log d) per draw, nothing of size d².
 
 Every sampler offers the same few things to the generator: :meth:`Sampler.draws` (an object
-mapping standard normals to fields: ``n_normals``, ``apply``, ``draw``, ``token``),
+mapping standard normals to fields: ``n_normals``, ``apply``, ``draw``, ``token``, and
+``left_product(A)`` = A L for a few rows A — a transformed space's features),
+``matmat(v)`` = Σ v and ``quadratic(A)`` = diag(A Σ Aᵀ) without forming Σ,
 :meth:`Sampler.correlation_draws` (the same for the correlation, which the response
 parameters are drawn through), ``std``, ``attrs`` (provenance, including
 ``covariance_sampler``) and, on grids small enough, ``matrix``.
@@ -36,7 +38,8 @@ __all__ = ["DENSE_MAX_CELLS", "MATRIX_MAX_CELLS", "SAMPLERS", "Draws", "SamplerI
 #: d × d matrix and its factor cost more than a minute and several GB (6,937 cells: 50 s,
 #: 6.1 GB) while the low-rank and spectral draws are already the cheaper ones.
 DENSE_MAX_CELLS = 4096
-#: a non-dense sampler builds Σ as a matrix (for tests, transformed truth spaces) only up to
+#: a non-dense sampler builds Σ as a matrix (for tests; nothing in the pipeline needs it:
+#: transformed spaces use ``matmat``, ``quadratic`` and ``left_product``) only up to
 #: this many cells (0.5 GB in float64)
 MATRIX_MAX_CELLS = 8192
 
@@ -55,6 +58,8 @@ class Draws(Protocol):
     def draw(self, rng: np.random.Generator, n: int, dtype: Any = np.float64) -> np.ndarray: ...
 
     def matrix(self) -> np.ndarray: ...
+
+    def left_product(self, a: np.ndarray) -> np.ndarray: ...
 
     def token(self) -> tuple: ...
 
@@ -123,5 +128,5 @@ def matrix_guard(d: int, sampler: str) -> None:
     if d > MATRIX_MAX_CELLS:
         raise MemoryError(
             f"the {sampler} sampler does not form the {d:,} × {d:,} covariance matrix "
-            f"(only up to {MATRIX_MAX_CELLS:,} cells); what needs it (a transformed truth "
-            "space, TRIM's EOFs from the benchmark) needs a smaller grid")
+            f"(only up to {MATRIX_MAX_CELLS:,} cells); use its products instead: matmat(v) "
+            "= Σ v, quadratic(A) = diag(A Σ Aᵀ), draws().left_product(A) = A L")

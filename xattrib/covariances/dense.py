@@ -103,6 +103,15 @@ class Covariance:
                     self._factor = vec * np.sqrt(np.clip(lam, 0.0, None))
         return self._factor
 
+    def matmat(self, v: np.ndarray) -> np.ndarray:
+        """Σ v for ``v`` ``(d, m)``."""
+        return self.matrix @ np.asarray(v, float)
+
+    def quadratic(self, a: np.ndarray) -> np.ndarray:
+        """diag(A Σ Aᵀ) for rows ``a`` ``(K, d)``: each row's variance."""
+        a = np.asarray(a, float)
+        return np.einsum("kd,kd->k", a @ self.matrix, a)
+
     def draws(self) -> QuantisedFactor:
         """Standard normals → exact draws of Σ (its quantised factor)."""
         return QuantisedFactor.from_matrix(self.factor())

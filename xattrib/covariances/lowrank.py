@@ -113,6 +113,16 @@ class LowRankCovariance:
         s = self.std
         return self.matrix / np.outer(s, s)
 
+    def matmat(self, v: np.ndarray) -> np.ndarray:
+        """Σ v = U (Uᵀ v) + s² ⊙ v for ``v`` ``(d, m)``, never forming Σ."""
+        v = np.asarray(v, float)
+        return self.u @ (self.u.T @ v) + (self.diagonal**2)[:, None] * v
+
+    def quadratic(self, a: np.ndarray) -> np.ndarray:
+        """diag(A Σ Aᵀ) for rows ``a`` ``(K, d)``: each row's variance."""
+        a = np.asarray(a, float)
+        return ((a @ self.u) ** 2).sum(1) + (a * a) @ (self.diagonal**2)
+
     def draws(self) -> QuantisedLowRank:
         return QuantisedLowRank.from_factors(self.u, self.diagonal)
 

@@ -158,6 +158,10 @@ class QuantisedFactor(_ExactDraws):
         """The quantised factor as real numbers (what the draws actually use)."""
         return self.ints * (self.scale * 2.0**-self.bits)
 
+    def left_product(self, a: np.ndarray) -> np.ndarray:
+        """A L for rows ``a`` ``(K, d)``: ``(K, n_normals)``."""
+        return np.atleast_2d(np.asarray(a, np.float64)) @ self.matrix()
+
     def apply(self, z: np.ndarray, dtype: Any = np.float64) -> np.ndarray:
         """Exact correlated draws ``(n, d)`` from standard normals ``z`` ``(n, d)``.
 
@@ -246,6 +250,13 @@ class QuantisedLowRank(_ExactDraws):
         """The quantised ``[U | diag(s)]`` as real numbers, ``(d, r + d)`` (small grids only)."""
         q = self.scale * 2.0**-self.bits
         return np.concatenate([self.u_ints * q, np.diag(self.s_ints * q)], axis=1)
+
+    def left_product(self, a: np.ndarray) -> np.ndarray:
+        """A [U | diag(s)] for rows ``a`` ``(K, d)``: ``(K, r + d)``, without the d × d
+        diagonal block."""
+        q = self.scale * 2.0**-self.bits
+        a = np.atleast_2d(np.asarray(a, np.float64))
+        return np.concatenate([(a @ self.u_ints) * q, a * (self.s_ints * q)], axis=1)
 
     def apply(self, z: np.ndarray, dtype: Any = np.float64) -> np.ndarray:
         """Exact draws ``(n, d)`` from standard normals ``z`` ``(n, r + d)``."""

@@ -165,6 +165,38 @@ class SpectralDraws:
         z = rng.standard_normal((n, self.n_normals), dtype=np.float32)
         return self.apply(z, dtype)
 
+    def left_product(self, a: np.ndarray, nthreads: int = 1) -> np.ndarray:
+        """A L for rows ``a`` ``(K, d)`` over the valid cells, ``(K, n_normals)``: the
+        adjoint synthesis of each row (ducc0), never the ``d × n_normals`` map L itself."""
+        import ducc0
+
+        a = np.atleast_2d(np.asarray(a, np.float64))
+        k, ny = a.shape[0], self.theta.size
+        maps = np.zeros((k, 1, ny * self.nphi))
+        maps[:, 0, self.mapidx] = a
+        alm = ducc0.sht.adjoint_synthesis(
+            map=maps, theta=self.theta, lmax=self.lmax, spin=0, nthreads=int(nthreads),
+            nphi=np.full(ny, self.nphi, np.uintp), phi0=np.full(ny, self.phi0),
+            ringstart=(np.arange(ny) * self.nphi).astype(np.uintp))
+        flat = alm.view(np.float64).reshape(k, 2 * self.n_alm)[:, self._pos]
+        # synthesis of a real map reads a_lm (m > 0) as 2 Re(a_lm Y_lm): its real-linear
+        # adjoint doubles those parts, with the sign of the imaginary part conjugated
+        out = np.empty((k, self.n_normals))
+        out[:, :self._pos.size] = flat * self._fac * self._adjoint_factor
+        out[:, self._pos.size:] = np.sqrt(self.nugget) * a
+        return out
+
+    @property
+    def _adjoint_factor(self) -> np.ndarray:
+        lmax = self.lmax
+        f = []
+        for m in range(lmax + 1):
+            n = lmax + 1 - m
+            f.append(np.ones(n) if m == 0 else np.full(n, 2.0))
+            if m:
+                f.append(np.full(n, 2.0))
+        return np.concatenate(f)
+
     def matrix(self) -> np.ndarray:
         """The linear map from normals to fields, ``(d, n_normals)`` (small grids only)."""
         matrix_guard(self.n_cells, "spectral")
@@ -250,6 +282,15 @@ class SpectralCovariance:
     @property
     def correlation(self) -> np.ndarray:
         return self.matrix / (self.captured_variance + self.nugget)
+
+    def matmat(self, v: np.ndarray) -> np.ndarray:
+        """Σ v for ``v`` ``(d, m)``: L (Lᵀ v) by adjoint synthesis and synthesis."""
+        dr = self.draws()
+        return dr.apply(dr.left_product(np.asarray(v, float).T)).T
+
+    def quadratic(self, a: np.ndarray) -> np.ndarray:
+        """diag(A Σ Aᵀ) for rows ``a`` ``(K, d)``: each row's variance."""
+        return (self.draws().left_product(a) ** 2).sum(1)
 
     def _draws(self, spectrum: np.ndarray, nugget: float) -> SpectralDraws:
         theta, nphi, phi0, mapidx, _ = self._geometry

@@ -414,7 +414,7 @@ def _truth_space(space: str, cov: Any, n_features: int | None) -> Any:
     if space not in spaces():
         raise ValueError(f"space must be one of {spaces()}, got {space!r}")
     with one_blas_thread():  # eigenvectors and QR: repeatable bits
-        return build_space(space, cov.cells, cov.matrix, n_features)
+        return build_space(space, cov.cells, cov, n_features)
 
 
 def _scale(scale: str | float, k: int) -> float:
@@ -443,8 +443,7 @@ def _response(response: str | Response, seed: int, cov: Any, basis: Any,
             std = cov.std
         else:  # independent parameters per feature, scaled by the feature's spread
             corr_l = QuantisedFactor.from_matrix(np.eye(basis.n_features))
-            a = basis.analysis
-            std = np.sqrt(np.einsum("kd,kd->k", a @ cov.matrix, a))
+            std = np.sqrt(cov.quadratic(basis.analysis))  # diag(A Σ Aᵀ), Σ never formed
     if family.needs_cells and basis is None:  # regions are drawn on the grid's geometry
         if cov.variables:
             raise ValueError(f"the response {response!r} draws its interacting regions on one "

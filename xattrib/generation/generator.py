@@ -79,7 +79,7 @@ class Generator:
         if self.space is not None:
             # s = A x = (A L) z: the features of the very same normals, as an exact product
             # of its own, so they too never depend on the BLAS (A L is quantised like L)
-            m = self.space.analysis @ self._factor.matrix()
+            m = self._factor.left_product(self.space.analysis)  # never L itself at 1°
             self._sfactor = QuantisedFactor.from_matrix(m, square=False)
 
     @property

@@ -128,7 +128,7 @@ class EOF(Transform):
 
     @classmethod
     def truth_space(cls, cells: CellIndex, weights: np.ndarray, n_features: int,
-                    covariance: np.ndarray | None) -> Space:
+                    covariance: Any) -> Space:
         """The leading EOFs of the source's covariance with √(area) weights (the eigenvectors
         of W^½ Σ W^½), so the features are uncorrelated."""
         if covariance is None:
@@ -147,22 +147,51 @@ class EOF(Transform):
                 "units": "1"})})
 
     @classmethod
-    def from_covariance(cls, cov: np.ndarray, cells: CellIndex, n_modes: int) -> EOF:
-        """Modes of a known ``(d, d)`` covariance of the valid cells (area-weighted)."""
+    def from_covariance(cls, cov: Any, cells: CellIndex, n_modes: int) -> EOF:
+        """Modes of a known covariance of the valid cells (area-weighted): a ``(d, d)``
+        matrix, or a sampler of :mod:`xattrib.covariances` (its Σ as a matrix on small
+        grids; on large ones the leading eigenvectors by Lanczos iteration on products
+        Σ v — the low-rank sampler's U (Uᵀ v) + s² v — never forming Σ)."""
         from scipy.linalg import eigh
 
-        cov = np.asarray(cov, float)
         d = cells.n_cells
-        if cov.shape != (d, d):
-            raise ValueError(f"cov must be ({d}, {d}) over the valid cells, got {cov.shape}")
         if not 1 <= int(n_modes) <= d:
             raise ValueError(f"n_modes must be between 1 and {d}, got {n_modes}")
         w = _weights(cells)
+        if not isinstance(cov, np.ndarray) and not _small(cov, d):
+            return cls._from_operator(cov, cells, int(n_modes), w)
+        cov = np.asarray(cov if isinstance(cov, np.ndarray) else cov.matrix, float)
+        if cov.shape != (d, d):
+            raise ValueError(f"cov must be ({d}, {d}) over the valid cells, got {cov.shape}")
         vals, vecs = eigh(w[:, None] * cov * w[None, :], subset_by_index=[d - int(n_modes), d - 1])
         order = np.argsort(vals)[::-1]
         total = float(np.trace(w[:, None] * cov * w[None, :]))
         return cls(cells, _signed(vecs[:, order].T), vals[order] / total,
                    source="covariance eigenvectors")
+
+    @classmethod
+    def _from_operator(cls, cov: Any, cells: CellIndex, k: int, w: np.ndarray) -> EOF:
+        """The k leading eigenvectors of W^½ Σ W^½ from products with Σ (ARPACK, started
+        from a fixed vector so the modes are the same every run)."""
+        from scipy.sparse.linalg import LinearOperator, eigsh
+
+        from ..parallel import one_blas_thread
+
+        d = cells.n_cells
+        if cov.cells.n_cells != d or not np.array_equal(cov.cells.flat, cells.flat):
+            raise ValueError("the covariance is over other cells than the transform's")
+        if k >= d - 1:
+            raise ValueError(f"n_modes must be below {d - 1} for a covariance this large "
+                             f"({d} cells), got {k}")
+        op = LinearOperator((d, d), dtype=np.float64,
+                            matvec=lambda v: w * cov.matmat((w * v.ravel())[:, None])[:, 0],
+                            matmat=lambda v: w[:, None] * cov.matmat(w[:, None] * v))
+        with one_blas_thread():
+            vals, vecs = eigsh(op, k=k, which="LA", v0=np.ones(d), tol=1e-10)
+        order = np.argsort(vals)[::-1]
+        total = float((w**2 * cov.std**2).sum())  # trace(W Σ): Σ's diagonal only
+        return cls(cells, _signed(vecs[:, order].T), vals[order] / total,
+                   source=f"covariance eigenvectors (Lanczos on the {cov.method} sampler)")
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return (x * self.w.to(x.dtype)) @ self.v.to(x.dtype).T
@@ -177,6 +206,16 @@ class EOF(Transform):
                                coords={"mode": self.features["mode"].values})
         return self.cells.unstack(stacked).rename("eof").assign_attrs(
             long_name="EOF pattern (field of a unit coefficient)")
+
+
+#: above this many cells a sampler's EOFs come from Lanczos iteration, not its full matrix
+EIGH_MAX_CELLS = 2048
+
+
+def _small(cov: Any, d: int) -> bool:
+    """Whether Σ is better formed and decomposed whole: the dense sampler holds it; the
+    others form it only on small grids."""
+    return getattr(cov, "method", "dense") == "dense" or d <= EIGH_MAX_CELLS
 
 
 def _weights(cells: CellIndex) -> np.ndarray:

@@ -73,7 +73,9 @@ class Fourier(Transform):
         ft = cls(cells)
         assert ft.groups is not None
         order = np.argsort(ft.features["feature_wavenumber"].values, kind="stable")
-        phi = ft.inverse(torch.eye(ft.n_features, dtype=torch.float64)[order]).numpy().T
+        rows = torch.zeros(k, ft.n_features, dtype=torch.float64)  # k unit rows, not I
+        rows[torch.arange(k), torch.as_tensor(order[:k])] = 1.0
+        phi = ft.inverse(rows).numpy().T
         b = orthonormalise(phi, weights, k, "Fourier basis functions")
         f = ft.features.isel(fourier_feature=order[:k])
         return Space("fourier", b, weights, "fourier_mode", {

@@ -80,7 +80,8 @@ class SphericalHarmonics(Transform):
         k = n_features
         st = cls(cells)  # raises for grids that are not global
         assert st.groups is not None
-        phi = st.inverse(torch.eye(st.n_features, dtype=torch.float64)).numpy().T
+        # the first k harmonics only: (d, k), never (d, (lmax + 1)²) on a 1° grid
+        phi = st.inverse(torch.eye(k, st.n_features, dtype=torch.float64)).numpy().T
         b = orthonormalise(phi, weights, k, "spherical harmonics")
         f = st.features.isel(sh_feature=slice(0, k))
         return Space("sht", b, weights, "sh_mode", {

@@ -74,9 +74,10 @@ def spaces() -> tuple[str, ...]:
     return ("grid", *(n for n, c in TRANSFORMS.items() if c.has_truth_space))
 
 
-def build_space(name: str, cells: CellIndex, covariance: np.ndarray | None = None,
+def build_space(name: str, cells: CellIndex, covariance: Any = None,
                 n_features: int | None = None) -> Space:
-    """The basis of space ``name`` on ``cells`` (``covariance`` for ``"eof"``)."""
+    """The basis of space ``name`` on ``cells`` (``covariance`` for ``"eof"``: a matrix or
+    any sampler of :mod:`xattrib.covariances`, whose Σ is never formed on large grids)."""
     d = cells.n_cells
     if name not in spaces()[1:]:
         raise ValueError(f"space must be one of {spaces()}, got {name!r}")

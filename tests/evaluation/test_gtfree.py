@@ -142,3 +142,31 @@ def test_neighbours_of_several_variables_stay_within_their_variable(sst_cells):
     d = sst_cells.n_cells
     np.testing.assert_array_equal(two[:d], one)
     np.testing.assert_array_equal(two[d:], np.where(one >= 0, one + d, -1))
+
+
+def test_explainers_let_hand_made_maps_be_re_run(sst):
+    """Maps from elsewhere, with the function that made them: the robustness and
+    randomisation metrics then score them exactly as a registered method's."""
+    import torch
+
+    bench = xattrib.benchmark(n_samples=6, chunks=6, response="pwl")
+    f = xattrib.Model.exact(bench)
+    heat = xattrib.attribute(bench, f, methods="gradient", progress=False)
+    mine = heat["attribution"].assign_coords(xai_method=["mine"])
+
+    def gradient(x, base, net):
+        net = net if net is not None else f.network()
+        x = x.detach().clone().requires_grad_(True)
+        net(x).sum().backward()
+        return x.grad
+
+    names = ["avg_sensitivity", "mprt"]
+    ref = evaluate(heat, f, bench, metrics=names).compute()
+    got = evaluate(mine, f, bench, metrics=names, explainers={"mine": gradient}).compute()
+    for n in names:
+        np.testing.assert_allclose(got[n].values, ref[n].values, rtol=1e-5, atol=1e-7)
+    with pytest.raises(ValueError, match="re-run the attribution method"):
+        evaluate(mine, f, bench, metrics=names)
+    with pytest.raises(TypeError, match="explainers must map labels to callables"):
+        evaluate(mine, f, bench, metrics=names, explainers={"mine": 3})
+    assert torch.is_tensor(gradient(torch.zeros(1, 450), torch.zeros(1, 450), None))

@@ -109,3 +109,35 @@ def test_the_ladder_and_audit_of_two_variables(sst):
               metrics=["faithfulness_correlation", "sparseness"], n_samples=5, seeds=1)
     # the truth itself is perfectly faithful, every corruption less so
     assert float(r["ladder_monotonicity"].sel(gtfree_metric="faithfulness_correlation")) > 0.9
+
+
+def test_the_truth_and_a_random_map_are_re_run_for_robustness_and_randomisation():
+    from xattrib.evaluation.trust import reference_explainers
+
+    bench = xattrib.benchmark(n_samples=40, chunks=40)
+    f = xattrib.Model.exact(bench)
+    ex = reference_explainers(bench, f)
+    test = bench.isel(sample=slice(0, 3)).compute()
+    cells = xattrib.CellIndex.from_mask(bench["mask"])
+    import torch
+
+    x = torch.as_tensor(cells.stack(test["x"]).values)
+    zero = torch.zeros_like(x)
+    # the truth explainer is the benchmark's truth (zero baseline), whatever the network
+    np.testing.assert_allclose(ex["truth_mix_0"](x, zero).numpy(),
+                               cells.stack(test["truth"]).values, atol=1e-6)
+    # the random one: the same input and network give the same map, another network another
+    r1, r2 = ex["random"](x, zero), ex["random"](x, zero)
+    np.testing.assert_array_equal(r1.numpy(), r2.numpy())
+    other = torch.nn.Sequential(torch.nn.Linear(450, 1))
+    assert not np.allclose(ex["random"](x, zero, other).numpy(), r1.numpy())
+    r = audit(bench, f, methods=["integrated_gradients", "gradient", "input_x_gradient"],
+              metrics=["avg_sensitivity", "mprt"], n_samples=5, seeds=1)
+    tv = r["truth_value"]
+    # the truth ignores the network: MPRT finds it identical to itself (its worst value)
+    assert float(tv.sel(gtfree_metric="mprt")) == pytest.approx(1.0)
+    # robustness: the truth moves little under small perturbations, a random map a lot
+    assert 0 < float(tv.sel(gtfree_metric="avg_sensitivity")) < 0.5
+    assert np.isfinite(r["skill"].sel(gtfree_metric="avg_sensitivity")).all()
+    # MPRT's random reference is already ideal (unrelated maps: Spearman ≈ 0): no skill
+    assert np.isnan(r["skill"].sel(gtfree_metric="mprt")).all()

@@ -124,7 +124,8 @@ def _explainer(name: str, heat: Any, model: Model, dev: Any, seed: int) -> Any:
 
 
 def _block(x: np.ndarray, a: np.ndarray, index: np.ndarray, std: np.ndarray, base: np.ndarray,
-           *, model: Model, heat_attrs: dict[str, Any], labels: list[str], names: list[str],
+           *, model: Model, heat_attrs: dict[str, Any], labels: list[str],
+           explainers: dict[str, Any], names: list[str],
            params: dict[str, dict[str, Any]], w: np.ndarray, neighbours: np.ndarray,
            device: Any, seed: int, batch_size: int | None) -> np.ndarray:
     """``(n, M, Q)`` metric values for a block: ``x`` (n, d), ``a`` (n, M, d),
@@ -157,7 +158,8 @@ def _block(x: np.ndarray, a: np.ndarray, index: np.ndarray, std: np.ndarray, bas
         widest = max(PROBES.get(q).expansion(params[q]) for q in names)
         rows = int(batch_size or max(1, _BUDGET // (d * max(1, widest))))
         for j, label in enumerate(labels):
-            explain = _explainer(label, heat_attrs, model, dev, seed)
+            explain = (_given(explainers[label], dev) if label in explainers else
+                       _explainer(label, heat_attrs, model, dev, seed))
             at = torch.as_tensor(np.ascontiguousarray(a[:, j], np.float32), device=dev)
             for s in range(0, n, rows):
                 sl = slice(s, min(s + rows, n))
@@ -174,6 +176,18 @@ def _block(x: np.ndarray, a: np.ndarray, index: np.ndarray, std: np.ndarray, bas
                     out[sl, j, q] = np.asarray(v.detach().cpu().numpy() if hasattr(
                         v, "detach") else v, float)
     return out
+
+
+def _given(fn: Any, dev: Any) -> Any:
+    """A user's ``explain(x, base, net)`` as the probes call it: tensors on ``dev`` back."""
+    import torch
+
+    def explain(x: Any, base: Any, net: Any = None) -> Any:
+        out = fn(x, base, net)
+        return torch.as_tensor(np.asarray(out.detach().cpu() if hasattr(out, "detach")
+                                          else out, np.float32)).to(dev)
+
+    return explain
 
 
 def _per_sample(fn: Any, n: int) -> Any:
@@ -229,6 +243,7 @@ def evaluate(
     batch_size: int | None = None,
     x: str | None = None,
     sample_dim: str | None = None,
+    explainers: dict[str, Any] | None = None,
     **params: Any,
 ) -> xr.Dataset:
     """GT-free metrics of heatmaps: one variable per metric over ``(xai_method, sample)``.
@@ -264,6 +279,13 @@ def evaluate(
         Default CUDA when available.
     batch_size : int, optional
         Samples per perturbed batch (default: sized to about 16 M tensor elements).
+    explainers : dict, optional
+        How to re-run maps that no registered method made — your own method, another
+        library's — so the robustness and randomisation metrics can score them too:
+        ``{label: explain}`` with ``explain(x, base, net)`` taking torch tensors ``(n, C·d)``
+        of inputs and baselines on the model's valid cells (each variable's cells in turn,
+        raw units) and the torch network to explain (``None``: the model's own; MPRT passes
+        randomised copies), returning the ``(n, C·d)`` attributions (tensor or array).
     **params
         A metric's parameters, as ``faithfulness_correlation={"n_runs": 50}`` (recorded in
         the output's attributes with the defaults).
@@ -288,7 +310,8 @@ def evaluate(
     require_xarray(heat, "heat", "heatmaps (attribute's Dataset or an attribution DataArray)")
     if isinstance(model, Ensemble):  # each member's maps (or the same maps) with its model
         kw = dict(metrics=metrics, baseline=baseline, weights=weights, seed=seed, std=std,
-                  device=device, batch_size=batch_size, x=x, sample_dim=sample_dim)
+                  device=device, batch_size=batch_size, x=x, sample_dim=sample_dim,
+                  explainers=explainers)
         return model.stack([evaluate(
             heat.sel({MEMBER_DIM: s}, drop=True) if MEMBER_DIM in heat.dims else heat,
             m, ds, **kw, **params) for s, m in zip(model.seeds, model, strict=True)])
@@ -301,7 +324,10 @@ def evaluate(
         da = da.expand_dims({METHOD_DIM: [str(da.name or "map")]})
     names = _metric_names(metrics)
     labels = [str(v) for v in da[METHOD_DIM].values]
-    if not any(_explainer_possible(lab) for lab in labels):
+    explainers = dict(explainers or {})
+    if not all(callable(f) for f in explainers.values()):
+        raise TypeError("explainers must map labels to callables explain(x, base, net)")
+    if not any(_explainer_possible(lab) or lab in explainers for lab in labels):
         rerun = [n for n in names if PROBES.get(n).needs == "method"]
         if metrics is None:  # all by default: those that can run on hand-made maps
             names = [n for n in names if n not in rerun]
@@ -366,10 +392,11 @@ def evaluate(
         output_dtypes=[float],
         dask_gufunc_kwargs={"output_sizes": {_METRIC_DIM: len(names)}},
         kwargs={"model": model, "heat_attrs": dict(da.attrs), "labels": labels,
+                "explainers": explainers,
                 "names": names, "params": per, "w": w, "neighbours": neighbour_table(cells, nv),
                 "device": device, "seed": int(seed), "batch_size": batch_size})
     res = res.transpose(METHOD_DIM, sdim, _METRIC_DIM)
-    rerun = [lab for lab in labels if _explainer_possible(lab)]
+    rerun = [lab for lab in labels if _explainer_possible(lab) or lab in explainers]
     out = xr.Dataset()
     for q, name in enumerate(names):
         out[name] = res.isel({_METRIC_DIM: q}, drop=True).assign_attrs(

@@ -112,6 +112,93 @@ def ladder_maps(bench: xr.Dataset, lambdas: tuple[float, ...] = _LADDER, seed: i
                       attrs={"xattrib_input_variables": " ".join(names)})
 
 
+#: skill scores are left out (NaN) when the random reference lies within this fraction of
+#: the metric's unit scale of its ideal value
+SKILL_GAP = 0.1
+#: the ladder's maps that the robustness and randomisation metrics re-run (by
+#: :func:`reference_explainers`): the truth itself and a random explanation
+RERUN_REFERENCES = ("truth_mix_0", "random")
+
+
+def reference_explainers(bench: xr.Dataset, model: Model) -> dict[str, Any]:
+    """Explainers for the audit's two reference maps, so the metrics that re-run a method
+    (robustness, randomisation) can score them (:func:`evaluate`'s ``explainers=``):
+
+    - ``truth_mix_0``: the benchmark's exact attribution of F at the input given, relative
+      to the baseline given (the truth's own kind: for an interacting F, the Shapley
+      value). It ignores the network — the truth explains F — so a randomisation metric
+      scores it as the worst possible map: the point of Binder et al. (2023);
+    - ``random``: white noise drawn from the input's and the network's own bytes: a new map
+      whenever either changes, as a method that knows nothing would give (Bommer et al.
+      2024's random reference).
+    """
+    import zlib
+    import weakref
+
+    import torch
+
+    from ..generation import generator_from_dataset
+
+    gen = generator_from_dataset(bench)
+    prints: weakref.WeakKeyDictionary[Any, int] = weakref.WeakKeyDictionary()
+
+    def fingerprint(net: Any) -> int:
+        if net not in prints:
+            crc = 0
+            for p in net.parameters():
+                crc = zlib.crc32(p.detach().cpu().numpy().tobytes(), crc)
+            prints[net] = crc
+        return prints[net]
+
+    own = model.network(private=False)
+
+    def truth(x: Any, base: Any, net: Any = None) -> Any:
+        xn = x.detach().cpu().double().numpy()
+        bn = base.detach().cpu().double().numpy()
+        if gen.response.additive:
+            t = gen.contributions(xn) - gen.contributions(bn)
+        else:
+            _, t, _ = gen.truths(xn, bn)
+        return torch.as_tensor(np.asarray(t, np.float32))
+
+    def random(x: Any, base: Any, net: Any = None) -> Any:
+        key = fingerprint(own if net is None else net)
+        rows = x.detach().cpu().numpy()
+        out = np.stack([np.random.default_rng([key, zlib.crc32(r.tobytes())])
+                        .standard_normal(rows.shape[1]) for r in rows])
+        return torch.as_tensor(out.astype(np.float32))
+
+    return {"truth_mix_0": truth, "random": random}
+
+
+def reference_maps(test: xr.Dataset, model: Model, explainers: dict[str, Any]
+                   ) -> xr.DataArray | xr.Dataset:
+    """The two reference maps at the test inputs, from their explainers with the zero
+    baseline (what :func:`evaluate` then perturbs and re-runs)."""
+    import torch
+
+    from ..attribution.heatmaps import as_input_dataset
+
+    cells, names = model.cells, list(model.variables)
+    x = model._stack(as_input_dataset(test, model, None)).transpose("sample", "cell")
+    xt = torch.as_tensor(np.asarray(x.values, np.float32))
+    zero = torch.zeros_like(xt)
+    maps = np.stack([np.asarray(explainers[k](xt, zero), float)
+                     for k in RERUN_REFERENCES])  # (2, n, C·d)
+    d = cells.n_cells
+
+    def one(v: int) -> xr.DataArray:
+        da = xr.DataArray(maps[..., v * d:(v + 1) * d], dims=(METHOD_DIM, "sample", "cell"),
+                          coords={METHOD_DIM: list(RERUN_REFERENCES),
+                                  "sample": test["sample"].values})
+        return cells.unstack(da).rename("attribution").assign_attrs(baseline="zero")
+
+    if len(names) == 1:
+        return one(0)
+    return xr.Dataset({f"attribution_{v}": one(i) for i, v in enumerate(names)},
+                      attrs={"xattrib_input_variables": " ".join(names)})
+
+
 def _nanmean(v: Any, axis: int | None = None) -> Any:
     """The mean over finite values; NaN (silently) where there are none."""
     v = np.asarray(v, float)
@@ -257,6 +344,19 @@ def audit(
             ql[nm] = xr.DataArray(np.full((lad.sizes[METHOD_DIM], n), np.nan),
                                   dims=(METHOD_DIM, "sample"),
                                   coords={METHOD_DIM: lad[METHOD_DIM].values})
+    # the metrics that re-run a method score the truth and a random map through explainers
+    # that re-make them (the rest of the ladder stays hand-made: NaN for those metrics)
+    rerun = [nm for nm in names if PROBES.get(nm).needs == "method"]
+    if rerun:
+        ex = reference_explainers(test, model)
+        qr = evaluate(reference_maps(test, model, ex), model, test, metrics=rerun, seed=seed,
+                      device=device, baseline="zero", explainers=ex,
+                      **{k: v for k, v in params.items() if k in rerun}).compute()
+        for nm in rerun:
+            filled = ql[nm].copy()
+            filled.loc[{METHOD_DIM: list(RERUN_REFERENCES)}] = qr[nm].transpose(
+                METHOD_DIM, "sample").values
+            ql[nm] = filled
     lambdas = np.asarray(ladder, float)
     mix = [f"truth_mix_{lam:g}" for lam in ladder]
     rows: dict[str, list[Any]] = {k: [] for k in (
@@ -289,7 +389,11 @@ def audit(
         q_rand = float(_nanmean(ql[name].sel({METHOD_DIM: "random"}).values))
         q_true = float(_nanmean(ql[name].sel({METHOD_DIM: "truth_mix_0"}).values))
         rows["truth_value"].append(q_true)
-        if math.isfinite(probe.ideal) and math.isfinite(q_rand) and probe.ideal != q_rand:
+        # a skill score needs a random reference clearly worse than the ideal: MPRT's two
+        # unrelated random maps already have Spearman ≈ 0, its ideal, and dividing by that
+        # gap would blow noise up into huge negative skills (Binder et al. 2023's point)
+        if math.isfinite(probe.ideal) and math.isfinite(q_rand) and \
+                abs(probe.ideal - q_rand) >= SKILL_GAP * max(1.0, abs(probe.ideal)):
             skill[k] = (value[k] - q_rand) / (probe.ideal - q_rand)
             rows["truth_skill"].append((q_true - q_rand) / (probe.ideal - q_rand))
         else:

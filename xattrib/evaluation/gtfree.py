@@ -142,10 +142,14 @@ def _block(x: np.ndarray, a: np.ndarray, index: np.ndarray, std: np.ndarray, bas
     # perturbations each), where intra-op threads only spin; dask runs chunks in parallel
     with task_threads(1):
         dev = resolve_device(device)
-        net = model.network(dev, private=True)
-        dev = next(net.parameters()).device
+        # the maps alone (sparseness, complexity) need no network: no private copy of it
+        maps_only = all(PROBES.get(q).needs == "map" for q in names)
+        net = None if maps_only else model.network(dev, private=True)
+        if net is not None:
+            dev = next(net.parameters()).device
 
         def f(rows: Any) -> Any:
+            assert net is not None  # a probe that needs the model
             with torch.no_grad():
                 return torch.cat([net(rows[s:s + 2**15].float()).squeeze(1).double()
                                   for s in range(0, rows.shape[0], 2**15)])
@@ -158,8 +162,9 @@ def _block(x: np.ndarray, a: np.ndarray, index: np.ndarray, std: np.ndarray, bas
         widest = max(PROBES.get(q).expansion(params[q]) for q in names)
         rows = int(batch_size or max(1, _BUDGET // (d * max(1, widest))))
         for j, label in enumerate(labels):
-            explain = (_given(explainers[label], dev) if label in explainers else
-                       _explainer(label, heat_attrs, model, dev, seed))
+            explain = None if maps_only else (
+                _given(explainers[label], dev) if label in explainers else
+                _explainer(label, heat_attrs, model, dev, seed))
             at = torch.as_tensor(np.ascontiguousarray(a[:, j], np.float32), device=dev)
             for s in range(0, n, rows):
                 sl = slice(s, min(s + rows, n))

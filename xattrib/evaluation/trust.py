@@ -132,8 +132,8 @@ def reference_explainers(bench: xr.Dataset, model: Model) -> dict[str, Any]:
       whenever either changes, as a method that knows nothing would give (Bommer et al.
       2024's random reference).
     """
-    import zlib
     import weakref
+    import zlib
 
     import torch
 

@@ -113,6 +113,9 @@ def main() -> None:
           f"{dev}{gpu}")
     print("\nxattrib.evaluate, every GT-free metric with its defaults:")
     for name in PROBES.names():
+        if PROBES.get(name).min_outputs > len(model.outputs):
+            print(f"  {name:26s} (needs a model of {PROBES.get(name).min_outputs}+ outputs)")
+            continue
         s = ours(test, model, heat, name, a.device)
         print(f"  {name:26s} {s / n * 1e3:8.2f} ms per sample and method")
     if not a.quantus:

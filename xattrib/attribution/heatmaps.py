@@ -547,9 +547,11 @@ def attribute(
                   sample_dim=sample_dim)
         parts = [attribute(ds, model, output=o, **kw, **params) for o in model.outputs]
         per_output = [v for v in parts[0].data_vars if v not in ("mask", "cell_area")]
-        return xr.concat(parts, dim=xr.Variable("output", list(model.outputs),
-                                                {"long_name": "network output"}),
-                         data_vars=per_output, coords="minimal", compat="override")
+        every = xr.concat(parts, dim=xr.Variable("output", list(model.outputs),
+                                                 {"long_name": "network output"}),
+                          data_vars=per_output, coords="minimal", compat="override")
+        every.attrs.pop("xattrib_output", None)  # one per output: the output dimension
+        return every
     k = model.output_index(output)
     names = model.input_names(x)
     cells = model.cells
@@ -579,8 +581,11 @@ def attribute(
                          want_prediction=lambda i: i == pred_from)
     heat = packed[..., :size].reshape(len(chosen), n, len(names), *cells.shape)
     pred = None if pred_from is None else packed[pred_from, :, size + 1].astype(np.float64)
-    return _assemble(ds, da, model, chosen, per_params, base, heat, packed[..., size], pred,
-                     names)
+    out = _assemble(ds, da, model, chosen, per_params, base, heat, packed[..., size], pred,
+                    names)
+    if len(model.outputs) > 1:  # which output these maps explain (evaluate re-runs it)
+        out.attrs["xattrib_output"] = str(model.outputs[k])
+    return out
 
 
 def _attribute_groups(ds: Any, model: Model, groups: xr.DataArray, **kw: Any) -> xr.Dataset:

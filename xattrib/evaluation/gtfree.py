@@ -94,7 +94,8 @@ def _heat_parts(heat: xr.Dataset | xr.DataArray, model: Model) -> list[xr.DataAr
     return [heat[n] for n in names]
 
 
-def _explainer(name: str, heat: Any, model: Model, dev: Any, seed: int) -> Any:
+def _explainer(name: str, heat: Any, model: Model, dev: Any, seed: int,
+               output: int = 0) -> Any:
     """``explain(x, base, net=None)`` re-running registered method ``name`` with its recorded
     parameters, or None for a hand-made map (or a method needing a background)."""
     if name not in METHODS:
@@ -110,7 +111,7 @@ def _explainer(name: str, heat: Any, model: Model, dev: Any, seed: int) -> Any:
     def explain(x: Any, base: Any, net: Any = None) -> Any:
         import torch
 
-        net = net if net is not None else model.network(dev, private=True)
+        net = net if net is not None else model.network(dev, private=True, output=output)
         parts = []
         for s in range(0, x.shape[0], rows):
             xb = x[s:s + rows].detach().float().clone()
@@ -125,7 +126,7 @@ def _explainer(name: str, heat: Any, model: Model, dev: Any, seed: int) -> Any:
 
 def _block(x: np.ndarray, a: np.ndarray, index: np.ndarray, std: np.ndarray, base: np.ndarray,
            *, model: Model, heat_attrs: dict[str, Any], labels: list[str],
-           explainers: dict[str, Any], names: list[str],
+           explainers: dict[str, Any], output: int, names: list[str],
            params: dict[str, dict[str, Any]], w: np.ndarray, neighbours: np.ndarray,
            device: Any, seed: int, batch_size: int | None) -> np.ndarray:
     """``(n, M, Q)`` metric values for a block: ``x`` (n, d), ``a`` (n, M, d),
@@ -144,7 +145,7 @@ def _block(x: np.ndarray, a: np.ndarray, index: np.ndarray, std: np.ndarray, bas
         dev = resolve_device(device)
         # the maps alone (sparseness, complexity) need no network: no private copy of it
         maps_only = all(PROBES.get(q).needs == "map" for q in names)
-        net = None if maps_only else model.network(dev, private=True)
+        net = None if maps_only else model.network(dev, private=True, output=output)
         if net is not None:
             dev = next(net.parameters()).device
 
@@ -164,7 +165,7 @@ def _block(x: np.ndarray, a: np.ndarray, index: np.ndarray, std: np.ndarray, bas
         for j, label in enumerate(labels):
             explain = None if maps_only else (
                 _given(explainers[label], dev) if label in explainers else
-                _explainer(label, heat_attrs, model, dev, seed))
+                _explainer(label, heat_attrs, model, dev, seed, output))
             at = torch.as_tensor(np.ascontiguousarray(a[:, j], np.float32), device=dev)
             for s in range(0, n, rows):
                 sl = slice(s, min(s + rows, n))
@@ -172,7 +173,8 @@ def _block(x: np.ndarray, a: np.ndarray, index: np.ndarray, std: np.ndarray, bas
                 b = Batch(x=xt[sl], a=at[sl], base=bt[sl], w=wt, std=st, index=index[sl],
                           seed=seed, neighbours=nb, f=_per_sample(f, k),
                           explain=None if explain is None else _per_sample(explain, k),
-                          net=net)
+                          net=net, output=output, n_outputs=len(model.outputs),
+                          output_net=lambda j: model.network(dev, private=True, output=j))
                 for q, name in enumerate(names):
                     try:
                         v = PROBES.get(name).kernel(b, **params[name])
@@ -249,6 +251,7 @@ def evaluate(
     x: str | None = None,
     sample_dim: str | None = None,
     explainers: dict[str, Any] | None = None,
+    output: int | str | None = None,
     **params: Any,
 ) -> xr.Dataset:
     """GT-free metrics of heatmaps: one variable per metric over ``(xai_method, sample)``.
@@ -291,6 +294,10 @@ def evaluate(
         of inputs and baselines on the model's valid cells (each variable's cells in turn,
         raw units) and the torch network to explain (``None``: the model's own; MPRT passes
         randomised copies), returning the ``(n, C·d)`` attributions (tensor or array).
+    output : int or str, optional
+        For a model of several outputs, the output the maps explain: by default the one
+        ``attribute`` recorded (``xattrib_output``), or every output along the heatmaps'
+        ``output`` dimension (each scored with its own output's network).
     **params
         A metric's parameters, as ``faithfulness_correlation={"n_runs": 50}`` (recorded in
         the output's attributes with the defaults).
@@ -316,18 +323,31 @@ def evaluate(
     if isinstance(model, Ensemble):  # each member's maps (or the same maps) with its model
         kw = dict(metrics=metrics, baseline=baseline, weights=weights, seed=seed, std=std,
                   device=device, batch_size=batch_size, x=x, sample_dim=sample_dim,
-                  explainers=explainers)
+                  explainers=explainers, output=output)
         return model.stack([evaluate(
             heat.sel({MEMBER_DIM: s}, drop=True) if MEMBER_DIM in heat.dims else heat,
             m, ds, **kw, **params) for s, m in zip(model.seeds, model, strict=True)])
     if not isinstance(model, Model):
         raise TypeError(f"model must be an xattrib Model (xattrib.fit, Model.exact, "
                         f"Model.from_module), got {type(model).__name__}")
+    if "output" in heat.dims:  # every output's maps, each with its own output's network
+        if output is not None:
+            return evaluate(heat.sel(output=model.outputs[model.output_index(output)]),
+                            model, ds, metrics, baseline, weights, seed, std, device,
+                            batch_size, x, sample_dim, explainers, output, **params)
+        each = [evaluate(heat.sel(output=o), model, ds, metrics, baseline, weights, seed, std,
+                         device, batch_size, x, sample_dim, explainers, o, **params)
+                for o in [str(v) for v in heat["output"].values]]
+        return xr.concat(each, dim=xr.Variable("output", [str(v) for v in heat["output"].values],
+                                                {"long_name": "network output"}),
+                         combine_attrs="override")
+    out_k = model.output_index(output if output is not None else (
+        heat.attrs.get("xattrib_output") if len(model.outputs) > 1 else None))
     parts = _heat_parts(heat, model)
     da = parts[0]
     if METHOD_DIM not in da.dims:
         da = da.expand_dims({METHOD_DIM: [str(da.name or "map")]})
-    names = _metric_names(metrics)
+    names = applicable(_metric_names(metrics), model, metrics is None)
     labels = [str(v) for v in da[METHOD_DIM].values]
     explainers = dict(explainers or {})
     if not all(callable(f) for f in explainers.values()):
@@ -397,7 +417,7 @@ def evaluate(
         output_dtypes=[float],
         dask_gufunc_kwargs={"output_sizes": {_METRIC_DIM: len(names)}},
         kwargs={"model": model, "heat_attrs": dict(da.attrs), "labels": labels,
-                "explainers": explainers,
+                "explainers": explainers, "output": out_k,
                 "names": names, "params": per, "w": w, "neighbours": neighbour_table(cells, nv),
                 "device": device, "seed": int(seed), "batch_size": batch_size})
     res = res.transpose(METHOD_DIM, sdim, _METRIC_DIM)
@@ -419,6 +439,16 @@ def evaluate(
 
 def _explainer_possible(label: str) -> bool:
     return label in METHODS and METHODS.get(label).baseline != "distribution"
+
+
+def applicable(names: list[str], model: Model, by_default: bool) -> list[str]:
+    """``names`` without the metrics that need more outputs than ``model`` has: dropped
+    from a default list, refused when named."""
+    few = [n for n in names if PROBES.get(n).min_outputs > len(model.outputs)]
+    if few and not by_default:
+        raise ValueError(f"{few} compare the explanations of a model's outputs; this model has "
+                         f"one output ({model.outputs[0]!r}): drop them")
+    return [n for n in names if n not in few]
 
 
 def _metric_names(metrics: Any) -> list[str]:

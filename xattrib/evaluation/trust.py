@@ -34,7 +34,7 @@ from ..methods import METHODS
 from ..probes import PROBES
 from ..scoring import score
 from ..training import Model
-from .gtfree import _metric_names, evaluate, neighbour_table
+from .gtfree import _metric_names, applicable, evaluate, neighbour_table
 
 __all__ = ["DEFAULT_AUDIT_METHODS", "audit", "family_skill_table", "ladder_maps",
            "trust_table"]
@@ -301,7 +301,7 @@ def audit(
     """
     from ..probes import FAMILIES
 
-    names = _metric_names(metrics)
+    names = applicable(_metric_names(metrics), model, metrics is None)
     names.sort(key=lambda nm: FAMILIES.index(PROBES.get(nm).family))  # stable: by family
     if methods is None and heat is not None:
         methods = [str(m) for m in heat[METHOD_DIM].values]

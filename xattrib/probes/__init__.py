@@ -12,6 +12,7 @@ from . import (
     deletion,  # noqa: F401,E402
     faithfulness_correlation,  # noqa: F401,E402
     monotonicity_correlation,  # noqa: F401,E402
+    random_output,  # noqa: F401,E402
     randomisation,  # noqa: F401,E402
     road,  # noqa: F401,E402
     sensitivity,  # noqa: F401,E402

@@ -64,6 +64,8 @@ class Probe:
     #: ``check(params, n_cells)`` raises ValueError for impossible parameters (before any
     #: compute); None: nothing to check
     check: Callable[[dict[str, Any], int], None] | None = None
+    #: the fewest network outputs it applies to (2: it compares the outputs' explanations)
+    min_outputs: int = 1
 
 
 #: name → :class:`Probe`; ``xattrib list probes`` prints it
@@ -83,7 +85,8 @@ class Batch:
     scale); ``index``: the samples' global indices (seeds); ``neighbours``: ``(d, 4)`` valid
     neighbour of each cell (−1: none; longitude periodic on global grids). ``f`` evaluates
     the network on ``(N, d)`` rows; ``explain(x, base, net=None)`` re-runs the method (None
-    for maps no registered method made).
+    for maps no registered method made); ``output_net(j)`` is the network of the model's
+    output ``j`` (the maps explain output ``output`` of ``n_outputs``).
     """
 
     x: Any
@@ -98,6 +101,10 @@ class Batch:
     explain: Callable[..., Any] | None
     net: Any
     cache: dict[str, Any] = field(default_factory=dict)
+    #: the model's output these maps explain, how many it has, and the network of another
+    output: int = 0
+    n_outputs: int = 1
+    output_net: Callable[[int], Any] | None = None
 
     @property
     def fx(self) -> Any:
@@ -146,6 +153,10 @@ def positive_count(name: str, value: Any, least: int = 1) -> None:
 
 class _CannotRerun(Exception):
     """A probe needs to re-run the method of a map no registered method made."""
+
+
+class NotApplicable(Exception):
+    """A probe does not apply to this model (e.g. random_output to a one-output model)."""
 
 
 def rowsum(t: Any) -> Any:

@@ -407,6 +407,11 @@ def evaluate(
     w = np.tile(w / w.sum(), nv) / nv  # each variable's cells weigh as in its own map
     stdv, std_from = _std(model, inputs, xs, sdim, std)
     index = xr.DataArray(np.arange(xs.sizes[sdim]), dims=(sdim,))
+    # in-memory inputs: one task would use one core (each task runs torch on one thread);
+    # split the samples over the cores (the values never depend on the split) and compute
+    split = _cores_split(xs, hs, names, sdim)
+    if split:
+        xs, hs = xs.chunk({sdim: split}), hs.chunk({sdim: split, METHOD_DIM: -1, "cell": -1})
     if getattr(xs.data, "chunks", None) is not None:
         index = index.chunk({sdim: xs.data.chunks[0]})
     res = xr.apply_ufunc(
@@ -434,7 +439,25 @@ def evaluate(
         "seed": int(seed), "perturbation_scale": std_from,
         **{k: v for k, v in (heat.attrs if isinstance(heat, xr.Dataset) else {}).items()
            if k.startswith("xattrib_")}})
-    return out
+    return out.compute() if split else out
+
+
+#: fewest samples per task when evaluate splits in-memory inputs over the cores
+_MIN_PER_TASK = 8
+
+
+def _cores_split(xs: xr.DataArray, hs: xr.DataArray, names: list[str], sdim: str) -> int:
+    """Samples per task to spread in-memory inputs over the cores (0: leave them whole:
+    dask inputs are already chunked, and the maps-only metrics cost less than a task)."""
+    import os
+
+    if getattr(xs.data, "chunks", None) is not None or getattr(hs.data, "chunks", None) \
+            is not None or all(PROBES.get(q).needs == "map" for q in names):
+        return 0
+    n, cores = xs.sizes[sdim], os.cpu_count() or 1
+    if cores < 2 or n < 2 * _MIN_PER_TASK:
+        return 0
+    return max(_MIN_PER_TASK, -(-n // cores))
 
 
 def _explainer_possible(label: str) -> bool:

@@ -70,6 +70,33 @@ def require_xarray(obj: Any, argument: str, kind: str = "a Dataset or DataArray"
         + (".to_dataset(name='x')" if "Dataset" in kind and "DataArray" not in kind else ""))
 
 
+#: what cf-xarray found, by the names, dims and attributes it reads (it never reads values):
+#: its lookup costs ~2 ms, and every xattrib call checks the grids of its inputs
+_FOUND: dict[tuple, tuple[str | None, str | None]] = {}
+
+
+def _coords_key(obj: xr.Dataset | xr.DataArray) -> tuple:
+    def one(name: Any, v: Any) -> tuple:
+        return (str(name), tuple(map(str, v.dims)),
+                tuple(sorted((str(k), str(a)) for k, a in v.attrs.items())))
+
+    variables = [one(n, v) for n, v in obj.coords.items()]
+    if isinstance(obj, xr.Dataset):
+        variables += [one(n, v) for n, v in obj.data_vars.items()]
+    else:
+        variables.append(one(obj.name, obj))
+    return (type(obj).__name__, tuple(sorted(variables)))
+
+
+def _latlon_names(obj: xr.Dataset | xr.DataArray) -> tuple[str | None, str | None]:
+    lat, lon = _one_coord(obj, "latitude"), _one_coord(obj, "longitude")
+    if lat is None or lon is None:
+        guessed = obj.cf.guess_coord_axis(verbose=False)
+        lat = lat or _one_coord(guessed, "latitude")
+        lon = lon or _one_coord(guessed, "longitude")
+    return lat, lon
+
+
 def find_latlon(obj: xr.Dataset | xr.DataArray) -> SpatialCoords:
     """Find the latitude and longitude coordinates of ``obj``.
 
@@ -85,11 +112,14 @@ def find_latlon(obj: xr.Dataset | xr.DataArray) -> SpatialCoords:
     >>> find_latlon(da)
     SpatialCoords(lat='latitude', lon='longitude', dims=('latitude', 'longitude'))
     """
-    lat, lon = _one_coord(obj, "latitude"), _one_coord(obj, "longitude")
-    if lat is None or lon is None:
-        guessed = obj.cf.guess_coord_axis(verbose=False)
-        lat = lat or _one_coord(guessed, "latitude")
-        lon = lon or _one_coord(guessed, "longitude")
+    key = _coords_key(obj)
+    found = _FOUND.get(key)
+    if found is None:
+        found = _latlon_names(obj)
+        if len(_FOUND) >= 256:
+            _FOUND.pop(next(iter(_FOUND)))
+        _FOUND[key] = found
+    lat, lon = found
     if lat is None or lon is None:
         missing = "latitude" if lat is None else "longitude"
         raise ValueError(

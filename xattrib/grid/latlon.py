@@ -8,6 +8,7 @@ never from a hard-coded list of names here.
 from __future__ import annotations
 
 import functools
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
@@ -73,6 +74,7 @@ def require_xarray(obj: Any, argument: str, kind: str = "a Dataset or DataArray"
 #: what cf-xarray found, by the names, dims and attributes it reads (it never reads values):
 #: its lookup costs ~2 ms, and every xattrib call checks the grids of its inputs
 _FOUND: dict[tuple, tuple[str | None, str | None]] = {}
+_FOUND_LOCK = threading.Lock()
 
 
 def _coords_key(obj: xr.Dataset | xr.DataArray) -> tuple:
@@ -116,9 +118,10 @@ def find_latlon(obj: xr.Dataset | xr.DataArray) -> SpatialCoords:
     found = _FOUND.get(key)
     if found is None:
         found = _latlon_names(obj)
-        if len(_FOUND) >= 256:
-            _FOUND.pop(next(iter(_FOUND)))
-        _FOUND[key] = found
+        with _FOUND_LOCK:  # dask threads look grids up concurrently
+            if len(_FOUND) >= 256:
+                _FOUND.pop(next(iter(_FOUND)))
+            _FOUND[key] = found
     lat, lon = found
     if lat is None or lon is None:
         missing = "latitude" if lat is None else "longitude"

@@ -405,5 +405,7 @@ def test_two_variables_bad_input(two_vars, small_grid):
         _two(two_vars, baseline=two_vars["sst_lag0"].isel(time=0, drop=True))
     with pytest.raises(ValueError, match="collide with the benchmark's own"):
         xattrib.benchmark(two_vars.rename(sst_lag0="y"), n_samples=10)
+    with pytest.raises(ValueError, match="has a space in its name"):
+        xattrib.benchmark(two_vars.rename(sst_lag0="sst now"), n_samples=10)
     with pytest.raises(ValueError, match="name them with benchmark"):
         xattrib.benchmark(small_grid, n_samples=10, covariance={"cross_correlation": np.eye(2)})

@@ -275,3 +275,13 @@ def test_fit_on_a_users_dataset_of_two_variables(sst):
         xattrib.fit(other, x=["sst", "slp"], y="target", epochs=1, progress=False)
     with pytest.raises(ValueError, match="no variable 'sp'"):
         xattrib.fit(ds, x=["sst", "sp"], y="target", epochs=1, progress=False)
+
+
+def test_fit_on_one_variable_of_a_two_variable_benchmark(two_bench):
+    """A missing predictor: y reads both lags, the network only this winter's."""
+    m = xattrib.fit(two_bench, x="sst_lag0", epochs=1, samples_per_epoch=3000,
+                    hidden=(16,), progress=False)
+    assert m.variables == ["sst_lag0"] and m.module[0].in_features == 450
+    both = xattrib.fit(two_bench, epochs=1, samples_per_epoch=3000, hidden=(16,),
+                       progress=False)
+    assert both.r2 > m.r2  # the second lag carries half of y

@@ -368,6 +368,11 @@ RESERVED = ("x", "y", "y_signal", "truth", "mask", "cell_area", "baseline",
 
 
 def _check_names(variables: tuple[str, ...]) -> None:
+    blank = [v for v in variables if not v or any(c.isspace() for c in v)]
+    if blank:
+        raise ValueError(f"the input variable {blank[0]!r} has a space in its name; name "
+                         "variables without spaces (ds.rename({...})): files list them "
+                         "space-separated")
     bad = [v for v in variables if v in RESERVED or v.startswith(
         ("truth_", "response_", "covariance_", "space_"))]
     if bad:

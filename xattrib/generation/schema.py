@@ -105,7 +105,6 @@ def _split_variables(ds: xr.Dataset, gen: Generator, source: Any, units_x: str) 
     """Several variables: each input under its own name, its truth as ``truth_<name>``
     (``x`` and ``truth`` arrive with a leading variable axis)."""
     x, truth = ds["x"], ds["truth"]
-    ds["x"], ds["truth"] = x.isel(variable=0), truth.isel(variable=0)  # placeholders
     del ds["x"], ds["truth"]
     names = list(gen.variables)
     for i, v in enumerate(names):

@@ -74,8 +74,15 @@ class _Source:
             len(xnames) == 1 or xnames == list(
                 str(ds.attrs.get("xattrib_variables", "")).split()))
         self.first_fresh = n
+        # fresh draws hold every variable of a benchmark; the network may read some of them
+        self.columns: np.ndarray | None = None
         if fresh or self.direct:
             self.gen = generator_from_dataset(ds)
+            every = list(self.gen.variables)
+            if every and xnames != every:
+                d = cells.n_cells
+                self.columns = np.concatenate([np.arange(d) + every.index(v) * d
+                                               for v in xnames])
         if fresh:
             self.first_fresh = int(np.asarray(ds[sample_dim].values).max()) + 1
         self.per_epoch = int(samples_per_epoch or self.n_train)
@@ -91,6 +98,8 @@ class _Source:
             if self.gen.space is None:
                 x = self.gen.draw_x(s, e)
                 y, _ = self.gen.respond(x, start=s)
+                if self.columns is not None:  # y reads every variable, the network some
+                    x = x[:, self.columns]
             else:  # the response reads the transformed features of the same draws
                 x, y, _ = self.gen.draw(s, e)
                 y = y + self.gen.noise(s, e)

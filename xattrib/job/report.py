@@ -78,9 +78,9 @@ def _variables_section(table: xr.Dataset) -> list[str]:
         variable_table(table), ""]
 
 
-def _all(table: xr.Dataset | None) -> xr.Dataset | None:
+def _all(table: xr.Dataset) -> xr.Dataset:
     """The summary over every variable's cells (the table itself for one variable)."""
-    if table is None or INPUT_VARIABLE_DIM not in table.dims:
+    if INPUT_VARIABLE_DIM not in table.dims:
         return table
     return table.sel({INPUT_VARIABLE_DIM: "all"}, drop=True)
 
@@ -181,7 +181,7 @@ def render_report(cfg: Any, model: Any, table: xr.Dataset, timings: dict[str, fl
         + (f" *Pearson r on exact F*: the same method on the benchmark's true function "
            f"(`xattrib.Model.exact`, first {cfg.exact_samples} test samples), i.e. the "
            "method's own error without the network's." if exact is not None else ""), "",
-        score_table(_all(table) or table, _all(exact)), "",
+        score_table(_all(table), None if exact is None else _all(exact)), "",
         *_variables_section(table),
         *([f"Skipped (cannot use baseline `{cfg.baseline}`): {', '.join(skipped)}", ""]
           if skipped else []),

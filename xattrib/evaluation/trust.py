@@ -30,9 +30,11 @@ import xarray as xr
 
 from ..attribution import attribute
 from ..dims import INPUT_VARIABLE_DIM, METHOD_DIM
+from ..generation import input_variables
 from ..methods import METHODS
 from ..probes import PROBES
 from ..scoring import score
+from ..scoring.truth import per_variable
 from ..training import Model
 from .gtfree import _metric_names, applicable, evaluate, neighbour_table
 
@@ -57,7 +59,7 @@ def ladder_maps(bench: xr.Dataset, lambdas: tuple[float, ...] = _LADDER, seed: i
     (shuffled across all of them, smoothed within each variable)."""
     from ..grid import CellIndex
 
-    names = str(bench.attrs.get("xattrib_variables", "")).split()
+    names = input_variables(bench)
     truths = [bench[f"truth_{v}"] for v in names] if names else [bench["truth"]]
     inputs = [bench[v] for v in names] if names else [bench["x"]]
     t = truths[0].transpose("sample", ...)
@@ -108,8 +110,7 @@ def ladder_maps(bench: xr.Dataset, lambdas: tuple[float, ...] = _LADDER, seed: i
 
     if not names:
         return one(0)
-    return xr.Dataset({f"attribution_{v}": one(i) for i, v in enumerate(names)},
-                      attrs={"xattrib_input_variables": " ".join(names)})
+    return per_variable({v: one(i) for i, v in enumerate(names)})
 
 
 #: skill scores are left out (NaN) when the random reference lies within this fraction of
@@ -195,8 +196,7 @@ def reference_maps(test: xr.Dataset, model: Model, explainers: dict[str, Any]
 
     if len(names) == 1:
         return one(0)
-    return xr.Dataset({f"attribution_{v}": one(i) for i, v in enumerate(names)},
-                      attrs={"xattrib_input_variables": " ".join(names)})
+    return per_variable({v: one(i) for i, v in enumerate(names)})
 
 
 def _nanmean(v: Any, axis: int | None = None) -> Any:
@@ -310,7 +310,7 @@ def audit(
         raise ValueError(f"methods must name at least 3 methods to rank, got {chosen}")
     for m in chosen:
         METHODS.get(m)
-    if not ({"truth", "x"} <= set(bench.data_vars) or bench.attrs.get("xattrib_variables")):
+    if not ({"truth", "x"} <= set(bench.data_vars) or input_variables(bench)):
         raise ValueError("audit needs a benchmark Dataset (x, truth, mask): the truth is what "
                          "the metrics are audited against")
     n = int(min(n_samples, bench.sizes["sample"]))

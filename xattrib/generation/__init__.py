@@ -2,7 +2,7 @@
 
 from .assembly import BASELINES, benchmark, is_untouched
 from .generator import Generator
-from .schema import generator_from_dataset, is_benchmark
+from .schema import generator_from_dataset, input_variables, is_benchmark
 
-__all__ = ["BASELINES", "Generator", "benchmark", "generator_from_dataset", "is_benchmark",
-           "is_untouched"]
+__all__ = ["BASELINES", "Generator", "benchmark", "generator_from_dataset", "input_variables",
+           "is_benchmark", "is_untouched"]

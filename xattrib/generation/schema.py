@@ -30,10 +30,16 @@ from ..io import package_version
 from ..responses import RESPONSES, response_from_params
 from .generator import BLOCK, SAMPLING, Generator
 
-__all__ = ["encode", "generator_from_dataset", "is_benchmark"]
+__all__ = ["encode", "generator_from_dataset", "input_variables", "is_benchmark"]
 
 #: what a Dataset needs to be decoded
 REQUIRED = ("mask", "xattrib_seed", "xattrib_response_family")
+
+
+def input_variables(ds: xr.Dataset) -> list[str]:
+    """The input variables of a benchmark of several (``xattrib_variables``); none for a
+    benchmark of one field (its input is ``x``)."""
+    return str(ds.attrs.get("xattrib_variables", "")).split()
 
 
 def is_benchmark(ds: xr.Dataset) -> bool:
@@ -266,7 +272,7 @@ def generator_from_dataset(ds: xr.Dataset) -> Generator:
     params = {}
     for pname in RESPONSES.get(family).scalar_params:
         params[pname] = np.asarray(float(a[f"xattrib_response_{pname}"]))
-    variables = tuple(str(a.get("xattrib_variables", "")).split())
+    variables = tuple(input_variables(ds))
     for pname, pdims in RESPONSES.get(family).param_dims.items():
         v = ds[f"response_{pname}"]
         if sp is None:

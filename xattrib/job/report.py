@@ -52,6 +52,15 @@ def score_table(table: xr.Dataset, exact: xr.Dataset | None = None) -> str:
     return "\n".join(lines)
 
 
+def _r_nmae(one_method: xr.Dataset, dim: str, labels: list[str]) -> list[str]:
+    """Cells "mean Pearson r / mean NMAE" of one method's summary, for each label of ``dim``."""
+    out = []
+    for label in labels:
+        one = one_method.sel({dim: label, "statistic": "mean"})
+        out.append(f"{_fmt(float(one['pearson']))} / {_fmt(float(one['nmae']))}")
+    return out
+
+
 def variable_table(table: xr.Dataset) -> str:
     """Markdown: each method's mean Pearson r and NMAE on each input variable's cells alone
     (a model of several input variables)."""
@@ -59,10 +68,7 @@ def variable_table(table: xr.Dataset) -> str:
     head = [f"{v}: r / NMAE" for v in names]
     lines = ["| method | " + " | ".join(head) + " |", "|---|" + "---|" * len(head)]
     for m in table[METHOD_DIM].values:
-        cells = []
-        for v in names:
-            one = table.sel({METHOD_DIM: m, INPUT_VARIABLE_DIM: v, "statistic": "mean"})
-            cells.append(f"{_fmt(float(one['pearson']))} / {_fmt(float(one['nmae']))}")
+        cells = _r_nmae(table.sel({METHOD_DIM: m}), INPUT_VARIABLE_DIM, names)
         lines.append(f"| {m} | " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
@@ -98,10 +104,7 @@ def kind_table(net: xr.Dataset, exact: xr.Dataset | None = None) -> str:
             if m not in tab[METHOD_DIM].values:
                 lines.append(f"| {m} | {label} | " + " | ".join("–" for _ in kinds) + " |")
                 continue
-            cells = []
-            for k in kinds:
-                one = tab.sel({METHOD_DIM: m, TRUTH_KIND_DIM: k, "statistic": "mean"})
-                cells.append(f"{_fmt(float(one['pearson']))} / {_fmt(float(one['nmae']))}")
+            cells = _r_nmae(tab.sel({METHOD_DIM: m}), TRUTH_KIND_DIM, kinds)
             lines.append(f"| {m} | {label} | " + " | ".join(cells) + " |")
     return "\n".join(lines)
 

@@ -23,7 +23,7 @@ import xarray as xr
 from .. import io, parallel, plots
 from ..datasets import lagged, open_field, pacific_sst
 from ..dims import INPUT_VARIABLE_DIM, METHOD_DIM
-from ..generation import benchmark
+from ..generation import benchmark, input_variables
 from ..grid import make_grid
 from ..scoring import null_attributions, score, score_kinds, skill_map, summarize
 from ..training import Model, fit
@@ -467,8 +467,3 @@ def _write(out: Path, bench: xr.Dataset, test: xr.Dataset, heat: xr.Dataset, mod
 def _interacting(bench: xr.Dataset) -> bool:
     """Whether the benchmark has several kinds of truth (an interacting response)."""
     return bool(bench.attrs.get("xattrib_truth_kinds"))
-
-
-def input_variables(bench: xr.Dataset) -> list[str]:
-    """The input variables of a benchmark of several (none for one field)."""
-    return str(bench.attrs.get("xattrib_variables", "")).split()

@@ -9,6 +9,8 @@ import numpy as np
 import xarray as xr
 
 from ..dims import INPUT_VARIABLE_DIM, METHOD_DIM, TRUTH_KIND_DIM, sample_dim_of
+from ..generation import input_variables
+from .truth import heat_variables, per_variable
 
 __all__ = ["null_attributions", "skill_map", "summarize"]
 
@@ -85,8 +87,7 @@ def skill_map(heat: xr.Dataset | xr.DataArray, truth: xr.DataArray | xr.Dataset,
 
     ``truth`` may be the benchmark Dataset; heatmaps of several input variables then give
     one map per variable along ``input_variable``."""
-    names = str(heat.attrs.get("xattrib_input_variables", "")).split() if isinstance(
-        heat, xr.Dataset) and "attribution" not in heat else []
+    names = heat_variables(heat)
     if names:
         if not isinstance(truth, xr.Dataset):
             raise ValueError("heatmaps of several input variables need the benchmark Dataset "
@@ -123,10 +124,9 @@ def null_attributions(bench: xr.Dataset, seed: int = 0) -> xr.DataArray | xr.Dat
 
     A benchmark of several variables gets ``attribution_<v>`` for each (each variable's
     noise drawn from its own stream), as :func:`xattrib.attribute` writes them."""
-    names = str(bench.attrs.get("xattrib_variables", "")).split()
+    names = input_variables(bench)
     if names:
-        parts = {f"attribution_{v}": _nulls(bench[v], seed + i) for i, v in enumerate(names)}
-        return xr.Dataset(parts, attrs={"xattrib_input_variables": " ".join(names)})
+        return per_variable({v: _nulls(bench[v], seed + i) for i, v in enumerate(names)})
     return _nulls(bench["x"], seed)
 
 

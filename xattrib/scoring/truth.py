@@ -104,7 +104,7 @@ def score(
     """
     require_xarray(attribution, "attribution", "heatmaps (attribute's Dataset or a DataArray)")
     require_xarray(truth, "truth", "a DataArray (or a benchmark Dataset with 'truth')")
-    several = _input_variables(attribution)
+    several = heat_variables(attribution)
     if several and isinstance(attribution, xr.Dataset):
         return _score_variables(attribution, truth, several, metrics, weights, k,
                                 sign_threshold, positive_convention, sample_dim)
@@ -143,7 +143,15 @@ def score(
                           ("uniform" if weights is None else "user-supplied"))
 
 
-def _input_variables(attribution: xr.Dataset | xr.DataArray) -> list[str]:
+def per_variable(maps: dict[str, xr.DataArray]) -> xr.Dataset:
+    """Heatmaps of several input variables laid out as ``attribute`` writes them
+    (``attribution_<v>`` each, ``xattrib_input_variables``): what :func:`heat_variables`
+    reads back."""
+    return xr.Dataset({f"attribution_{v}": m for v, m in maps.items()},
+                      attrs={"xattrib_input_variables": " ".join(maps)})
+
+
+def heat_variables(attribution: xr.Dataset | xr.DataArray) -> list[str]:
     """The input variables of heatmaps of a several-variable model (none otherwise)."""
     if not isinstance(attribution, xr.Dataset) or "attribution" in attribution:
         return []

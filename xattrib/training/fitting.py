@@ -22,7 +22,7 @@ import numpy as np
 import xarray as xr
 
 from ..dims import sample_dim_of
-from ..generation import generator_from_dataset, is_benchmark, is_untouched
+from ..generation import generator_from_dataset, input_variables, is_benchmark, is_untouched
 from ..grid import CellIndex, require_xarray
 from ..parallel import one_blas_thread, task_threads
 from .ensemble import Ensemble, check_seeds
@@ -71,8 +71,7 @@ class _Source:
         # a lazy benchmark as generated: draw its samples straight from the generator (same
         # values, index by index) instead of running its graph for every chunk of every epoch
         self.direct = is_untouched(ds, xnames[0], yname) and (
-            len(xnames) == 1 or xnames == list(
-                str(ds.attrs.get("xattrib_variables", "")).split()))
+            len(xnames) == 1 or xnames == input_variables(ds))
         self.first_fresh = n
         # fresh draws hold every variable of a benchmark; the network may read some of them
         self.columns: np.ndarray | None = None
@@ -517,8 +516,8 @@ def input_names(ds: xr.Dataset, x: str | list[str]) -> list[str]:
     """The input variables ``x`` names: one, several, or — for the default ``"x"`` on a
     benchmark of several variables — all of its inputs."""
     if isinstance(x, str):
-        if x == "x" and "x" not in ds and ds.attrs.get("xattrib_variables"):
-            return str(ds.attrs["xattrib_variables"]).split()
+        if x == "x" and "x" not in ds and input_variables(ds):
+            return input_variables(ds)
         return [x]
     names = [str(v) for v in x]
     if not names or len(set(names)) != len(names):

@@ -125,3 +125,14 @@ def test_band_curves_with_reference_and_wavelength_axis(tmp_path):
     assert len(ax.collections) == 2  # a shaded spread per method
     sec = [c for c in ax.child_axes if "wavelength" in c.get_xlabel()]
     assert sec and (tmp_path / "bands.png").stat().st_size > 0
+
+
+def test_figures_of_one_input_variable_name_it(heat_and_truth):
+    """Maps and skill of two variables look alike: each figure says which variable."""
+    heat, truth = heat_and_truth
+    one = heat.assign(attribution=heat["attribution"].assign_attrs(input_variable="slp"))
+    assert plots.plot_maps(one, truth)._suptitle.get_text() == "input variable slp"
+    skill = xattrib.summary.skill_map(heat, truth).expand_dims(input_variable=["sst"])
+    fig = plots.plot_skill(skill.sel(input_variable="sst"))
+    assert fig._suptitle.get_text() == "input variable sst"
+    assert plots.plot_maps(heat, truth)._suptitle is None  # one variable: no title

@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
-from .dims import METHOD_DIM, sample_dim_of
+from .dims import INPUT_VARIABLE_DIM, METHOD_DIM, sample_dim_of
 from .grid.latlon import area_weights, find_latlon
 
 __all__ = ["add_coastlines", "close", "lon_label", "plot_bands", "plot_histograms", "plot_maps",
@@ -205,6 +205,16 @@ def _map_axes(plt: Any, nrow: int, ncol: int, figsize: tuple[float, float]) -> t
                         **kw)
 
 
+def _name_variable(fig: Any, da: xr.DataArray) -> None:
+    """Title a figure of one input variable of several (its ``input_variable`` attribute
+    or scalar coordinate) — maps of two variables otherwise look alike."""
+    name = da.attrs.get("input_variable")
+    if name is None and INPUT_VARIABLE_DIM in da.coords and da[INPUT_VARIABLE_DIM].ndim == 0:
+        name = da[INPUT_VARIABLE_DIM].item()
+    if name is not None:
+        fig.suptitle(f"input variable {name}", fontsize=TITLE_SIZE + 1)
+
+
 def plot_maps(heat: xr.Dataset, truth: xr.DataArray, samples: list[Any] | None = None,
               path: str | os.PathLike | None = None, sample_dim: str | None = None) -> Any:
     """Truth and every method for a few samples, each panel titled with its area-weighted
@@ -258,6 +268,7 @@ def plot_maps(heat: xr.Dataset, truth: xr.DataArray, samples: list[Any] | None =
                 ax.set_ylabel(f"{sdim} {np.asarray(label).item()}", fontsize=TITLE_SIZE)
     fig.colorbar(mesh, ax=axes, orientation="horizontal", shrink=0.5, aspect=40,
                  label="value / max |value| of each map (grey: no data)")
+    _name_variable(fig, a)
     _save(fig, path)
     return fig
 
@@ -398,6 +409,7 @@ def plot_skill(skill: xr.DataArray, path: str | os.PathLike | None = None) -> An
         ax.set_visible(False)
     fig.colorbar(mesh, ax=axes, orientation="horizontal", shrink=0.5, aspect=40,
                  label="correlation with the truth over samples (grey: no data)")
+    _name_variable(fig, skill)
     _save(fig, path)
     return fig
 

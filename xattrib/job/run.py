@@ -454,7 +454,7 @@ def _write(out: Path, bench: xr.Dataset, test: xr.Dataset, heat: xr.Dataset, mod
     for v in names:  # several variables: a truth and skill figure of each
         one = heat[[f"attribution_{v}"]].rename({f"attribution_{v}": "attribution"})
         plots.close(plots.plot_maps(one, test[f"truth_{v}"], path=out / f"maps_{v}.png"),
-                    plots.plot_skill(skill.sel({INPUT_VARIABLE_DIM: v}, drop=True),
+                    plots.plot_skill(skill.sel({INPUT_VARIABLE_DIM: v}),
                                      path=out / f"skill_{v}.png"))
         paths.update({f"maps_{v}": out / f"maps_{v}.png", f"skill_{v}": out / f"skill_{v}.png"})
     if INPUT_VARIABLE_DIM in every.dims:  # the histogram of all variables' cells together

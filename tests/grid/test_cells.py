@@ -39,6 +39,16 @@ def test_cell_coordinates_are_the_cells(field):
     np.testing.assert_array_equal(v.values, s.isel(cell=i).values)
 
 
+def test_area_weights_of_the_valid_cells(field):
+    """Proportional to cos(latitude) on a regular grid (an independent formula), summing
+    to 1 over the valid cells, computed once and read-only."""
+    cells = CellIndex.from_data(field)
+    s = cells.stack(field)
+    want = np.cos(np.deg2rad(s["lat"].values))
+    np.testing.assert_allclose(cells.area, want / want.sum(), rtol=1e-10)
+    assert cells.area is cells.area and not cells.area.flags.writeable
+
+
 def test_other_grid_is_refused(field):
     cells = CellIndex.from_data(field)
     moved = field.assign_coords(lon=field.lon + 5)

@@ -26,7 +26,7 @@ from ..attribution.heatmaps import (
     seeded_global_rngs,
 )
 from ..dims import MEMBER_DIM, METHOD_DIM, sample_dim_of
-from ..grid import CellIndex, area_weights, find_latlon, periodic_lon, require_xarray
+from ..grid import CellIndex, find_latlon, periodic_lon, require_xarray
 from ..methods import METHODS
 from ..probes import PROBES
 from ..probes.base import Batch, _CannotRerun, positive_count
@@ -398,8 +398,7 @@ def evaluate(
         raise ValueError(f"evaluate needs one baseline field for every sample (zero, mean, a "
                          f"number or a field); got {resolved.kind!r}")
     if weights == "area":
-        w = np.asarray(cells.stack(area_weights(cells.mask.to_dataset(name="mask"))).values,
-                       float)
+        w = cells.area
     elif weights is None:
         w = np.ones(cells.n_cells)
     else:

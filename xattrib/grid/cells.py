@@ -7,12 +7,13 @@ trip is exact and a model can check that new data lives on the grid it was train
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 
 import numpy as np
 import xarray as xr
 
-from .latlon import SpatialCoords, find_latlon, tidy_attrs, valid_mask
+from .latlon import SpatialCoords, area_weights, find_latlon, tidy_attrs, valid_mask
 
 __all__ = ["CellIndex", "gather_cells", "scatter_cells"]
 
@@ -143,6 +144,14 @@ class CellIndex:
     def shape(self) -> tuple[int, int]:
         s = self.mask.shape
         return (int(s[0]), int(s[1]))
+
+    @functools.cached_property
+    def area(self) -> np.ndarray:
+        """``(n_cells,)`` cell-area weights of the valid cells, summing to 1 (read-only;
+        computed once per index: evaluate, TRIM spaces and EOFs all need them)."""
+        w = np.asarray(area_weights(self.mask, mask=self.mask).values, float).ravel()[self.flat]
+        w.flags.writeable = False
+        return w
 
     def cell_coords(self) -> dict[str, tuple[str, np.ndarray]]:
         """Latitude/longitude of every valid cell, as coordinates along ``cell``."""

@@ -6,7 +6,7 @@ from typing import Any
 
 import numpy as np
 
-from .base import PROBES, Batch, Probe, pearson_rows, positive_count, rowsum
+from .base import PROBES, Batch, Probe, pearson_rows, positive_count
 
 
 def subset_size(d: int, subset: float) -> int:
@@ -20,20 +20,18 @@ def subset_size(d: int, subset: float) -> int:
     return k
 
 
-def area_subsets(b: Batch, probe: str, n_runs: int, k: int) -> Any:
-    """``(n, n_runs, d)`` boolean masks of k cells each, drawn without replacement with
+def area_subsets(b: Batch, probe: str, n_runs: int, k: int) -> np.ndarray:
+    """``(n, n_runs, k)`` cell indices of k cells each, drawn without replacement with
     probability proportional to cell area (Efraimidis & Spirakis 2006: the k largest
     u^(1/w)), from each sample's own generator."""
-    import torch
-
     w = b.w.double().cpu().numpy()
     n, d = b.x.shape
-    masks = np.zeros((n, n_runs, d), bool)
+    idx = np.empty((n, n_runs, k), np.intp)
     for i in range(n):
-        keys = np.log(b.rng(i, probe).random((n_runs, d))) / w
-        idx = np.argpartition(-keys, k - 1, axis=1)[:, :k]
-        np.put_along_axis(masks[i], idx, True, axis=1)
-    return torch.from_numpy(masks).to(b.x.device)
+        keys = np.log(b.rng(i, probe).random((n_runs, d)))
+        keys /= w
+        idx[i] = np.argpartition(-keys, k - 1, axis=1)[:, :k]
+    return idx
 
 
 def _check(p: dict[str, Any], d: int) -> None:
@@ -54,10 +52,15 @@ def faithfulness_correlation(b: Batch, n_runs: int = 100, subset: float = 0.1) -
 
     n, d = b.x.shape
     k = subset_size(d, subset)
-    m = area_subsets(b, "faithfulness_correlation", int(n_runs), k)
-    xt = torch.where(m, b.base[:, None, :], b.x[:, None, :])
+    idx = area_subsets(b, "faithfulness_correlation", int(n_runs), k)
+    it = torch.from_numpy(idx).to(b.x.device)
+    # each run's copy of x with its subset set to the baseline, written in place
+    xt = b.x[:, None, :].repeat(1, int(n_runs), 1)
+    xt.scatter_(2, it, b.base[:, None, :].expand_as(xt).gather(2, it))
     change = b.fx[:, None] - b.f(xt.reshape(-1, d)).reshape(n, -1)
-    sums = rowsum(b.a[:, None, :].double() * m)
+    # Σᵢ∈S aᵢ from the k chosen cells alone (float64, in a fixed order per sample)
+    a64 = b.a.detach().cpu().double().numpy()
+    sums = torch.from_numpy(a64[np.arange(n)[:, None, None], idx].sum(-1))
     return pearson_rows(sums, change)
 
 

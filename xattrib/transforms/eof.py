@@ -9,7 +9,6 @@ import torch
 import xarray as xr
 
 from ..grid.cells import CellIndex
-from ..grid.latlon import area_weights
 from .base import TRANSFORMS, Grid, Transform
 from .spaces import Space
 
@@ -220,7 +219,7 @@ def _small(cov: Any, d: int) -> bool:
 
 def _weights(cells: CellIndex) -> np.ndarray:
     """√(cell area / mean area) of the valid cells."""
-    a = np.asarray(area_weights(cells.mask, mask=cells.mask).values, float).ravel()[cells.flat]
+    a = cells.area
     return np.sqrt(a / a.mean())
 
 

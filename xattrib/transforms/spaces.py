@@ -25,7 +25,6 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
-from ..grid import area_weights
 from ..grid.cells import CellIndex
 from .base import TRANSFORMS
 
@@ -85,7 +84,7 @@ def build_space(name: str, cells: CellIndex, covariance: Any = None,
     if not 1 <= k <= d:
         raise ValueError(f"n_features must be between 1 and the {d} valid cells, got "
                          f"{n_features}")
-    a = np.asarray(area_weights(cells.mask, mask=cells.mask).values, float).ravel()[cells.flat]
+    a = cells.area
     space: Space = TRANSFORMS.get(name).truth_space(cells, a / a.mean(), k, covariance)
     return space
 

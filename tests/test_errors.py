@@ -27,6 +27,11 @@ def _bench():
     return xattrib.benchmark(n_samples=60, chunks=60, seed=0)
 
 
+def _lagged_bench():
+    return xattrib.benchmark(xattrib.datasets.lagged(_sst()), n_samples=10, chunks=10, seed=0,
+                             response="linear")
+
+
 _MODEL = {}
 
 
@@ -240,6 +245,10 @@ CASES = [
      lambda: xattrib.benchmark(xr.Dataset({"y": _sst(), "slp": _sst().rename("slp")}),
                                n_samples=10),
      ValueError, r"the input variable 'y' would collide with the benchmark's own variables"),
+    ("methods", "TRIM over a transformed-space benchmark's basis with several variables",
+     lambda: xattrib.trim(_lagged_bench(), xattrib.Model.exact(_lagged_bench()),
+                          transform="benchmark", progress=False),
+     ValueError, r"a transformed-space benchmark's basis is over one variable"),
     ("methods", "an interacting response on several variables",
      lambda: xattrib.benchmark(xattrib.datasets.lagged(_sst()), n_samples=10,
                                response="pairs"),

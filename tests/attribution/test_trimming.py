@@ -250,3 +250,89 @@ def test_eof_on_a_few_benchmark_samples_uses_its_covariance():
                                          r"\.transforms\.EOF\.fit\(train_x"):
         xattrib.trim(plain, f, transform="eof", methods="integrated_gradients",
                      transform_kwargs={"n_modes": 12}, progress=False)
+
+
+# -- several input variables -----------------------------------------------------------------
+def _two_variable_linear(sst, seed=0):
+    """A linear network of SST at lags 0 and 1 (cells layout), its weights per variable."""
+    src = xattrib.datasets.lagged(sst, [0, 1])
+    torch.manual_seed(seed)
+    d = int(np.isfinite(sst.isel(time=0)).sum())
+    lin = nn.Linear(2 * d, 1)
+    model = xattrib.Model.from_module(lin, like=src)
+    w = lin.weight.detach().double().numpy()[0]
+    return src, model, [w[:d], w[d:]]
+
+
+def test_several_variables_each_get_their_own_exact_groups(sst, sst_cells):
+    """Each variable's transform on its own cells: attribution_<v> holds, per group g,
+    w_v · T⁻¹(P_g T(x_v)) — straight from the definition, variable by variable."""
+    src, model, ws = _two_variable_linear(sst)
+    ds = src.isel(time=slice(2, 8))
+    out = xattrib.trim(ds, model, transform="fourier", progress=False, features=True,
+                       methods=["integrated_gradients", "occlusion"])
+    assert out.attrs["xattrib_input_variables"] == "sst_lag0 sst_lag1"
+    assert "attribution" not in out and out["attribution_sst_lag1"].dims == (
+        "xai_method", "time", "wavenumber")
+    t = Fourier(sst_cells)
+    gidx, labels, _ = feature_grouping(t)
+    for v, w in zip(["sst_lag0", "sst_lag1"], ws, strict=True):
+        x = np.asarray(sst_cells.stack(ds[v]).values, np.float64)
+        want = _exact_groups(t, w, x, np.zeros_like(x), gidx, labels.size)
+        for m in out.xai_method.values:
+            got = out[f"attribution_{v}"].sel(xai_method=m).values
+            np.testing.assert_allclose(got, want, atol=2e-4 * np.abs(want).max(),
+                                       err_msg=f"{v} {m}")
+        assert out[f"attribution_{v}"].attrs["input_variable"] == v
+        assert out[f"feature_attribution_{v}"].sizes["fourier_feature"] == t.features.size
+    assert float(abs(out["completeness_error"]).max()) < 1e-4
+
+
+def test_several_variables_through_a_transform_of_all_inputs(sst, sst_cells):
+    """A user's own transform over every variable's cells in turn is used as given: the
+    identity with every feature alone gives back IG = w ⊙ x of both variables."""
+    src, model, ws = _two_variable_linear(sst, seed=2)
+    d = sst_cells.n_cells
+
+    class Identity(nn.Module):
+        features = xr.DataArray(np.arange(2 * d), dims="input_cell", name="input_cell")
+
+        def forward(self, x):
+            return x
+
+        def inverse(self, s):
+            return s
+
+    ds = src.isel(time=slice(1, 5))
+    out = xattrib.trim(ds, model, transform=Identity(), groups="features", progress=False)
+    x = np.concatenate([sst_cells.stack(ds[v]).values for v in ("sst_lag0", "sst_lag1")], 1)
+    np.testing.assert_allclose(out["attribution"][0].values, np.concatenate(ws) * x,
+                               rtol=1e-4, atol=1e-6)
+
+
+def test_several_variables_lazy_and_refused_basis(sst):
+    src, model, _ = _two_variable_linear(sst, seed=3)
+    ds = src.isel(time=slice(1, 9))
+    eager = xattrib.trim(ds, model, transform="wavelet", progress=False)
+    with raise_if_dask_computes():
+        lazy = xattrib.trim(ds.chunk(time=3), model, transform="wavelet", progress=False)
+    assert lazy["attribution_sst_lag0"].chunks is not None
+    xr.testing.assert_allclose(lazy.compute(), eager, atol=1e-6)
+    with pytest.raises(ValueError, match="basis is over one variable"):
+        xattrib.trim(ds, model, transform="benchmark", progress=False)
+
+
+def test_eof_of_a_several_variable_benchmark_uses_each_variables_block(sst):
+    bench = xattrib.benchmark(xattrib.datasets.lagged(sst, [0, 1]), n_samples=50, seed=0,
+                              response="linear")
+    exact = xattrib.Model.exact(bench)
+    out = xattrib.trim(bench.isel(sample=slice(0, 3)), exact, transform="eof", features=True,
+                       transform_kwargs={"n_modes": 4}, progress=False)
+    cov = xattrib.generation.generator_from_dataset(bench).covariance.matrix
+    d = cov.shape[0] // 2
+    for i, v in enumerate(["sst_lag0", "sst_lag1"]):
+        want = EOF.from_covariance(cov[i * d:(i + 1) * d, i * d:(i + 1) * d],
+                                   exact.cells, n_modes=4).features
+        np.testing.assert_allclose(out[f"explained_variance_ratio_{v}"].values,
+                                   want["explained_variance_ratio"].values)
+    assert out.sizes["mode"] == 4

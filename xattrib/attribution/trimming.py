@@ -30,6 +30,7 @@ from ..methods.base import METHOD_DIM, METHODS, Method
 from ..training.ensemble import Ensemble
 from ..training.model import Model, resolve_device
 from ..transforms import EOF, check_transform, feature_grouping, make_transform
+from ..transforms.variables import PerVariable
 from .heatmaps import (
     _split_params,
     as_input_dataset,
@@ -184,7 +185,11 @@ def trim(
         The samples to explain, as for :func:`xattrib.attribute` (numpy or dask; lazy
         stays lazy).
     model : Model
-        A trained or wrapped single-variable :class:`xattrib.Model`.
+        A trained or wrapped :class:`xattrib.Model`. A model of several input variables
+        is explained over each variable's own features: a transform given by name is built
+        once per variable (EOFs: each variable's own) and the result holds
+        ``attribution_<variable>`` over the same groups for each; a transform object is used
+        as given, over every variable's cells in turn.
     transform : str or transform
         ``"fourier"``, ``"zonal"``, ``"sht"``, ``"eof"``, ``"wavelet"`` (built on the
         model's grid with ``transform_kwargs``; ``"eof"`` is, on a benchmark, the EOFs of
@@ -273,67 +278,141 @@ def trim(
                                                 {"long_name": "network output"}),
                          data_vars=per_out, coords="minimal", compat="override")
     k = model.output_index(output)
-    if len(model.variables) > 1:
-        raise ValueError(f"the model reads {len(model.variables)} variables "
-                         f"{model.variables}; the built-in transforms act on one field. Pass "
-                         "a transform of your own over all inputs (forward/inverse on "
-                         f"(batch, {model.cells.n_cells * len(model.variables)}))")
-    (da,) = model.inputs(ds, x)
-    da = sample_first(da, sample_dim)
+    names = model.input_names(x)
+    arrays = [sample_first(a, sample_dim) for a in model.inputs(ds, x)]
+    da = arrays[0]
     sample_dim = str(da.dims[0])
     cells = model.cells
-    tr = _transform(transform, cells, ds, da, transform_kwargs or {})
-    check_transform(tr, cells.n_cells)
-    gidx, labels, gcoords = feature_grouping(tr, groups)
-    n_groups, p = int(labels.size), int(gidx.size)
+    tr = _transforms(transform, cells, ds, arrays, names, dict(transform_kwargs or {}))
+    check_transform(tr, cells.n_cells * len(names))
+    per_var = isinstance(tr, PerVariable)
+    gidx, labels, gcoords = feature_grouping(tr.one if per_var else tr, groups)
+    n_sets = len(names) if per_var else 1  # each variable's groups in turn
+    gidx = np.concatenate([gidx + i * labels.size for i in range(n_sets)])
+    n_groups, p = int(labels.size) * n_sets, int(gidx.size)
     n, size = da.shape[0], cells.shape[0] * cells.shape[1]
     base = baseline_for(baseline, ds, model, chosen, per_params, seed, sample_dim)
-    grid = (dsa.asarray(da.data).rechunk({1: -1, 2: -1}).reshape(n, size)
-            if da.chunks is not None else np.asarray(da.values).reshape(n, size))
+    if any(a.chunks is not None for a in arrays):  # the variables' grids end to end
+        lazy = [dsa.asarray(a.data).rechunk({1: -1, 2: -1}).reshape(n, size) for a in arrays]
+        grid = lazy[0] if len(lazy) == 1 else dsa.concatenate(lazy, axis=1).rechunk({1: -1})
+    else:
+        eager = [np.asarray(a.values).reshape(n, size) for a in arrays]
+        grid = eager[0] if len(eager) == 1 else np.concatenate(eager, axis=1)
     packed = run_methods(_trim_kernel, grid, [model, tr], n_groups + (p if features else 0) + 2,
                          chosen, per_params, base, batch_size, progress,
                          device=resolve_device(device), group_index=gidx, n_groups=n_groups,
                          features=bool(features), seed=int(seed), output_index=k,
                          want_prediction=lambda i: i == 0)
     return _assemble(ds, da, model, tr, chosen, per_params, base.kind, labels, gcoords,
-                     packed, n_groups, p, features, prediction)
+                     packed, n_groups, p, features, prediction,
+                     names if per_var else None)
 
 
 def _assemble(ds: xr.Dataset, da: xr.DataArray, model: Model, tr: Any, chosen: list[Method],
               per_params: dict[str, dict[str, Any]], baseline_kind: str,
               labels: xr.DataArray, gcoords: dict[str, xr.DataArray], packed: Any,
-              n_groups: int, p: int, features: bool, prediction: bool) -> xr.Dataset:
+              n_groups: int, p: int, features: bool, prediction: bool,
+              variables: list[str] | None = None) -> xr.Dataset:
+    """The result Dataset; ``variables`` (a :class:`PerVariable` transform): each input
+    variable's groups and features under its own name, as ``attribute`` lays them out."""
     sample_dim = str(da.dims[0])
     gdim = str(labels.dims[0])
-    attrs = heat_attrs(ds, str(da.name), model, chosen, per_params, baseline_kind,
-                       f"attribution of the network prediction to groups of {tr_name(tr)} "
-                       f"features ({gdim})", skip_params=("patch",))
-    data_vars: dict[str, xr.Variable] = {
-        "attribution": xr.Variable((METHOD_DIM, sample_dim, gdim), packed[..., :n_groups],
-                                   attrs)}
+    one_tr = tr.one if variables else tr
+    sets = variables or [str(da.name)]
+    g, q = n_groups // len(sets), p // len(sets)  # groups and features of one variable
+    data_vars: dict[str, xr.Variable] = {}
     coords: dict[str, Any] = {
         **method_coords(chosen),
         gdim: xr.Variable(gdim, labels.values, dict(labels.attrs)),
         **{name: c.variable for name, c in gcoords.items()},
         **sample_coord(da, sample_dim),
     }
-    if features:
-        f = tr.features
-        fdim = f.dims[0]
-        data_vars["feature_attribution"] = xr.Variable(
-            (METHOD_DIM, sample_dim, fdim), packed[..., n_groups:n_groups + p],
-            {**attrs, "long_name": f"attribution to each {tr_name(tr)} feature (group "
-                                   "methods: an equal share of the feature's group)"})
-        coords[fdim] = f.variable
-        coords.update({c: f[c].variable for c in f.coords if c != fdim})
+    for i, v in enumerate(sets):
+        suffix = f"_{v}" if variables else ""
+        attrs = heat_attrs(ds, v, model, chosen, per_params, baseline_kind,
+                           f"attribution of the network prediction to groups of {tr_name(tr)} "
+                           f"features ({gdim})" + (f" of {v}" if variables else ""),
+                           skip_params=("patch",))
+        if variables:
+            attrs["input_variable"] = v
+        data_vars[f"attribution{suffix}"] = xr.Variable(
+            (METHOD_DIM, sample_dim, gdim), packed[..., i * g:(i + 1) * g], attrs)
+        if features:
+            f = one_tr.features
+            fdim = f.dims[0]
+            data_vars[f"feature_attribution{suffix}"] = xr.Variable(
+                (METHOD_DIM, sample_dim, fdim), packed[..., n_groups + i * q:n_groups + (i + 1) * q],
+                {**attrs, "long_name": f"attribution to each {tr_name(tr)} feature (group "
+                                       "methods: an equal share of the feature's group)"})
+            coords[fdim] = f.variable
+    if features:  # the features' coordinates: shared, or each variable's own (EOF variances)
+        each = [t.features for t in (tr.parts if variables else [tr])]
+        fdim = each[0].dims[0]
+        for c in each[0].coords:
+            if c == fdim:
+                continue
+            if all(e[c].equals(each[0][c]) for e in each[1:]):
+                coords[c] = each[0][c].variable
+            else:
+                coords.update({f"{c}_{v}": e[c].variable
+                               for v, e in zip(sets, each, strict=True)})
     data_vars.update(per_sample_vars(
         ds, sample_dim, packed[..., -2], packed[0, :, -1].astype(np.float64)
-        if prediction else None, "sum of attributions minus (f'(s) - f'(s_baseline))"))
+        if prediction else None, "sum of attributions (over every input variable) minus "
+        "(f'(s) - f'(s_baseline))" if variables else
+        "sum of attributions minus (f'(s) - f'(s_baseline))"))
     describe = getattr(tr, "describe", None)
     tattrs = describe() if callable(describe) else {"xattrib_transform": tr_name(tr)}
+    if variables:
+        tattrs["xattrib_input_variables"] = " ".join(variables)
     return xr.Dataset(data_vars, coords=coords, attrs=global_attrs(
         ds, model, baseline_kind, "xattrib TRIM attributions", **tattrs,
         xattrib_residual="r = x - T^-1(T(x)), fixed per sample"))
+
+
+def _transforms(transform: Any, cells: CellIndex, ds: xr.Dataset, arrays: list[xr.DataArray],
+                names: list[str], kwargs: dict[str, Any]) -> Any:
+    """The transform over every input: a model of one variable as :func:`_transform`; of
+    several, a transform object as given (the user's own, over every variable's cells in
+    turn) or, by name, one transform per variable (:class:`PerVariable`; EOFs fitted on
+    each variable's own data)."""
+    if len(arrays) == 1:
+        return _transform(transform, cells, ds, arrays[0], kwargs)
+    if not isinstance(transform, str):
+        if kwargs:
+            raise ValueError(f"transform_kwargs {sorted(kwargs)} only apply when the transform "
+                             "is given by name; configure the object instead")
+        return transform
+    if transform == "benchmark":
+        raise ValueError(f"the model reads {len(names)} variables {names}; a transformed-space "
+                         "benchmark's basis is over one variable. Name a transform (fourier, "
+                         "zonal, sht, eof, wavelet: one per variable) or pass your own over "
+                         f"all inputs (forward/inverse on (batch, {cells.n_cells * len(names)}))")
+    if transform == "eof" and is_benchmark(ds):
+        blocks = _benchmark_eofs(ds, cells, len(names), kwargs)
+        if blocks is not None:
+            return PerVariable(blocks, names)
+    return PerVariable([make_transform(transform, cells, data=a, **dict(kwargs))
+                        for a in arrays], names)
+
+
+def _benchmark_eofs(ds: xr.Dataset, cells: CellIndex, n_vars: int, kwargs: dict[str, Any]
+                    ) -> list[EOF] | None:
+    """Each variable's EOFs of a several-variable benchmark: those of its own block of the
+    joint covariance, when Σ is held as a matrix (None otherwise: fitted on the data)."""
+    from ..covariances.dense import Covariance
+
+    cov = generator_from_dataset(ds).covariance
+    d = cells.n_cells
+    if not isinstance(cov, Covariance) or cov.matrix.shape != (n_vars * d, n_vars * d) \
+            or not np.array_equal(cov.cells.flat, cells.flat):
+        return None
+    n_modes = int(kwargs.pop("n_modes", 10))
+    if kwargs:
+        raise ValueError(f"transform_kwargs {sorted(kwargs)} do not apply to the EOFs of a "
+                         "benchmark's covariance (only n_modes)")
+    return [EOF.from_covariance(cov.matrix[i * d:(i + 1) * d, i * d:(i + 1) * d], cells,
+                                n_modes=n_modes) for i in range(n_vars)]
 
 
 def _transform(transform: Any, cells: CellIndex, ds: xr.Dataset, da: xr.DataArray,

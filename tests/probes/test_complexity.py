@@ -54,3 +54,22 @@ def test_trim_results_get_the_metrics_of_the_map_alone(linear_case):
     assert q["sparseness"].dims == ("xai_method", "sample")
     with pytest.raises(ValueError, match="no latitude/longitude .* cannot run on them"):
         evaluate(t, exact, bench, metrics=["faithfulness_correlation"])
+
+
+def test_trim_groups_of_several_variables_are_one_map(sst):
+    """Every variable's groups together, as several variables' grid cells are one map:
+    the entropy of the concatenated groups (uniform weights), computed here by hand."""
+    import xattrib
+
+    bench = xattrib.benchmark(xattrib.datasets.lagged(sst, [0, 1]), n_samples=20, seed=0,
+                              response="linear")
+    exact = xattrib.Model.exact(bench)
+    t = xattrib.trim(bench.isel(sample=slice(0, 4)), exact, transform="fourier",
+                     methods=["gradient", "integrated_gradients"], progress=False)
+    q = evaluate(t, exact, bench.isel(sample=slice(0, 4)), metrics=["complexity"]).compute()
+    a = np.abs(np.concatenate([t["attribution_sst_lag0"].values,
+                               t["attribution_sst_lag1"].values], -1))
+    p = a / a.sum(-1, keepdims=True)
+    want = -(p * np.log(np.where(p > 0, p, 1.0))).sum(-1)
+    np.testing.assert_allclose(q["complexity"].values, want, rtol=1e-6)
+    assert q["complexity"].dims == ("xai_method", "sample")

@@ -366,6 +366,14 @@ def evaluate(
     try:
         find_latlon(da)
     except ValueError:
+        if len(parts) > 1:  # several variables' TRIM groups: one map of all of them, as
+            gdim = str(parts[0].dims[-1])  # several variables' grid cells are one map
+            da = xr.concat([p.drop_vars([c for c in p.coords if gdim in p[c].dims])
+                            for p in parts], dim=gdim)
+            if getattr(da.data, "chunks", None) is not None:
+                da = da.chunk({gdim: -1})
+            if METHOD_DIM not in da.dims:
+                da = da.expand_dims({METHOD_DIM: [str(da.name or "map")]})
         return _evaluate_features(da, names, per, sample_dim)
     inputs = as_input_dataset(ds, model, x)
     xda = model.inputs(inputs, x)[0]

@@ -6,17 +6,22 @@ Usage::
     .venv/bin/pip install quantus==0.6.0                     # LGPL: never a dependency
     .venv/bin/python benchmarks/evaluate.py --quantus        # side by side, ratios
     .venv/bin/python benchmarks/evaluate.py --device cuda
+    .venv/bin/python benchmarks/evaluate.py --metrics sparseness complexity --quantus
 
-1. Every GT-free metric of :data:`xattrib.probes.PROBES` with its defaults: milliseconds per
-   sample and method (integrated gradients heatmaps of a trained MLP on the 450-cell SST
-   benchmark).
+1. Every GT-free metric of :data:`xattrib.probes.PROBES` (or ``--metrics``) with its
+   defaults: milliseconds per sample and method (integrated gradients heatmaps of a trained
+   MLP on the 450-cell SST benchmark).
 2. ``--quantus``: the metrics Quantus computes correctly for a one-output regressor —
    faithfulness correlation, sparseness, complexity, average sensitivity — on the same
    network, inputs and heatmaps, with the same settings (runs, subset size, perturbation
    samples and radius), Quantus's loop against ``xattrib.evaluate``'s batched kernels, timed
-   in this run. Quantus's baselines differ ("black" = each sample's minimum; xattrib: the
-   zero climatology), which does not change the cost; its explain function for average
-   sensitivity is captum's IG on the same network, as xattrib re-runs it.
+   in this run, each the fastest of ``--repeat`` runs; the maps-only metrics also at
+   ``--map-scale`` times the samples. Beside the metrics that run the network: the time of
+   those network passes alone, and Quantus's time over it — the most any implementation
+   of the same metric could gain. Quantus's baselines differ ("black" = each sample's
+   minimum; xattrib: the zero climatology), which does not change the cost; its explain
+   function for average sensitivity is captum's IG on the same network, as xattrib re-runs
+   it.
 """
 
 from __future__ import annotations

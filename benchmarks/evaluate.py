@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import argparse
 import time
+import timeit
 from typing import Any
 
 import numpy as np
@@ -75,12 +76,7 @@ def _ig(net: Any, t: Any) -> Any:
 
 def _best(fn: Any, repeat: int) -> float:
     """The fastest of ``repeat`` timed calls (a shared machine's noise only adds time)."""
-    times = []
-    for _ in range(repeat):
-        t = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t)
-    return min(times)
+    return min(timeit.repeat(fn, number=1, repeat=repeat))
 
 
 def floors(test: Any, model: Any, n_runs: int, n_sens: int, repeat: int) -> dict[str, float]:

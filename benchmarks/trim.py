@@ -25,7 +25,7 @@ Timings are the best of ``--repeats`` runs.
 from __future__ import annotations
 
 import argparse
-import time
+import timeit
 from typing import Any
 
 import numpy as np
@@ -39,12 +39,8 @@ from xattrib.transforms import feature_grouping, make_transform
 
 
 def _best(fn: Any, repeats: int) -> float:
-    times = []
-    for _ in range(repeats):
-        t = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t)
-    return min(times)
+    """The fastest of ``repeats`` timed calls (a shared machine's noise only adds time)."""
+    return min(timeit.repeat(fn, number=1, repeat=repeats))
 
 
 def _setup(kind: str, n: int) -> tuple[xr.Dataset, Any]:

@@ -378,11 +378,8 @@ def _transforms(transform: Any, cells: CellIndex, ds: xr.Dataset, arrays: list[x
     each variable's own data)."""
     if len(arrays) == 1:
         return _transform(transform, cells, ds, arrays[0], kwargs)
-    if not isinstance(transform, str):
-        if kwargs:
-            raise ValueError(f"transform_kwargs {sorted(kwargs)} only apply when the transform "
-                             "is given by name; configure the object instead")
-        return transform
+    if not isinstance(transform, str):  # the user's own, as given (no kwargs: it says so)
+        return make_transform(transform, cells, **kwargs)
     if transform == "benchmark":
         raise ValueError(f"the model reads {len(names)} variables {names}; a transformed-space "
                          "benchmark's basis is over one variable. Name a transform (fourier, "
@@ -407,12 +404,18 @@ def _benchmark_eofs(ds: xr.Dataset, cells: CellIndex, n_vars: int, kwargs: dict[
     if not isinstance(cov, Covariance) or cov.matrix.shape != (n_vars * d, n_vars * d) \
             or not np.array_equal(cov.cells.flat, cells.flat):
         return None
+    n_modes = _benchmark_modes(kwargs)
+    return [EOF.from_covariance(cov.matrix[i * d:(i + 1) * d, i * d:(i + 1) * d], cells,
+                                n_modes=n_modes) for i in range(n_vars)]
+
+
+def _benchmark_modes(kwargs: dict[str, Any]) -> int:
+    """``n_modes`` of the EOFs of a benchmark's covariance, the one option they take."""
     n_modes = int(kwargs.pop("n_modes", 10))
     if kwargs:
         raise ValueError(f"transform_kwargs {sorted(kwargs)} do not apply to the EOFs of a "
                          "benchmark's covariance (only n_modes)")
-    return [EOF.from_covariance(cov.matrix[i * d:(i + 1) * d, i * d:(i + 1) * d], cells,
-                                n_modes=n_modes) for i in range(n_vars)]
+    return n_modes
 
 
 def _transform(transform: Any, cells: CellIndex, ds: xr.Dataset, da: xr.DataArray,
@@ -423,11 +426,7 @@ def _transform(transform: Any, cells: CellIndex, ds: xr.Dataset, da: xr.DataArra
     if transform == "eof" and is_benchmark(ds):
         cov = generator_from_dataset(ds).covariance
         if np.array_equal(cov.cells.flat, cells.flat) and cov.cells.shape == cells.shape:
-            n_modes = int(kwargs.pop("n_modes", 10))
-            if kwargs:
-                raise ValueError(f"transform_kwargs {sorted(kwargs)} do not apply to the EOFs "
-                                 "of a benchmark's covariance (only n_modes)")
-            return EOF.from_covariance(cov, cells, n_modes=n_modes)
+            return EOF.from_covariance(cov, cells, n_modes=_benchmark_modes(kwargs))
     return make_transform(transform, cells, data=ds if transform == "benchmark" else da,
                           **kwargs)
 

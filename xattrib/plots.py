@@ -19,7 +19,7 @@ import numpy as np
 import xarray as xr
 
 from .dims import INPUT_VARIABLE_DIM, METHOD_DIM, sample_dim_of
-from .grid.latlon import area_weights, find_latlon
+from .grid.latlon import area_weights, find_latlon, lon_ring, ring_lon
 
 __all__ = ["add_coastlines", "close", "lon_label", "plot_bands", "plot_histograms", "plot_maps",
            "plot_skill", "plot_trust"]
@@ -158,6 +158,11 @@ def _mesh(ax: Any, da: xr.DataArray, coast: bool = True, **kw: Any) -> Any:
     values = np.asarray(da.transpose(*sc.dims).values, float)
     if sc.regular:
         values = _one_pole_value(values, lat)
+        # columns in their order round the sphere, longitudes increasing without a jump:
+        # a sorted 0…360 grid across Greenwich is drawn as one region, not stretched
+        # across the gap between its last and first columns
+        order, _ = lon_ring(lon)
+        values, lon = values[:, order], ring_lon(lon)
     extra = {} if getattr(ax, "projection", None) is None else {"transform": _plate()}
     ax.set_facecolor(INVALID_COLOUR)
     mesh = ax.pcolormesh(lon, lat, values, shading="auto", **extra, **kw)

@@ -75,7 +75,7 @@ class CNN(nn.Sequential):
 
 
 def _grid_inputs(cells: CellIndex, n_variables: int = 1) -> dict[str, Any]:
-    return {"flat": cells.flat, "shape": cells.shape,
+    return {"flat": cells.image_flat, "shape": cells.shape,
             **({"n_variables": n_variables} if n_variables > 1 else {})}
 
 

@@ -12,15 +12,17 @@ from .latlon import (
     cell_area,
     find_latlon,
     land_fraction,
+    lon_ring,
     make_grid,
     periodic_lon,
     require_xarray,
+    ring_lon,
     tidy_attrs,
     valid_mask,
 )
 from .patches import group_ids, patches
 
 __all__ = ["EARTH_RADIUS_M", "CellIndex", "SpatialCoords", "area_weights", "cell_area",
-           "find_latlon", "gather_cells", "group_ids", "land_fraction", "make_grid", "patches",
-           "periodic_lon",
+           "find_latlon", "gather_cells", "group_ids", "land_fraction", "lon_ring", "make_grid",
+           "patches", "periodic_lon", "ring_lon",
            "require_xarray", "scatter_cells", "tidy_attrs", "valid_mask"]

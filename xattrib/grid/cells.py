@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import xarray as xr
 
-from .latlon import SpatialCoords, area_weights, find_latlon, tidy_attrs, valid_mask
+from .latlon import SpatialCoords, area_weights, find_latlon, lon_ring, tidy_attrs, valid_mask
 
 __all__ = ["CellIndex", "gather_cells", "scatter_cells"]
 
@@ -45,7 +45,9 @@ def scatter_cells(values: np.ndarray, flat: np.ndarray, shape: tuple[int, int],
     if out is None:
         out = np.empty((*lead, size), dtype=np.result_type(values.dtype, np.float32))
     starts, lengths = _runs(flat)
-    if starts.size * 4 < flat.size:
+    # runs in increasing order only (cells listed round the sphere from a column that is not
+    # the first in the array come in another order: then fill and fancy-index)
+    if starts.size * 4 < flat.size and np.all(flat[starts[1:]] > flat[starts[1:] - 1]):
         end = 0
         for s, n in zip(starts, lengths, strict=True):
             f = int(flat[s])
@@ -108,7 +110,17 @@ class CellIndex:
 
     spatial: SpatialCoords
     mask: xr.DataArray  # bool over spatial dims, with the grid's coordinates
+    #: each valid cell's flat position in the data's own (lat, lon) layout, listed in the
+    #: cells' order: row by row, and along each row round the sphere (``columns``)
     flat: np.ndarray = field(init=False)
+    #: each valid cell's flat position on the *image* of the grid, whose columns are in
+    #: their order round the sphere; neighbours on the image are neighbours on the sphere
+    #: (patches, neighbour tables, convolutions, transforms read this). Ascending.
+    image_flat: np.ndarray = field(init=False)
+    #: the data's columns in their order round the sphere (:func:`~xattrib.grid.lon_ring`)
+    columns: np.ndarray = field(init=False)
+    #: whether the longitudes close the circle (the image wraps east–west)
+    periodic: bool = field(init=False)
 
     def __post_init__(self) -> None:
         # the mask is ours: none of the data's attributes (units, source, standard_name)
@@ -117,7 +129,18 @@ class CellIndex:
         mask.attrs = {"long_name": "valid cells", **{
             k: v for k, v in mask.attrs.items() if k == "flag_meanings"}}
         self.mask = mask
-        self.flat = np.flatnonzero(self.mask.values.ravel())
+        valid = np.asarray(self.mask.values, bool)
+        nx = valid.shape[1]
+        if self.spatial.regular:
+            # the cells' order, and the image's layout, come from where the columns are on
+            # the sphere, not from how they are labelled: the same grid written −80…40 or
+            # 0…360 (sorted or not) lists the same cells in the same order
+            self.columns, self.periodic = lon_ring(self.mask[self.spatial.lon].values)
+        else:
+            self.columns, self.periodic = np.arange(nx), False
+        self.image_flat = np.flatnonzero(valid[:, self.columns].ravel())
+        row, col = np.divmod(self.image_flat, nx)
+        self.flat = row * nx + self.columns[col]
         if self.flat.size == 0:
             raise ValueError("the grid has no valid cells (mask is all False / data all NaN)")
 

@@ -29,7 +29,9 @@ __all__ = [
     "land_fraction",
     "tidy_attrs",
     "make_grid",
+    "lon_ring",
     "periodic_lon",
+    "ring_lon",
     "valid_mask",
 ]
 
@@ -152,15 +154,36 @@ def _edges_from_centres(c: np.ndarray) -> np.ndarray:
     return np.concatenate([[c[0] - (mid[0] - c[0])], mid, [c[-1] + (c[-1] - mid[-1])]])
 
 
-def _bounds(obj: xr.Dataset | xr.DataArray, name: str) -> np.ndarray:
-    """(n, 2) bounds of a 1-D coordinate: its CF ``bounds`` variable if present, else inferred."""
+def _bounds(obj: xr.Dataset | xr.DataArray, name: str, lon: bool = False) -> np.ndarray:
+    """(n, 2) bounds of a 1-D coordinate: its CF ``bounds`` variable if present, else inferred.
+
+    Longitude edges are inferred between neighbours on the sphere (:func:`lon_ring`), not
+    neighbours in the array: a 0…360 regional grid across Greenwich, or a sorted one, has a
+    column 357.5 beside 0 and 40 beside 280, whose label midpoints are nowhere near an edge.
+    """
     bname = obj[name].attrs.get("bounds")
     if isinstance(obj, xr.Dataset) and bname in obj.variables:
         b = np.asarray(obj[bname].values, dtype=float)
         if b.shape == (obj.sizes[name], 2):
             return b
-    edges = _edges_from_centres(obj[name].values)
-    return np.stack([edges[:-1], edges[1:]], axis=1)
+    centres = np.asarray(obj[name].values, dtype=float)
+    if not lon:
+        edges = _edges_from_centres(centres)
+        return np.stack([edges[:-1], edges[1:]], axis=1)
+    order, _ = lon_ring(centres)
+    edges = _edges_from_centres(ring_lon(centres))
+    out = np.empty((centres.size, 2))
+    out[order] = np.stack([edges[:-1], edges[1:]], axis=1)
+    return out
+
+
+def _lon_widths(bounds: np.ndarray) -> np.ndarray:
+    """Widths in degrees of longitude cells from their (n, 2) bounds in any labelling
+    (a cell written [358.75, 1.25] is 2.5° wide, [-1.25, 358.75] too; 360° stays 360°)."""
+    raw = np.abs(bounds[:, 1] - bounds[:, 0])
+    wrapped = np.abs((bounds[:, 1] - bounds[:, 0] + 180.0) % 360.0 - 180.0)
+    whole = (raw > 180.0) & np.isclose(raw % 360.0, 0.0, atol=1e-9)
+    return np.where(whole, 360.0, np.where(raw > 360.0, raw % 360.0, wrapped))
 
 
 def _centred_diff(v: np.ndarray, axis: int, wrap: bool) -> np.ndarray:
@@ -181,7 +204,8 @@ def cell_area(obj: xr.Dataset | xr.DataArray, radius: float = EARTH_RADIUS_M) ->
 
     Uses the CF ``bounds`` variables when present and otherwise infers edges half-way between
     centres (latitude edges clipped to ±90°). Works for ascending or descending latitude and
-    for 0–360 or −180–180 longitude. Curvilinear grids (2-D coordinates) use the local
+    for longitudes in any labelling (0…360, −180…180, unsorted, across Greenwich or the
+    dateline): edges are inferred between neighbours on the sphere. Curvilinear grids (2-D coordinates) use the local
     metric of the centres: R² cos φ times the Jacobian of (lon, lat) over the grid indices.
 
     Examples
@@ -209,10 +233,9 @@ def cell_area(obj: xr.Dataset | xr.DataArray, radius: float = EARTH_RADIUS_M) ->
                                 "standard_name": "cell_area", "units": "m2",
                                 "long_name": "area of grid cell (from the centres' spacing)"})
     lat_b = np.clip(_bounds(obj, sc.lat), -90.0, 90.0)
-    lon_b = _bounds(obj, sc.lon)
+    lon_b = _bounds(obj, sc.lon, lon=True)
     dsin = np.abs(np.sin(np.deg2rad(lat_b[:, 1])) - np.sin(np.deg2rad(lat_b[:, 0])))
-    dlon = np.abs(lon_b[:, 1] - lon_b[:, 0])
-    dlon = np.deg2rad(np.where(dlon > 360.0, dlon % 360.0, dlon))
+    dlon = np.deg2rad(_lon_widths(lon_b))
     values = radius**2 * np.outer(dsin, dlon)
     return xr.DataArray(
         values, dims=sc.dims, coords={sc.lat: obj[sc.lat], sc.lon: obj[sc.lon]},
@@ -433,18 +456,69 @@ _WRAP_ATTRS = ("topology", "modulo")
 
 
 def periodic_lon(lon: Any) -> bool:
-    """Whether 1-D longitudes go once round the globe at even spacing (the grid wraps).
+    """Whether 1-D longitudes go once round the globe at even spacing (the grid wraps),
+    whatever their labelling and order.
 
     >>> periodic_lon(np.arange(0, 360, 30.0)), periodic_lon(np.arange(0, 90, 30.0))
     (True, False)
+    >>> periodic_lon(np.roll(np.arange(-165, 180, 30.0), 5) % 360)
+    True
     """
     v = np.asarray(getattr(lon, "values", lon), dtype=float)
     if v.ndim != 1 or v.size < 2:
         return False
-    d = np.diff(np.unwrap(v, period=360.0))
-    if not np.allclose(d, d[0], rtol=1e-4, atol=1e-6):
-        return False
-    return bool(d[0] > 0 and abs(v.size * d[0] - 360.0) < 1e-3 * abs(d[0]))
+    s = np.sort(v % 360.0)
+    gaps = np.diff(np.concatenate([s, [s[0] + 360.0]]))
+    step = 360.0 / v.size
+    return bool(np.allclose(gaps, step, rtol=1e-4, atol=1e-6))
+
+
+def lon_ring(lon: Any) -> tuple[np.ndarray, bool]:
+    """``(order, periodic)``: the columns of a 1-D longitude axis in their order round the
+    sphere going east, and whether they close the circle.
+
+    The order depends on where the columns are, never on how their longitudes are written:
+    −80…40 and the same columns as ``lon % 360`` (unsorted, or sorted so that 40 sits beside
+    280) give the same columns in the same order. A regional grid starts after its widest
+    gap (its western edge); a global one at the first column east of 180°W. Neighbours on the
+    sphere are neighbours in this order (areas, patches, neighbours, convolutions, plots).
+
+    Examples
+    --------
+    >>> lon = np.array([0.0, 20.0, 40.0, 280.0, 300.0, 320.0, 340.0])   # sorted 0…360
+    >>> order, periodic = lon_ring(lon)
+    >>> lon[order].tolist(), periodic
+    ([280.0, 300.0, 320.0, 340.0, 0.0, 20.0, 40.0], False)
+    """
+    v = np.asarray(getattr(lon, "values", lon), dtype=float)
+    if v.ndim != 1:
+        raise ValueError(f"lon_ring takes 1-D longitudes, got shape {v.shape}")
+    if v.size < 2:
+        return np.arange(v.size), False
+    w = v % 360.0
+    srt = np.argsort(w, kind="stable")
+    s = w[srt]
+    gaps = np.diff(np.concatenate([s, [s[0] + 360.0]]))  # the gap east of each column
+    periodic = periodic_lon(v)
+    # start after the widest gap; ties (a global grid: every gap) broken by position on the
+    # sphere, the column first east of 180°W, so the labels never choose
+    starts = (np.flatnonzero(np.isclose(gaps, gaps.max(), rtol=1e-6, atol=1e-9)) + 1) % v.size
+    key = (s[starts] - 180.0) % 360.0
+    start = int(starts[np.argmin(key)])
+    return np.roll(srt, -start), periodic
+
+
+def ring_lon(lon: Any) -> np.ndarray:
+    """Longitudes in :func:`lon_ring` order, increasing without a jump (for edges, spacing and
+    plot axes): the first column keeps its label, the others follow it eastwards.
+
+    >>> ring_lon(np.array([0.0, 20.0, 40.0, 300.0, 320.0, 340.0])).tolist()
+    [300.0, 320.0, 340.0, 360.0, 380.0, 400.0]
+    """
+    v = np.asarray(getattr(lon, "values", lon), dtype=float)
+    order, _ = lon_ring(v)
+    r = v[order]
+    return r[0] + (r - r[0]) % 360.0 if r.size else r
 
 
 _XR = TypeVar("_XR", xr.Dataset, xr.DataArray)

@@ -11,7 +11,7 @@ import numpy as np
 import xarray as xr
 
 from .cells import CellIndex
-from .latlon import periodic_lon, require_xarray
+from .latlon import require_xarray
 
 __all__ = ["group_ids", "patches"]
 
@@ -39,7 +39,10 @@ def patches(grid: xr.Dataset | xr.DataArray, size: int = 2, offset: int = 0) -> 
     size : int
         Cells per side.
     offset : int
-        Shift the patches this many cells eastwards. On a grid whose longitudes go round
+        Shift the patches this many cells eastwards. Patches are cut from the grid's
+        columns in their order round the sphere (the western edge of a regional grid first,
+        180°W on a global one), so they are the same whatever the longitude labels. On a
+        grid whose longitudes go round
         the globe the patches wrap the dateline: a last, narrower column of patches joins
         the first, so a patch can span the seam (and with ``offset`` any patch can).
 
@@ -61,9 +64,10 @@ def patches(grid: xr.Dataset | xr.DataArray, size: int = 2, offset: int = 0) -> 
     size = int(size)
     cells = _cells_of(grid, "grid")
     ny, nx = cells.shape
-    iy, ix = np.divmod(cells.flat, nx)
-    lon = cells.mask[cells.spatial.lon]
-    wrap = cells.spatial.regular and periodic_lon(lon)
+    # positions on the image (columns in their order round the sphere), so a patch never
+    # joins columns that are neighbours in the array only (40°E beside 280°E when sorted)
+    iy, ix = np.divmod(cells.image_flat, nx)
+    wrap = cells.periodic
     if wrap:
         ix = (ix + int(offset)) % nx
         px = (ix // size) % max(nx // size, 1)  # a narrower last column joins the first

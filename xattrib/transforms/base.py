@@ -30,7 +30,7 @@ import xarray as xr
 from torch import nn
 
 from ..grid.cells import CellIndex
-from ..grid.latlon import EARTH_RADIUS_M, cell_area, periodic_lon
+from ..grid.latlon import EARTH_RADIUS_M, cell_area, periodic_lon, ring_lon
 from ..registry import Registry
 
 __all__ = ["TRANSFORMS", "Grid", "Transform", "feature_grouping", "fits_message"]
@@ -66,7 +66,7 @@ class Grid:
         sc = cells.spatial
         lat = np.asarray(cells.mask[sc.lat].values, float)
         lon = np.asarray(cells.mask[sc.lon].values, float)
-        return cls(lat, lon, sc.regular)
+        return cls(lat, ring_lon(lon) if sc.regular else lon, sc.regular)
 
     @staticmethod
     def _step(v: np.ndarray) -> float | None:
@@ -149,7 +149,9 @@ class Transform(nn.Module):
         super().__init__()
         self.cells = cells
         self.grid = Grid.from_cells(cells)
-        self.register_buffer("flat", torch.as_tensor(cells.flat, dtype=torch.long),
+        # the image's layout: columns in their order round the sphere (a Fourier series
+        # along a row needs the row's cells in order, whatever their longitude labels)
+        self.register_buffer("flat", torch.as_tensor(cells.image_flat, dtype=torch.long),
                              persistent=False)
         self.features: xr.DataArray
         self.groups: xr.DataArray | None = None

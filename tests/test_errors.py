@@ -168,6 +168,20 @@ def _linear_file(name="linear.nc", **spec):
     return path
 
 
+def _make_linear(n_inputs):
+    import torch
+
+    return torch.nn.Linear(n_inputs, 1)
+
+
+def _wrapped_with(**kw):
+    import torch
+
+    kw.setdefault("factory", torch.nn.Linear)
+    kw.setdefault("factory_kwargs", {"in_features": 450, "out_features": 1})
+    return xattrib.Model.from_module(torch.nn.Linear(450, 1), like=_sst(), **kw)
+
+
 def _load_linear(factory=None, **spec):
     import torch
 
@@ -483,6 +497,52 @@ CASES = [
      r"has no exact attribution of its own; train one with fit\(arch='additive'\)"),
     ("files", "a benchmark file naming an unknown response family",
      _tampered_bench, ValueError, r"names the response family 'os:system', which is none of"),
+    ("command line", "--data with a variable the file lacks",
+     lambda: _cli("benchmark", "--out", str(_tmp() / "no-var"), "--data", str(_sst_file()),
+                  "--var", "sts"), ExitStatus,
+     r"exit 2: xattrib: .*sst.nc' has no variable 'sts'; Did you mean 'sst'\? its variables"),
+    ("command line", "audit --data naming a file that does not exist",
+     lambda: _cli("audit", "--out", str(_tmp() / "no-file"), "--data", "nowhere.nc"),
+     ExitStatus, r"exit 2: xattrib: data file 'nowhere.nc' does not exist"),
+    ("command line", "audit --model-file of a network built by a factory not approved",
+     lambda: _cli("audit", "--out", str(_tmp() / "untrusted"), "--model-file",
+                  str(_linear_file()), "--models", "trained", "--samples", "40",
+                  "--audit-samples", "4", "--seeds", "1", "--quiet"), ExitStatus,
+     r"exit 2: xattrib: the model file .* asks to rebuild its network with "
+     r"'torch.nn.modules.linear:Linear'.*trusted=.*\(nothing was written to "),
+    ("files", "trusted=True instead of the names of trusted factories",
+     lambda: xattrib.Model.load(_linear_file(), trusted=True), TypeError,
+     r"trusted must name the factories you trust, as strings .* got True"),
+    ("parameters", "an integration rule of IG given as method=",
+     lambda: xattrib.attribute(_bench(), _model(), method="riemann_trapezoid",
+                               progress=False), ValueError,
+     r"'riemann_trapezoid' is an integration rule of integrated_gradients, not a method.*"
+     r"integrated_gradients=\{'method': 'riemann_trapezoid'\}"),
+    ("parameters", "methods given as a dict (Python would iterate its keys)",
+     lambda: xattrib.attribute(_bench(), _model(), methods={"gradient": {}},
+                               progress=False), TypeError,
+     r"methods must be a method name or a list of names"),
+    ("parameters", "a misspelt keyword of evaluate",
+     lambda: xattrib.evaluate(_heat(), _model(), _bench(), metircs=["sparseness"]),
+     TypeError, r"evaluate\(\) got an unexpected keyword argument 'metircs'\. Did you mean "
+                r"metrics=\?"),
+    ("values", "heatmaps and inputs of as many, but different, samples",
+     lambda: xattrib.evaluate(_heat().isel(sample=slice(0, 10)), _model(),
+                              _bench().isel(sample=slice(10, 20)), metrics=["sparseness"]),
+     ValueError, r"heat and ds must hold the same samples along 'sample', but their labels "
+                 r"differ at 10 of 10"),
+    ("parameters", "a factory whose network does not read the valid cells",
+     lambda: xattrib.fit(_bench(), arch=_make_linear, n_inputs=7, epochs=1, progress=False,
+                         fresh=False), ValueError,
+     r"cannot read the input fit gives it, a \(batch, 450\) tensor of standardised valid "
+     r"cells .*build it for 450 inputs"),
+    ("files", "factory_kwargs that do not rebuild the wrapped module",
+     lambda: _wrapped_with(factory_kwargs={"in_features": 450, "out_features": 2}),
+     ValueError, r"parameter 'weight' has shape \(2, 450\); the module has \(1, 450\).*A "
+                 r"model saved with these factory_kwargs could not be loaded"),
+    ("parameters", "output units for an output the module does not have",
+     lambda: _wrapped_with(units={"nino34": "K"}), ValueError,
+     r"units names outputs \['nino34'\] the module does not have; its outputs are \['y'\]"),
     ("files", "a Dataset that is not an xattrib benchmark",
      lambda: xattrib.generator_from_dataset(xr.Dataset()), ValueError,
      r"not an xattrib benchmark Dataset: missing \['mask', 'xattrib_seed'"),

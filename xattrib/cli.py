@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import shlex
 import sys
 import tomllib
@@ -107,6 +108,15 @@ def _parser() -> argparse.ArgumentParser:
     a.add_argument("--models", default="exact,trained",
                    help="comma-separated: exact (Model.exact) and/or trained (fit's defaults)")
     a.add_argument("--model-file", help="a saved model (model.nc) as the trained model")
+    a.add_argument("--trusted", action="append", metavar="NAME",
+                   help="a factory ('package.module:function') the --model-file may rebuild "
+                        "its network with; repeat it for several (as Model.load(trusted=))")
+    a.add_argument("--data", metavar="FILE",
+                   help="your own anomalies: a netCDF file or zarr store (instead of --grid)")
+    a.add_argument("--var", action="append", metavar="NAME",
+                   help="a variable of --data; repeat it for several variables as one source")
+    a.add_argument("--sample-dim", metavar="DIM",
+                   help="the sample dimension of --data (default: its one non-spatial dim)")
     a.add_argument("--methods", help="comma-separated methods (default: six diverse ones)")
     a.add_argument("--metrics", help="comma-separated GT-free metrics (default: all)")
     a.add_argument("--grid", choices=["pacific_sst", "global"])
@@ -166,17 +176,11 @@ def main(argv: list[str] | None = None) -> int:
         cfg = config_from_args(args)
         cfg.validate()
         check_out(args.out, args.overwrite)
-    except (ValueError, TypeError, FileExistsError) as err:
-        print(f"xattrib: {err}", file=sys.stderr)
-        return 2
+    except DATA_ERRORS as err:
+        return _refuse(err)
     command = "xattrib " + " ".join(shlex.quote(a) for a in (argv or sys.argv[1:]))
-    try:
-        run_benchmark(args.out, cfg, quiet=args.quiet, command=command,
-                      overwrite=args.overwrite)
-    except KeyboardInterrupt:
-        print(f"xattrib: interrupted; nothing was written to {args.out}", file=sys.stderr)
-        return 130
-    return 0
+    return _running(lambda: run_benchmark(args.out, cfg, quiet=args.quiet, command=command,
+                                          overwrite=args.overwrite), args.out)
 
 
 def _split(v: str | None) -> list[str] | None:
@@ -188,7 +192,8 @@ def _audit(args: argparse.Namespace) -> int:
         cfg = AuditConfig(
             samples=args.samples, audit_samples=args.audit_samples, seed=args.seed,
             seeds=args.seeds, models=tuple(_split(args.models) or ()),
-            model_file=args.model_file, methods=_split(args.methods),
+            model_file=args.model_file, trusted=args.trusted, data=args.data, var=args.var,
+            sample_dim=args.sample_dim, methods=_split(args.methods),
             metrics=_split(args.metrics),
             grid=None if args.grid in (None, "pacific_sst") else args.grid,
             resolution=args.resolution, length_scale_km=args.length_scale_km,
@@ -196,14 +201,35 @@ def _audit(args: argparse.Namespace) -> int:
             samples_per_epoch=args.samples_per_epoch, device=args.device)
         cfg.validate()
         check_out(args.out, args.overwrite)
-    except (ValueError, TypeError, FileExistsError) as err:
-        print(f"xattrib: {err}", file=sys.stderr)
-        return 2
+    except DATA_ERRORS as err:
+        return _refuse(err)
+    return _running(lambda: run_audit(args.out, cfg, quiet=args.quiet,
+                                      overwrite=args.overwrite), args.out)
+
+
+#: what bad input raises (a missing variable, an unreadable file, an untrusted factory,
+#: a model on another grid): one line and exit 2 on the command line, like a bad flag
+DATA_ERRORS = (ValueError, TypeError, KeyError, OSError)
+
+
+def _refuse(err: BaseException, out: str | None = None) -> int:
+    """One line on stderr and exit status 2 (``XATTRIB_TRACEBACK=1`` shows the traceback)."""
+    if os.environ.get("XATTRIB_TRACEBACK"):
+        raise err
+    text = str(err.args[0]) if isinstance(err, KeyError) and err.args else str(err)
+    after = f" (nothing was written to {out})" if out else ""
+    print(f"xattrib: {' '.join(text.split())}{after}", file=sys.stderr)
+    return 2
+
+
+def _running(job: Any, out: str) -> int:
     try:
-        run_audit(args.out, cfg, quiet=args.quiet, overwrite=args.overwrite)
+        job()
     except KeyboardInterrupt:
-        print(f"xattrib: interrupted; nothing was written to {args.out}", file=sys.stderr)
+        print(f"xattrib: interrupted; nothing was written to {out}", file=sys.stderr)
         return 130
+    except DATA_ERRORS as err:
+        return _refuse(err, out)
     return 0
 
 

@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 import xarray as xr
 
-__all__ = ["lagged", "open_field", "pacific_sst"]
+__all__ = ["check_field", "lagged", "open_field", "pacific_sst"]
 
 
 def pacific_sst() -> xr.DataArray:
@@ -79,6 +79,23 @@ def open_field(path: str | Path, var: str | None = None) -> xr.DataArray:
     >>> open_field(os.path.join(tmp, "sst.nc"), "sst").dims
     ('time', 'lat', 'lon')
     """
+    ds, var = _open_variable(path, var)
+    da = ds[var].load()
+    ds.close()
+    da.attrs.setdefault("source", f"{Path(path).name}")
+    return da
+
+
+def check_field(path: str | Path, var: str | None = None) -> None:
+    """Raise, as :func:`open_field` would, if ``path`` cannot be read or lacks ``var``;
+    reads the file's metadata only (a command checks its ``--data`` before it starts)."""
+    ds, _ = _open_variable(path, var)
+    ds.close()
+
+
+def _open_variable(path: str | Path, var: str | None) -> tuple[xr.Dataset, str]:
+    """The file opened lazily and the name of the variable to read, or a one-line error
+    naming the file and what was expected."""
     from .registry import closest_hint
 
     p = Path(path)
@@ -90,21 +107,20 @@ def open_field(path: str | Path, var: str | None = None) -> xr.DataArray:
             ds = xr.open_zarr(p, chunks=None)
         else:
             ds = xr.open_dataset(p, chunks=None)
-    except (OSError, ValueError) as err:
+    except (OSError, ValueError, TypeError, KeyError) as err:
         raise ValueError(f"cannot read {str(p)!r} as netCDF or zarr: {err}") from None
     names = [str(v) for v in ds.data_vars]
     if var is None:
         if len(names) != 1:
+            ds.close()
             raise ValueError(f"{str(p)!r} holds the variables {names}; choose one with var= "
                              "(--var on the command line)")
         var = names[0]
     if var not in ds.data_vars:
+        ds.close()
         raise ValueError(f"{str(p)!r} has no variable {var!r};{closest_hint(var, names)} "
                          f"its variables: {', '.join(names)}")
-    da = ds[var].load()
-    ds.close()
-    da.attrs.setdefault("source", f"{p.name}")
-    return da
+    return ds, var
 
 
 def lagged(da: xr.DataArray, lags: list[int] | tuple[int, ...] = (0, 1),

@@ -15,7 +15,7 @@ from typing import Any
 from .grid import find_latlon
 from .registry import closest_hint
 
-__all__ = ["GROUP_DIM", "INPUT_VARIABLE_DIM", "MEMBER_DIM", "METHOD_DIM", "RESERVED", "TRUTH_KIND_DIM", "reserved_names", "sample_dim_of", "squeeze_extra"]
+__all__ = ["GROUP_DIM", "INPUT_VARIABLE_DIM", "MEMBER_DIM", "METHOD_DIM", "RESERVED", "TRUTH_KIND_DIM", "reserved_names", "same_samples", "sample_dim_of", "squeeze_extra"]
 
 #: the dimension along which heatmaps and scores stack attribution methods
 METHOD_DIM = "xai_method"
@@ -45,6 +45,43 @@ def reserved_names() -> frozenset[str]:
 
 #: computed once at import of this module (xarray is imported by xattrib anyway)
 RESERVED = reserved_names()
+
+
+def same_samples(a: Any, b: Any, dim: str, what_a: str, what_b: str) -> None:
+    """Raise unless ``a`` and ``b`` hold the same samples along ``dim``: by count and, where
+    both are labelled, by label (two test sets of equal length are not the same samples).
+
+    >>> import xarray as xr
+    >>> a = xr.DataArray([1, 2], dims="time", coords={"time": [0, 1]})
+    >>> same_samples(a, a.assign_coords(time=[1, 2]), "time", "heat", "ds")
+    Traceback (most recent call last):
+    ...
+    ValueError: heat and ds must hold the same samples along 'time', but their labels differ at 2 of 2 (the first: heat has 0, ds has 1); select the same ones, e.g. heat.sel(time=ds['time'])
+    """
+    for obj, name in ((a, what_a), (b, what_b)):
+        if dim not in obj.dims:
+            raise ValueError(f"{name} has no sample dimension {dim!r} (its dims: "
+                             f"{tuple(map(str, obj.dims))}); pass sample_dim= the name of the "
+                             "dimension that holds the samples")
+    na, nb = a.sizes[dim], b.sizes[dim]
+    if na != nb:
+        raise ValueError(f"{what_a} and {what_b} must hold the same samples along {dim!r}: "
+                         f"{what_a} has {na}, {what_b} {nb}; select the same ones, e.g. "
+                         f"{what_a}.sel({dim}={what_b}[{dim!r}])")
+    if dim in a.coords and dim in b.coords:
+        la, lb = a[dim].values, b[dim].values
+        try:
+            off = la != lb
+        except (TypeError, ValueError):  # labels of kinds that do not compare
+            off = [str(x) != str(y) for x, y in zip(la, lb, strict=True)]
+        n_off = int(sum(bool(o) for o in off))
+        if n_off:
+            i = next(k for k, o in enumerate(off) if o)
+            raise ValueError(
+                f"{what_a} and {what_b} must hold the same samples along {dim!r}, but their "
+                f"labels differ at {n_off} of {na} (the first: {what_a} has {la[i]}, "
+                f"{what_b} has {lb[i]}); select the same ones, e.g. "
+                f"{what_a}.sel({dim}={what_b}[{dim!r}])")
 
 
 def sample_dim_of(obj: Any, sample_dim: str | None = None, other: Iterable[Any] = (),

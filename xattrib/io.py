@@ -20,8 +20,8 @@ from xarray.coding.times import contains_cftime_datetimes
 
 from .grid import tidy_attrs
 
-__all__ = ["check_cf", "cf_global_attrs", "open_dataset", "prepare_cf", "to_netcdf", "to_zarr", "versions",
-           "write_together"]
+__all__ = ["check_cf", "cf_global_attrs", "open_dataset", "prepare_cf", "restore", "to_netcdf",
+           "to_zarr", "versions", "write_together"]
 
 _LARGE = 100_000  # variables with more elements than this are compressed
 
@@ -149,7 +149,7 @@ def _labels_as_auxiliary(ds: xr.Dataset) -> xr.Dataset:
     return ds
 
 
-def _labels_restored(ds: xr.Dataset) -> xr.Dataset:
+def _labels_restored(ds: Any) -> Any:
     for name in list(ds.coords):
         dim = ds[name].attrs.get(_LABEL_OF)
         if dim is not None and ds[name].dims == (dim,):
@@ -305,12 +305,37 @@ def open_dataset(path: str | os.PathLike, **kwargs: Any) -> xr.Dataset:
         ds = xr.open_zarr(path, **kwargs)
     else:
         ds = xr.open_dataset(path, **kwargs)
-    for name in list(ds.variables):
-        if ds[name].attrs.get("xattrib_dtype") == "bool":
-            attrs = {k: v for k, v in ds[name].attrs.items()
-                     if k not in ("xattrib_dtype", "flag_values")}
-            ds[name] = ds[name].astype(bool).assign_attrs(attrs)
-    return _labels_restored(ds)
+    return restore(ds)
+
+
+def restore(obj: Any) -> Any:
+    """What xattrib wrote, as xattrib made it, from a file opened with plain xarray:
+    ``xai_method`` (and every string-labelled dimension) labelled again, so
+    ``.sel(xai_method="gradient")`` works and downstream verbs know the maps' methods, and
+    boolean variables (``mask``) boolean again. Anything else passes through unchanged;
+    every verb that reads heatmaps or a benchmark calls it first.
+
+    Examples
+    --------
+    >>> import xarray as xr
+    >>> plain = xr.Dataset(coords={"xai_method_label": ("xai_method", ["gradient"], {
+    ...     "xattrib_labels_of_dimension": "xai_method"})})
+    >>> restore(plain)["xai_method"].values.tolist()
+    ['gradient']
+    """
+    if not isinstance(obj, xr.Dataset | xr.DataArray):
+        return obj
+    if isinstance(obj, xr.Dataset):
+        bools = [n for n in obj.variables if obj[n].attrs.get("xattrib_dtype") == "bool"]
+        if bools:
+            obj = obj.copy()
+            for name in bools:
+                attrs = {k: v for k, v in obj[name].attrs.items()
+                         if k not in ("xattrib_dtype", "flag_values")}
+                obj[name] = obj[name].astype(bool).assign_attrs(attrs)
+    if any(_LABEL_OF in obj[c].attrs for c in obj.coords):
+        obj = _labels_restored(obj)
+    return obj
 
 
 def check_cf(path: str | os.PathLike, version: str = "1.8") -> list[str]:

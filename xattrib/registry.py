@@ -30,7 +30,7 @@ import difflib
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any, Generic, TypeVar
 
-__all__ = ["Registry", "UnknownNameError", "closest_hint"]
+__all__ = ["Registry", "UnknownNameError", "closest_hint", "own_keyword_hint", "take_alias"]
 
 T = TypeVar("T")
 
@@ -39,6 +39,54 @@ def closest_hint(name: object, valid: Iterable[str]) -> str:
     """`` Did you mean 'x'?`` for the closest valid name, or an empty string."""
     close = difflib.get_close_matches(str(name), list(valid), n=1)
     return f" Did you mean {close[0]!r}?" if close else ""
+
+
+def _own_parameters(verb: Callable[..., Any]) -> list[str]:
+    import inspect
+
+    return [n for n, p in inspect.signature(verb).parameters.items()
+            if p.kind not in (p.VAR_KEYWORD, p.VAR_POSITIONAL)]
+
+
+def own_keyword_hint(verb: Callable[..., Any], params: dict[str, Any],
+                     known: Callable[[str], bool] = lambda _k: False) -> None:
+    """Refuse a keyword that ``verb`` passes on (``**params``) when it is a misspelling of
+    one of the verb's *own* parameters, before it is taken for a method's or metric's.
+
+    ``known(key)`` says whether a key is a valid name to pass on (a method, a metric, one of
+    their parameters): those are left alone.
+
+    >>> def evaluate(heat, model, metrics=None, n_samples=100, **params): ...
+    >>> own_keyword_hint(evaluate, {"metric": ["x"]})
+    Traceback (most recent call last):
+    ...
+    TypeError: evaluate() got an unexpected keyword argument 'metric'. Did you mean metrics=?
+    """
+    own = _own_parameters(verb)
+    for key in params:
+        if known(key):
+            continue
+        close = difflib.get_close_matches(str(key), own, n=1, cutoff=0.6)
+        if close:
+            raise TypeError(f"{verb.__name__}() got an unexpected keyword argument {key!r}. "
+                            f"Did you mean {close[0]}=?")
+
+
+def take_alias(params: dict[str, Any], singular: str, plural: str, value: Any,
+               default: Any) -> Any:
+    """The value of ``plural=`` (``methods=``), taking ``singular=`` (``method=``) from
+    ``params`` as its alias: every verb accepts both, and refuses both at once.
+
+    >>> take_alias({"method": "gradient"}, "method", "methods", ("a",), ("a",))
+    'gradient'
+    """
+    if singular not in params:
+        return value
+    alias = params.pop(singular)
+    if value is not default and value != default:
+        raise TypeError(f"{singular}= is another name for {plural}=; pass one of them, not "
+                        f"both (got {plural}={value!r} and {singular}={alias!r})")
+    return alias
 
 
 class UnknownNameError(ValueError, KeyError):

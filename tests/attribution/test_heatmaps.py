@@ -77,7 +77,8 @@ def test_ig_completeness_converges(bench, relu_model):
     errs = []
     for steps in (2, 8, 64):
         h = sub.xattrib.attribute(relu_model, methods=["integrated_gradients"], progress=False,
-                                  n_steps=steps, method="riemann_trapezoid")
+                                  n_steps=steps,
+                                  integrated_gradients={"method": "riemann_trapezoid"})
         errs.append(float(abs(h["completeness_error"]).mean()))
     assert errs[2] < errs[1] < errs[0] and errs[2] < 0.1 * errs[0]
 

@@ -27,6 +27,7 @@ from ..dims import GROUP_DIM, METHOD_DIM, sample_dim_of
 from ..generation import generator_from_dataset
 from ..grid import CellIndex, find_latlon, require_xarray
 from ..methods import METHODS, Method, get_method
+from ..registry import own_keyword_hint, take_alias
 from ..training import Ensemble, Model
 from ..training.model import resolve_device
 from .output import (
@@ -135,7 +136,7 @@ def _patch_groups(cells: CellIndex, patch: int, n_vars: int = 1) -> np.ndarray |
     if int(patch) == 1:
         return None
     ny, nx = cells.shape
-    iy, ix = np.divmod(cells.flat, nx)
+    iy, ix = np.divmod(cells.image_flat, nx)  # columns in their order round the sphere
     raw = (iy // patch) * ((nx + patch - 1) // patch) + ix // patch
     ids = np.unique(raw, return_inverse=True)[1].astype(np.int64)
     return np.concatenate([ids + v * (ids.max() + 1) for v in range(n_vars)])
@@ -317,13 +318,45 @@ def _with_extras(m: Method, net: Any, a: Any, fx: Any, xb: Any, bb: Any, bg: Any
     return ext
 
 
-def choose_methods(names: list[str], arg: str) -> list[Method]:
+def method_names(value: Any, arg: str = "methods") -> list[str]:
+    """``methods=`` as a list of names: one name or a list/tuple of names, nothing that
+    Python would happily iterate into something else (a dict's keys, a string's letters)."""
+    if isinstance(value, str):
+        return [value]
+    if not isinstance(value, list | tuple) or not all(isinstance(v, str) for v in value):
+        raise TypeError(f"{arg} must be a method name or a list of names, e.g. {arg}="
+                        f"['integrated_gradients', 'gradient']; got {value!r}")
+    return list(value)
+
+
+#: Integrated Gradients' integration rules (its own ``method`` parameter, captum's name)
+_IG_RULES = ("gausslegendre", "riemann_left", "riemann_right", "riemann_middle",
+             "riemann_trapezoid")
+
+
+def choose_methods(names: Any, arg: str) -> list[Method]:
     """The registry methods named in argument ``arg``: none missing, none twice."""
+    names = method_names(names, arg)
+    for name in names:
+        if name in _IG_RULES:
+            raise ValueError(f"{name!r} is an integration rule of integrated_gradients, not "
+                             f"a method: {arg}= (and its alias method=) names the methods "
+                             f"to run; pass the rule as integrated_gradients="
+                             f"{{'method': {name!r}}}")
     if not names:
         raise ValueError(f"{arg} is empty; name at least one (see xattrib.methods.METHODS)")
     if len(set(names)) != len(names):
         raise ValueError(f"{arg} has duplicates: {list(names)}")
     return [get_method(name) for name in names]
+
+
+#: attribute's methods when none are named
+DEFAULT_METHODS = ("integrated_gradients", "gradient")
+
+
+def method_keyword(key: str) -> bool:
+    """Whether ``key`` may be passed on to methods: a method's name or one's parameter."""
+    return key in METHODS or any(m.accepts(key) for m in METHODS.values())
 
 
 def _split_params(methods: list[Method], params: dict[str, Any]) -> dict[str, dict[str, Any]]:
@@ -447,7 +480,7 @@ def run_methods(kernel: Any, grid: Any, objects: list[Any], width: int, chosen: 
 def attribute(
     ds: xr.Dataset | xr.DataArray,
     model: Model | Ensemble,
-    methods: list[str] | tuple[str, ...] | str = ("integrated_gradients", "gradient"),
+    methods: list[str] | tuple[str, ...] | str = DEFAULT_METHODS,
     baseline: Any = "zero",
     x: str | None = None,
     batch_size: int | None = None,
@@ -528,6 +561,8 @@ def attribute(
     >>> bool(err < 1e-2 * abs(heat["prediction"]).max())  # IG sums to f(x) - f(baseline)
     True
     """
+    methods = take_alias(params, "method", "methods", methods, DEFAULT_METHODS)
+    own_keyword_hint(attribute, params, known=method_keyword)
     if isinstance(model, Ensemble):  # one map per member, along ``member``
         return model.stack([attribute(
             ds, m, methods, baseline, x, batch_size, device, progress, seed, prediction,
@@ -538,7 +573,7 @@ def attribute(
                                  seed=seed, prediction=prediction, output=output,
                                  sample_dim=sample_dim, **params)
     ds = as_input_dataset(ds, model, x)
-    methods = list(methods) if not isinstance(methods, str) else [methods]
+    methods = method_names(methods)
     chosen = choose_methods(methods, "methods")
     per_params = _split_params(chosen, params)
     if output is None and len(model.outputs) > 1:  # every output, along an output dim
@@ -582,7 +617,7 @@ def attribute(
     heat = packed[..., :size].reshape(len(chosen), n, len(names), *cells.shape)
     pred = None if pred_from is None else packed[pred_from, :, size + 1].astype(np.float64)
     out = _assemble(ds, da, model, chosen, per_params, base, heat, packed[..., size], pred,
-                    names)
+                    names, model.output_units(k))
     if len(model.outputs) > 1:  # which output these maps explain (evaluate re-runs it)
         out.attrs["xattrib_output"] = str(model.outputs[k])
     return out
@@ -601,7 +636,7 @@ def _attribute_groups(ds: Any, model: Model, groups: xr.DataArray, **kw: Any) ->
     dim = str(groups.name) if isinstance(groups.name, str) and groups.name not in (
         "mask", "attribution") else GROUP_DIM
     methods = kw.pop("methods")
-    chosen = choose_methods([methods] if isinstance(methods, str) else list(methods), "methods")
+    chosen = choose_methods(methods, "methods")
     params = {k: v for k, v in kw.items() if k not in _ATTRIBUTE_KEYS}
     kw = {k: v for k, v in kw.items() if k in _ATTRIBUTE_KEYS}
     per = _split_params(chosen, params)
@@ -641,7 +676,8 @@ _ATTRIBUTE_KEYS = ("baseline", "x", "batch_size", "device", "progress", "seed", 
 
 def _assemble(ds: xr.Dataset, da: xr.DataArray, model: Model, chosen: list[Method],
               per_params: dict[str, dict[str, Any]], base: Baseline, attr: Any,
-              completeness: Any, pred: Any, variables: list[str]) -> xr.Dataset:
+              completeness: Any, pred: Any, variables: list[str],
+              output_units: str | None = None) -> xr.Dataset:
     # one Dataset constructor over plain Variables: the pieces share their coordinates by
     # construction, so nothing needs aligning (item-by-item assignment re-aligned indexes
     # on every step, a fixed cost comparable to the data movement of 10⁴ gradients)
@@ -654,14 +690,15 @@ def _assemble(ds: xr.Dataset, da: xr.DataArray, model: Model, chosen: list[Metho
         attrs = heat_attrs(
             ds, v, model, chosen, per_params, base.kind,
             "attribution of the network prediction to each grid cell" + (
-                "" if one else f" of {v}"))
+                "" if one else f" of {v}"), output_units=output_units)
         if not one:
             attrs["input_variable"] = v
         data_vars["attribution" if one else f"attribution_{v}"] = xr.Variable(
             (METHOD_DIM, sample_dim, *spatial), attr[:, :, i], attrs)
     data_vars.update(per_sample_vars(
         ds, sample_dim, completeness, pred,
-        "sum of attributions (over every input variable) minus (f(x) - f(baseline))"))
+        "sum of attributions (over every input variable) minus (f(x) - f(baseline))",
+        output_units))
     data_vars["mask"] = cells.mask.variable
     if "cell_area" in ds and set(ds["cell_area"].dims) == set(spatial):
         data_vars["cell_area"] = ds["cell_area"].variable.transpose(*spatial)

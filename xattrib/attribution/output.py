@@ -22,14 +22,18 @@ __all__ = ["global_attrs", "heat_attrs", "method_coords", "per_sample_vars", "sa
            "units_of", "y_units"]
 
 
-def y_units(ds: xr.Dataset) -> str:
-    return str(ds["y"].attrs.get("units", "1")) if "y" in ds else "1"
+def y_units(ds: xr.Dataset, output_units: str | None = None) -> str:
+    """The explained output's units: a benchmark's ``y``, else what the model records
+    (``Model.from_module(..., units=)``), else ``"1"``."""
+    if "y" in ds and "units" in ds["y"].attrs:
+        return str(ds["y"].attrs["units"])
+    return output_units or "1"
 
 
-def units_of(ds: xr.Dataset, x: str, m: Method) -> str:
+def units_of(ds: xr.Dataset, x: str, m: Method, output_units: str | None = None) -> str:
     """Units of ``m``'s attributions to variable ``x``: the output's, or output per unit of
     ``x`` for gradients."""
-    yu = y_units(ds)
+    yu = y_units(ds, output_units)
     xu = str(ds[x].attrs.get("units", "1")) if x in ds else "1"
     if not m.gradient_units or xu == "1":
         return yu
@@ -53,10 +57,11 @@ def method_coords(chosen: list[Method]) -> dict[str, xr.Variable]:
 
 def heat_attrs(ds: xr.Dataset, variable: str, model: Any, chosen: list[Method],
                per_params: dict[str, dict[str, Any]], baseline_kind: str, long_name: str,
-               skip_params: tuple[str, ...] = ()) -> dict[str, Any]:
+               skip_params: tuple[str, ...] = (), output_units: str | None = None
+               ) -> dict[str, Any]:
     """Attributes of an attribution variable: what it is, its units (per method where they
     differ), the baseline, the network and every method's parameters."""
-    units = {m.name: units_of(ds, variable, m) for m in chosen}
+    units = {m.name: units_of(ds, variable, m, output_units) for m in chosen}
     common = set(units.values())
     return {
         "long_name": long_name,
@@ -74,15 +79,17 @@ def heat_attrs(ds: xr.Dataset, variable: str, model: Any, chosen: list[Method],
 
 
 def per_sample_vars(ds: xr.Dataset, sample_dim: str, completeness: Any, prediction: Any,
-                    completeness_long_name: str) -> dict[str, xr.Variable]:
+                    completeness_long_name: str, output_units: str | None = None
+                    ) -> dict[str, xr.Variable]:
     """``completeness_error(xai_method, sample)`` and, when computed, ``prediction(sample)``."""
+    yu = y_units(ds, output_units)
     out = {"completeness_error": xr.Variable(
         (METHOD_DIM, sample_dim), completeness,
-        {"long_name": completeness_long_name, "units": y_units(ds)})}
+        {"long_name": completeness_long_name, "units": yu})}
     if prediction is not None:
         out["prediction"] = xr.Variable(
             (sample_dim,), prediction, {"long_name": "network prediction of the response",
-                                        "units": "1"})
+                                        "units": yu})
     return out
 
 

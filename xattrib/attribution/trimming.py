@@ -27,6 +27,7 @@ from torch import nn
 from ..generation import generator_from_dataset, is_benchmark
 from ..grid import CellIndex
 from ..methods.base import METHOD_DIM, METHODS, Method
+from ..registry import own_keyword_hint
 from ..training.ensemble import Ensemble
 from ..training.model import Model, resolve_device
 from ..transforms import EOF, check_transform, feature_grouping, make_transform
@@ -36,6 +37,8 @@ from .heatmaps import (
     as_input_dataset,
     baseline_for,
     choose_methods,
+    method_keyword,
+    method_names,
     run_methods,
     sample_first,
     seeded_global_rngs,
@@ -249,12 +252,13 @@ def trim(
             ds, m, transform, methods, groups, baseline, x, features, transform_kwargs,
             batch_size, device, progress, seed, prediction, output, sample_dim, method,
             **params) for m in model])
+    own_keyword_hint(trim, params, known=method_keyword)
     ds = as_input_dataset(ds, model, x)
     if method is not None:  # the older keyword
         if methods != "integrated_gradients" and methods != method:
             raise TypeError("give methods= (or its older name method=), not both")
         methods = method
-    methods = [methods] if isinstance(methods, str) else list(methods)
+    methods = method_names(methods)
     chosen = choose_methods(methods, "methods")
     bad = [mm.name for mm in chosen if not mm.transformable]
     if bad:
@@ -305,14 +309,15 @@ def trim(
                          want_prediction=lambda i: i == 0)
     return _assemble(ds, da, model, tr, chosen, per_params, base.kind, labels, gcoords,
                      packed, n_groups, p, features, prediction,
-                     names if per_var else None)
+                     names if per_var else None, model.output_units(k))
 
 
 def _assemble(ds: xr.Dataset, da: xr.DataArray, model: Model, tr: Any, chosen: list[Method],
               per_params: dict[str, dict[str, Any]], baseline_kind: str,
               labels: xr.DataArray, gcoords: dict[str, xr.DataArray], packed: Any,
               n_groups: int, p: int, features: bool, prediction: bool,
-              variables: list[str] | None = None) -> xr.Dataset:
+              variables: list[str] | None = None, output_units: str | None = None
+              ) -> xr.Dataset:
     """The result Dataset; ``variables`` (a :class:`PerVariable` transform): each input
     variable's groups and features under its own name, as ``attribute`` lays them out."""
     sample_dim = str(da.dims[0])
@@ -332,7 +337,7 @@ def _assemble(ds: xr.Dataset, da: xr.DataArray, model: Model, tr: Any, chosen: l
         attrs = heat_attrs(ds, v, model, chosen, per_params, baseline_kind,
                            f"attribution of the network prediction to groups of {tr_name(tr)} "
                            f"features ({gdim})" + (f" of {v}" if variables else ""),
-                           skip_params=("patch",))
+                           skip_params=("patch",), output_units=output_units)
         if variables:
             attrs["input_variable"] = v
         data_vars[f"attribution{suffix}"] = xr.Variable(
@@ -360,7 +365,7 @@ def _assemble(ds: xr.Dataset, da: xr.DataArray, model: Model, tr: Any, chosen: l
         ds, sample_dim, packed[..., -2], packed[0, :, -1].astype(np.float64)
         if prediction else None, "sum of attributions (over every input variable) minus "
         "(f'(s) - f'(s_baseline))" if variables else
-        "sum of attributions minus (f'(s) - f'(s_baseline))"))
+        "sum of attributions minus (f'(s) - f'(s_baseline))", output_units))
     describe = getattr(tr, "describe", None)
     tattrs = describe() if callable(describe) else {"xattrib_transform": tr_name(tr)}
     if variables:

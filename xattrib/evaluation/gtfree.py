@@ -25,11 +25,13 @@ from ..attribution.heatmaps import (
     resolve_baseline,
     seeded_global_rngs,
 )
-from ..dims import MEMBER_DIM, METHOD_DIM, sample_dim_of
-from ..grid import CellIndex, find_latlon, periodic_lon, require_xarray
+from ..dims import MEMBER_DIM, METHOD_DIM, same_samples, sample_dim_of
+from ..grid import CellIndex, find_latlon, require_xarray
+from ..io import restore
 from ..methods import METHODS
 from ..probes import PROBES
 from ..probes.base import Batch, _CannotRerun, positive_count
+from ..registry import own_keyword_hint, take_alias
 from ..training import Ensemble, Model
 from ..training.model import resolve_device
 
@@ -70,9 +72,9 @@ def neighbour_table(cells: CellIndex, n_variables: int = 1) -> np.ndarray:
                                for v in range(n_variables)])
     ny, nx = cells.shape
     pos = np.full(ny * nx, -1, np.int64)
-    pos[cells.flat] = np.arange(cells.n_cells)
-    r, c = np.divmod(cells.flat, nx)
-    wrap = cells.spatial.regular and periodic_lon(cells.mask[cells.spatial.lon])
+    pos[cells.image_flat] = np.arange(cells.n_cells)  # neighbours on the sphere, not the array
+    r, c = np.divmod(cells.image_flat, nx)
+    wrap = cells.periodic
     out = np.full((cells.n_cells, 4), -1, np.int64)
     for k, (dr, dc) in enumerate(((-1, 0), (1, 0), (0, 1), (0, -1))):
         rr, cc = r + dr, c + dc
@@ -319,7 +321,10 @@ def evaluate(
     >>> round(float(q["faithfulness_correlation"].min()), 6)
     1.0
     """
+    metrics = take_alias(params, "metric", "metrics", metrics, None)
+    own_keyword_hint(evaluate, params, known=lambda k: k in PROBES)
     require_xarray(heat, "heat", "heatmaps (attribute's Dataset or an attribution DataArray)")
+    heat, ds = restore(heat), restore(ds)  # files re-opened with plain xarray
     if isinstance(model, Ensemble):  # each member's maps (or the same maps) with its model
         kw = dict(metrics=metrics, baseline=baseline, weights=weights, seed=seed, std=std,
                   device=device, batch_size=batch_size, x=x, sample_dim=sample_dim,
@@ -385,9 +390,7 @@ def evaluate(
         check = PROBES.get(name).check
         if check is not None:
             check(per[name], cells.n_cells * nv)
-    if sdim not in da.dims or da.sizes[sdim] != xda.sizes[sdim]:
-        raise ValueError(f"heat and ds must cover the same samples along {sdim!r}: heat has "
-                         f"{da.sizes.get(sdim)}, ds {xda.sizes[sdim]}")
+    same_samples(da, xda, sdim, "heat", "ds")
     # several variables: every variable's cells in turn, as the network reads them
     xs = model._stack(inputs, x).transpose(sdim, "cell")
     stacked = [cells.stack(p.transpose(METHOD_DIM, sdim, *cells.spatial.dims)) for p in parts]
@@ -482,6 +485,10 @@ def applicable(names: list[str], model: Model, by_default: bool) -> list[str]:
 
 
 def _metric_names(metrics: Any) -> list[str]:
+    if metrics is not None and not isinstance(metrics, str) and not (
+            isinstance(metrics, list | tuple) and all(isinstance(m, str) for m in metrics)):
+        raise TypeError("metrics must be a GT-free metric's name or a list of names, e.g. "
+                        f"metrics=['faithfulness_correlation', 'mprt']; got {metrics!r}")
     names = [metrics] if isinstance(metrics, str) else (
         list(metrics) if metrics is not None else PROBES.names())
     if not names:

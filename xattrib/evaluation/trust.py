@@ -27,15 +27,18 @@ from typing import Any
 
 import numpy as np
 import xarray as xr
+from tqdm.auto import tqdm
 
 from ..attribution import attribute
-from ..dims import INPUT_VARIABLE_DIM, METHOD_DIM
+from ..attribution.heatmaps import method_names
+from ..dims import INPUT_VARIABLE_DIM, MEMBER_DIM, METHOD_DIM
 from ..generation import input_variables
 from ..methods import METHODS
 from ..probes import PROBES
+from ..registry import own_keyword_hint, take_alias
 from ..scoring import score
 from ..scoring.truth import per_variable
-from ..training import Model
+from ..training import Ensemble, Model
 from .gtfree import _metric_names, applicable, evaluate, neighbour_table
 
 __all__ = ["DEFAULT_AUDIT_METHODS", "audit", "family_skill_table", "ladder_maps",
@@ -253,7 +256,7 @@ def _spearman_lambda(q: np.ndarray, lambdas: np.ndarray) -> np.ndarray:
 
 def audit(
     bench: xr.Dataset,
-    model: Model,
+    model: Model | Ensemble,
     methods: list[str] | tuple[str, ...] | None = None,
     metrics: list[str] | tuple[str, ...] | None = None,
     n_samples: int = 100,
@@ -271,8 +274,10 @@ def audit(
     ----------
     bench : Dataset
         A benchmark (``x``, ``truth``, ``mask``); its last ``n_samples`` samples are used.
-    model : Model
-        A trained network, or ``Model.exact(bench)`` (the methods' own errors only).
+    model : Model or Ensemble
+        A trained network, or ``Model.exact(bench)`` (the methods' own errors only). An
+        :class:`~xattrib.Ensemble` is audited member by member: every result gains a
+        ``member`` dimension and the trust table has one block per member.
     methods : list of str, optional
         At least three registered methods (default :data:`DEFAULT_AUDIT_METHODS`).
     metrics : list of str, optional
@@ -301,11 +306,29 @@ def audit(
     """
     from ..probes import FAMILIES
 
+    methods = take_alias(params, "method", "methods", methods, None)
+    metrics = take_alias(params, "metric", "metrics", metrics, None)
+    own_keyword_hint(audit, params, known=lambda k: k in PROBES)
+    if isinstance(model, Ensemble):  # each member audited, along ``member``
+        parts = [audit(bench, m, methods, metrics, n_samples, seeds, ladder, seed, device,
+                       progress, None if heat is None else (
+                           heat.sel({MEMBER_DIM: s}, drop=True) if MEMBER_DIM in heat.dims
+                           else heat), **params)
+                 for s, m in zip(model.seeds, model, strict=True)]
+        out = model.stack(parts)
+        out.attrs["trust_table"] = "\n\n".join(
+            f"Member {s}:\n\n{p.attrs['trust_table']}"
+            for s, p in zip(model.seeds, parts, strict=True))
+        out.attrs.pop("model_r2", None)  # one per member: each table says its own
+        return out
+    if not isinstance(model, Model):
+        raise TypeError(f"model must be an xattrib Model (xattrib.fit, Model.exact, "
+                        f"Model.from_module) or an Ensemble, got {type(model).__name__}")
     names = applicable(_metric_names(metrics), model, metrics is None)
     names.sort(key=lambda nm: FAMILIES.index(PROBES.get(nm).family))  # stable: by family
     if methods is None and heat is not None:
         methods = [str(m) for m in heat[METHOD_DIM].values]
-    chosen = list(methods or DEFAULT_AUDIT_METHODS)
+    chosen = method_names(methods or DEFAULT_AUDIT_METHODS)
     if len(chosen) < 3:
         raise ValueError(f"methods must name at least 3 methods to rank, got {chosen}")
     for m in chosen:
@@ -313,9 +336,12 @@ def audit(
     if not ({"truth", "x"} <= set(bench.data_vars) or input_variables(bench)):
         raise ValueError("audit needs a benchmark Dataset (x, truth, mask): the truth is what "
                          "the metrics are audited against")
-    n = int(min(n_samples, bench.sizes["sample"]))
+    if isinstance(n_samples, bool) or not isinstance(n_samples, int | np.integer):
+        raise TypeError(f"n_samples must be a whole number of samples, got {n_samples!r}")
+    n = int(min(n_samples, bench.sizes["sample"]))  # at most the benchmark's (recorded)
     if n < 2:
-        raise ValueError(f"n_samples must be at least 2, got {n_samples}")
+        raise ValueError(f"the audit needs at least 2 samples: n_samples={n_samples} of the "
+                         f"benchmark's {bench.sizes['sample']} leaves {n}")
     test = bench.isel(sample=slice(-n, None)).compute()
     if heat is None:
         heat = attribute(test, model, methods=chosen, progress=progress, seed=seed,
@@ -330,9 +356,19 @@ def audit(
     if INPUT_VARIABLE_DIM in fid.dims:  # several variables: fidelity over all their cells
         fid = fid.sel({INPUT_VARIABLE_DIM: "all"}, drop=True)
     fid = fid.compute()
-    runs = [evaluate(heat, model, test, metrics=names, seed=seed + s, device=device,
-                     **params).compute() for s in range(int(seeds))]
+    rerun = [nm for nm in names if PROBES.get(nm).needs == "method"]
+    # the audit's long part, step by step (each evaluates every metric on every map)
+    bar = tqdm(total=int(seeds) + 1 + bool(rerun), unit="step", disable=not progress,
+               desc=f"audit: {len(names)} metrics x {len(chosen)} methods, seed 1")
+    runs = []
+    for s in range(int(seeds)):
+        bar.set_description(f"audit: {len(names)} metrics x {len(chosen)} methods, "
+                            f"noise-floor seed {s + 1}/{int(seeds)}")
+        runs.append(evaluate(heat, model, test, metrics=names, seed=seed + s, device=device,
+                             **params).compute())
+        bar.update()
     q = runs[0]
+    bar.set_description(f"audit: the truth-corruption ladder ({len(ladder)} maps)")
     lad = ladder_maps(test, tuple(ladder), seed=seed)
     # the ladder's maps are hand-made: metrics that re-run a method cannot score them
     on_maps = [nm for nm in names if PROBES.get(nm).needs != "method"]
@@ -344,10 +380,12 @@ def audit(
             ql[nm] = xr.DataArray(np.full((lad.sizes[METHOD_DIM], n), np.nan),
                                   dims=(METHOD_DIM, "sample"),
                                   coords={METHOD_DIM: lad[METHOD_DIM].values})
+    bar.update()
     # the metrics that re-run a method score the truth and a random map through explainers
     # that re-make them (the rest of the ladder stays hand-made: NaN for those metrics)
-    rerun = [nm for nm in names if PROBES.get(nm).needs == "method"]
     if rerun:
+        bar.set_description(f"audit: {len(rerun)} metrics re-making the truth and a random "
+                            "map")
         ex = reference_explainers(test, model)
         qr = evaluate(reference_maps(test, model, ex), model, test, metrics=rerun, seed=seed,
                       device=device, baseline="zero", explainers=ex,
@@ -357,6 +395,8 @@ def audit(
             filled.loc[{METHOD_DIM: list(RERUN_REFERENCES)}] = qr[nm].transpose(
                 METHOD_DIM, "sample").values
             ql[nm] = filled
+        bar.update()
+    bar.close()
     lambdas = np.asarray(ladder, float)
     mix = [f"truth_mix_{lam:g}" for lam in ladder]
     rows: dict[str, list[Any]] = {k: [] for k in (
@@ -417,6 +457,9 @@ def audit(
         "model_arch": model.arch, **({"model_r2": float(model.r2)} if model.r2 is not None
                                      and math.isfinite(model.r2) else {}),
         "ladder": ", ".join(f"{lam:g}" for lam in ladder),
+        "metric_parameters": "; ".join(
+            f"{k}: " + ", ".join(f"{a}={b}" for a, b in v.items()) for k, v in params.items()
+            if isinstance(v, dict) and v) or "each metric's defaults",
         **{k: v for k, v in bench.attrs.items() if k.startswith("xattrib_")}})
     out.attrs["trust_table"] = trust_table(out)
     return out
@@ -458,7 +501,9 @@ def trust_table(result: xr.Dataset) -> str:
     lines = [f"Audit on {result.attrs.get('n_samples')} samples, model "
              f"{result.attrs.get('model_arch')}"
              + (f" (R² {result.attrs['model_r2']:.3f})" if "model_r2" in result.attrs else "")
-             + f"; the truth picks **{truth}**.", "",
+             + f"; the truth picks **{truth}**. Settings: {result.attrs.get('seeds')} seeds "
+             f"of the noise floor, ladder λ = {result.attrs.get('ladder')}; metric "
+             f"parameters: {result.attrs.get('metric_parameters', 'defaults')}.", "",
              "| metric | family | rank agreement τ [95 % CI] | ladder | truth first | "
              "noise floor | picks |",
              "|---|---|---|---|---|---|---|"]

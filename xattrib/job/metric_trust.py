@@ -19,7 +19,7 @@ from typing import Any
 from .. import io, plots
 from ..generation import benchmark
 from ..training import Model, fit
-from .run import _source, check_out
+from .run import _source, check_data, check_out
 
 __all__ = ["AuditConfig", "run_audit"]
 
@@ -34,6 +34,10 @@ class AuditConfig:
     seeds: int = 3
     models: tuple[str, ...] = ("exact", "trained")
     model_file: str | None = None  # a saved model for "trained" (instead of fitting one)
+    trusted: list[str] | None = None  # factories the model file may be rebuilt with
+    data: str | None = None        # a user's netCDF file or zarr store of anomalies
+    var: list[str] | None = None   # its variables (several: one joint source)
+    sample_dim: str | None = None  # its sample dimension, if not the one non-spatial dim
     methods: list[str] | None = None
     metrics: list[str] | None = None
     grid: str | None = None
@@ -53,6 +57,18 @@ class AuditConfig:
                              f"({self.samples // 2}); got {self.audit_samples}")
         if self.seeds < 1:
             raise ValueError(f"seeds must be at least 1, got {self.seeds}")
+        if self.data is not None and self.grid is not None:
+            raise ValueError("data and grid exclude each other: data is your own file of "
+                             "anomalies, grid a parametric covariance on a generated grid")
+        if self.data is None and (self.var or self.sample_dim):
+            raise ValueError("var and sample_dim describe a data file: pass data= (--data "
+                             "FILE) too")
+        if self.trusted and not self.model_file:
+            raise ValueError("trusted approves the factory of a model file: pass model_file= "
+                             "(--model-file FILE) too")
+        if self.model_file is not None and not Path(self.model_file).exists():
+            raise FileNotFoundError(f"model file {self.model_file!r} does not exist")
+        check_data(self)
         from ..methods import get_method  # torch and captum
         from ..probes import PROBES
 
@@ -81,7 +97,7 @@ def run_audit(out: str | Path, config: AuditConfig | None = None, quiet: bool = 
     try:
         cov = {"length_scale_km": cfg.length_scale_km} if cfg.length_scale_km else None
         bench = benchmark(_source(cfg), n_samples=cfg.samples, seed=cfg.seed,  # type: ignore[arg-type]
-                          response=cfg.response, covariance=cov)
+                          response=cfg.response, covariance=cov, sample_dim=cfg.sample_dim)
         tables, paths = [], {}
         for kind in cfg.models:
             t0 = time.perf_counter()
@@ -116,7 +132,7 @@ def _model(kind: str, bench: Any, cfg: AuditConfig, quiet: bool) -> Model:
     if kind == "exact":
         return Model.exact(bench)
     if cfg.model_file:
-        return Model.load(cfg.model_file)
+        return Model.load(cfg.model_file, trusted=tuple(cfg.trusted or ()))
     kw = {k: getattr(cfg, k) for k in ("epochs", "samples_per_epoch")
           if getattr(cfg, k) is not None}
     return fit(bench, seed=cfg.seed, device=cfg.device, progress=not quiet, **kw)

@@ -12,18 +12,43 @@ import xarray as xr
 from ..dims import INPUT_VARIABLE_DIM, METHOD_DIM, TRUTH_KIND_DIM
 from ..io import versions
 
-__all__ = ["kind_table", "render_report", "score_table", "variable_table"]
+__all__ = ["PERTURBATION_GROUPS", "kind_table", "method_settings", "render_report",
+           "score_table", "variable_table"]
+
+#: perturbation methods perturb patches of cells on large grids: at most about this many
+#: groups (occlusion on a 1° grid cell by cell would be 43,268 forward passes per sample)
+PERTURBATION_GROUPS = 1_000
 
 
 def _fmt(v: float, digits: int = 2) -> str:
     return "–" if not np.isfinite(v) else f"{v:.{digits}f}"
 
 
-def score_table(table: xr.Dataset, exact: xr.Dataset | None = None) -> str:
+#: method parameters that change how fast a method runs, never a number it gives
+_SPEED_ONLY = ("perturbations_per_eval",)
+
+
+def method_settings(heat: xr.Dataset) -> dict[str, str]:
+    """Each method's settings that change its numbers (patch size, steps, draws...), as
+    ``attribute`` recorded them on the heatmaps: ``{method: "n_steps=64, ..."}``."""
+    attrs = heat["attribution"].attrs if "attribution" in heat else heat.attrs
+    out = {}
+    for m in heat[METHOD_DIM].values:
+        text = str(attrs.get(f"parameters_{m}", "none"))
+        parts = [p for p in text.split(", ") if p and p != "none"
+                 and p.partition("=")[0] not in _SPEED_ONLY]
+        out[str(m)] = ", ".join(parts) or "–"
+    return out
+
+
+def score_table(table: xr.Dataset, exact: xr.Dataset | None = None,
+                settings: dict[str, str] | None = None) -> str:
     """A Markdown table of the per-method summary (mean Pearson with its 95 % interval...).
 
     With ``exact`` (the summary of the same methods on the exact F), a column with each
-    method's mean Pearson r on the true function follows the network's."""
+    method's mean Pearson r on the true function follows the network's. With ``settings``
+    (:func:`method_settings`), a last column says what each method ran with: a patch size
+    or a step count changes its numbers, so they stand beside them."""
     cols = [("pearson", "Pearson r (mean [95% CI])"), ("spearman", "Spearman ρ"),
             ("cosine", "cosine"), ("sign_agreement", "sign agreement"), ("topk", "top-10% overlap"),
             ("nmae", "NMAE"), ("completeness", "completeness error")]
@@ -31,6 +56,8 @@ def score_table(table: xr.Dataset, exact: xr.Dataset | None = None) -> str:
     head = [t for _, t in cols]
     if exact is not None:
         head.insert(1, "Pearson r on exact F")
+    if settings is not None:
+        head.append("settings")
     lines = ["| method | " + " | ".join(head) + " |", "|---|" + "---|" * len(head)]
     for m in table[METHOD_DIM].values:
         cells = []
@@ -48,6 +75,8 @@ def score_table(table: xr.Dataset, exact: xr.Dataset | None = None) -> str:
                 known = m in exact[METHOD_DIM].values
                 cells.append(_fmt(float(exact["pearson"].sel({METHOD_DIM: m}).sel(
                     statistic="mean"))) if known else "–")
+        if settings is not None:
+            cells.append(settings.get(str(m), "–").replace("|", "\\|"))
         lines.append(f"| {m} | " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
@@ -157,7 +186,8 @@ def render_report(cfg: Any, model: Any, table: xr.Dataset, timings: dict[str, fl
                   command: str | None, skipped: list[str],
                   exact: xr.Dataset | None = None, trust: xr.Dataset | None = None,
                   kinds: tuple[xr.Dataset | None, xr.Dataset | None] = (None, None),
-                  exact_left_out: list[str] | None = None) -> str:
+                  exact_left_out: list[str] | None = None,
+                  settings: dict[str, str] | None = None) -> str:
     """``report.md``: the model's fidelity, the score table, the GT-free metrics against the
     truth, the figures and provenance."""
     a = table.attrs
@@ -184,7 +214,12 @@ def render_report(cfg: Any, model: Any, table: xr.Dataset, timings: dict[str, fl
         + (f" *Pearson r on exact F*: the same method on the benchmark's true function "
            f"(`xattrib.Model.exact`, first {cfg.exact_samples} test samples), i.e. the "
            "method's own error without the network's." if exact is not None else ""), "",
-        score_table(_all(table), None if exact is None else _all(exact)), "",
+        "*settings*: what each method ran with, on the network and on the exact F alike. "
+        "A patch of p × p cells is perturbed as one, so occlusion and Shapley sampling on "
+        "patches are not cell-by-cell exact; on grids of more than "
+        f"{PERTURBATION_GROUPS:,} valid cells the job perturbs patches (about "
+        f"{PERTURBATION_GROUPS:,} of them) to bound the cost.", "",
+        score_table(_all(table), None if exact is None else _all(exact), settings), "",
         *_variables_section(table),
         *([f"Skipped (cannot use baseline `{cfg.baseline}`): {', '.join(skipped)}", ""]
           if skipped else []),

@@ -21,13 +21,13 @@ import numpy as np
 import xarray as xr
 
 from .. import io, parallel, plots
-from ..datasets import lagged, open_field, pacific_sst
+from ..datasets import check_field, lagged, open_field, pacific_sst
 from ..dims import INPUT_VARIABLE_DIM, METHOD_DIM
 from ..generation import benchmark, input_variables
 from ..grid import make_grid
 from ..scoring import null_attributions, score, score_kinds, skill_map, summarize
 from ..training import Model, fit
-from .report import render_report
+from .report import PERTURBATION_GROUPS, method_settings, render_report
 
 __all__ = ["JobConfig", "run_benchmark"]
 
@@ -124,6 +124,7 @@ class JobConfig:
                              "--var")
         if self.var is not None and len(set(self.var)) != len(self.var):
             raise ValueError(f"var repeats a variable: {self.var}; name each once")
+        check_data(self)
         from ..responses import RESPONSES
 
         if self.response in RESPONSES and not RESPONSES.get(self.response).additive \
@@ -184,6 +185,16 @@ class _Log:
         if not self.quiet:
             print(f"[xattrib {time.perf_counter() - self.t0:6.1f}s] {msg}", file=sys.stderr,
                   flush=True)
+
+
+def check_data(cfg: Any) -> None:
+    """Before anything runs: ``cfg.data`` can be read and holds each ``cfg.var`` (metadata
+    only), so a typo costs a second and one line, not a traceback minutes in."""
+    data, var = getattr(cfg, "data", None), getattr(cfg, "var", None)
+    if data is None:
+        return
+    for v in var or [None]:
+        check_field(data, v)
 
 
 def _source(cfg: JobConfig) -> Any:
@@ -293,7 +304,8 @@ def _run(out: Path, cfg: JobConfig, quiet: bool, command: str | None) -> dict[st
                 paths["audit"] = io.to_netcdf(trust, out / "audit.nc",
                                               title=trust.attrs["title"])
             report = render_report(cfg, model, table, log.steps, command, skipped, exact_table,
-                                   trust, (kinds, exact_kinds), exact_left_out)
+                                   trust, (kinds, exact_kinds), exact_left_out,
+                                   method_settings(heat))
             tmp = out / ".report.md.tmp"
             tmp.write_text(report)
             tmp.replace(out / "report.md")
@@ -338,11 +350,6 @@ def _attribute(test: xr.Dataset, model: Model, usable: list[str], cfg: JobConfig
                      progress=not quiet, seed=cfg.seed, **_patch_params(usable, test))
     heat, = parallel.compute(heat, progress=not quiet)
     return heat
-
-
-#: perturbation methods perturb patches of cells on large grids: at most about this many
-#: groups (occlusion on a 1° grid cell by cell would be 43,268 forward passes per sample)
-PERTURBATION_GROUPS = 1_000
 
 
 def _patch_params(methods: list[str], ds: xr.Dataset) -> dict[str, Any]:

@@ -23,6 +23,7 @@ import xarray as xr
 
 from ..dims import MEMBER_DIM, sample_dim_of
 from ..grid import CellIndex, require_xarray
+from ..io import restore
 from .summary import summarize
 from .truth import _weights
 
@@ -31,6 +32,7 @@ __all__ = ["agreement", "decompose_error", "split_error"]
 
 def _members(heat: xr.Dataset | xr.DataArray, what: str) -> tuple[xr.DataArray, Any]:
     require_xarray(heat, what, "an ensemble's heatmaps (with a 'member' dimension)")
+    heat = restore(heat)  # a file re-opened with plain xarray: its methods labelled again
     a = heat["attribution"] if isinstance(heat, xr.Dataset) else heat
     if MEMBER_DIM not in a.dims:
         raise ValueError(f"{what} has no {MEMBER_DIM!r} dimension (dims {tuple(a.dims)}): "
@@ -271,6 +273,7 @@ def split_error(heat: xr.Dataset | xr.DataArray, own: xr.DataArray,
     require_xarray(heat, "heat", "heatmaps (attribute's Dataset or a DataArray)")
     require_xarray(own, "own", "the network's own attribution (Model.own_attribution)")
     require_xarray(truth, "truth", "a DataArray (or a benchmark Dataset with 'truth')")
+    heat, own, truth = restore(heat), restore(own), restore(truth)
     a = heat["attribution"] if isinstance(heat, xr.Dataset) else heat
     if isinstance(truth, xr.Dataset):
         truth = truth["truth"]

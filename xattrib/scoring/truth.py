@@ -28,7 +28,9 @@ import xarray as xr
 
 from ..dims import INPUT_VARIABLE_DIM, METHOD_DIM, TRUTH_KIND_DIM, sample_dim_of
 from ..grid import CellIndex, cell_area, find_latlon, require_xarray
+from ..io import restore
 from ..metrics import METRICS
+from ..registry import take_alias
 
 __all__ = ["score", "score_kinds", "truth_kinds"]
 
@@ -52,6 +54,21 @@ def _weights(cells: CellIndex, weights: Any, like: xr.Dataset | xr.DataArray) ->
     return w / w.sum()
 
 
+def metric_names(metrics: Any) -> list[str]:
+    """``metrics=`` of :func:`score` as a list of registered names: one name or a list of
+    names (never a string's letters), default all, each known (else the closest)."""
+    if metrics is None:
+        return list(METRICS)
+    if isinstance(metrics, str):
+        metrics = [metrics]
+    if not isinstance(metrics, list | tuple) or not all(isinstance(m, str) for m in metrics):
+        raise TypeError("metrics must be a metric's name or a list of names, e.g. "
+                        f"metrics=['pearson', 'nmae'] (xattrib list metrics); got {metrics!r}")
+    for name in metrics:
+        METRICS.get(name)  # an unknown name: the valid ones and the closest
+    return list(metrics)
+
+
 def score(
     attribution: xr.Dataset | xr.DataArray,
     truth: xr.DataArray | xr.Dataset,
@@ -61,6 +78,7 @@ def score(
     sign_threshold: float = 0.05,
     positive_convention: str = "positive_part",
     sample_dim: str | None = None,
+    metric: str | list[str] | tuple[str, ...] | None = None,
 ) -> xr.Dataset:
     """Score heatmaps against the truth: one variable per metric over ``(xai_method, sample)``.
 
@@ -90,6 +108,8 @@ def score(
     sample_dim : str, optional
         The sample dimension (any name, e.g. ``time``): found by itself from the truth's
         dims when it is the only one besides the spatial (or feature) dimension.
+    metric : str or list of str, optional
+        Another name for ``metrics`` (every verb takes the singular as an alias).
 
     Examples
     --------
@@ -104,6 +124,9 @@ def score(
     """
     require_xarray(attribution, "attribution", "heatmaps (attribute's Dataset or a DataArray)")
     require_xarray(truth, "truth", "a DataArray (or a benchmark Dataset with 'truth')")
+    if metric is not None:
+        metrics = take_alias({"metric": metric}, "metric", "metrics", metrics, None)
+    attribution, truth = restore(attribution), restore(truth)  # re-opened with plain xarray
     several = heat_variables(attribution)
     if several and isinstance(attribution, xr.Dataset):
         return _score_variables(attribution, truth, several, metrics, weights, k,
@@ -117,9 +140,7 @@ def score(
     if positive_convention not in ("positive_part", "abs"):
         raise ValueError(f"positive_convention must be 'positive_part' or 'abs', got "
                          f"{positive_convention!r}")
-    names = list(metrics) if metrics is not None else list(METRICS)
-    for name in names:
-        METRICS.get(name)  # an unknown name: the valid ones and the closest
+    names = metric_names(metrics)
     heat = attribution["attribution"] if isinstance(attribution, xr.Dataset) else attribution
     like = attribution if isinstance(attribution, xr.Dataset) else heat
     fdim, sample_dim = _feature_and_sample_dims(truth, sample_dim)
@@ -191,7 +212,7 @@ def _score_joint(attribution: xr.Dataset, truth: xr.Dataset, variables: list[str
                  metrics: Any, kw: dict[str, Any]) -> xr.Dataset:
     """All variables as one map: their cells one after another, each cell weighted as in
     its own variable's map (the weights shared equally between the variables)."""
-    names = list(metrics) if metrics is not None else list(METRICS)
+    names = metric_names(metrics)
     first = truth[f"truth_{variables[0]}"]
     sample_dim = sample_dim_of(first, kw["sample_dim"], what="the truth")
     mask = attribution["mask"] if "mask" in attribution else \
@@ -382,7 +403,7 @@ def score_kinds(attribution: xr.Dataset | xr.DataArray, bench: xr.Dataset,
     if "main" in kinds and "interaction" in kinds:
         kinds["leave_one_out"] = (kinds["main"] + kinds["interaction"]).assign_attrs(
             truth_kind="leave_one_out")
-    parts = [score(attribution, t, metrics=list(metrics), **kwargs) for t in kinds.values()]
+    parts = [score(attribution, t, metrics=metric_names(metrics), **kwargs) for t in kinds.values()]
     out = xr.concat(parts, TRUTH_KIND_DIM, combine_attrs="override")
     out.coords[TRUTH_KIND_DIM] = (TRUTH_KIND_DIM, list(kinds), {
         "long_name": "kind of exact attribution scored against"})

@@ -96,6 +96,10 @@ def resolve_factory(name: str, factory: Any = None, trusted: Iterable[str] = (),
     if not isinstance(name, str) or ":" not in name:
         raise ValueError(f"{source} names the factory {name!r}, which is not of the form "
                          "'package.module:function'; the file is damaged or not from xattrib")
+    if not isinstance(trusted, str | list | tuple | set | frozenset):
+        raise TypeError(f"trusted must name the factories you trust, as strings "
+                        f"('package.module:function'), e.g. trusted=[{name!r}]; got "
+                        f"{trusted!r} (a blanket yes would run any code a file names)")
     trusted = [trusted] if isinstance(trusted, str) else list(trusted)
     bad = [t for t in trusted if not isinstance(t, str)]
     if bad:
@@ -180,7 +184,7 @@ def bind_kwargs(fn: Callable[..., Any], kwargs: dict[str, Any], what: str) -> No
 
 
 def check_state_shapes(module: Any, stored: Mapping[str, tuple[int, ...]] | None,
-                       what: str) -> None:
+                       what: str, against: str = "the file") -> None:
     """``module`` is a torch module whose state dict has exactly the stored names and shapes
     (``stored=None``: only that it is a torch module)."""
     import torch
@@ -193,10 +197,11 @@ def check_state_shapes(module: Any, stored: Mapping[str, tuple[int, ...]] | None
     own = {k: tuple(v.shape) for k, v in module.state_dict().items()}
     missing, extra = sorted(set(stored) - set(own)), sorted(set(own) - set(stored))
     if missing or extra:
-        raise ValueError(f"{what} built a network whose parameters do not match the file: "
-                         f"in the file only {missing[:5]}, in the network only {extra[:5]}")
+        raise ValueError(f"{what} built a network whose parameters do not match {against}: "
+                         f"in {against} only {missing[:5]}, in the network only {extra[:5]}")
     wrong = [(k, stored[k], own[k]) for k in stored if tuple(stored[k]) != own[k]]
     if wrong:
         k, want, got = wrong[0]
-        raise ValueError(f"{what} built a network whose parameter {k!r} has shape {got}; the "
-                         f"file stores {tuple(want)} ({len(wrong)} parameter(s) differ)")
+        raise ValueError(f"{what} built a network whose parameter {k!r} has shape {got}; "
+                         f"{against} {'stores' if against.endswith('file') else 'has'} "
+                         f"{tuple(want)} ({len(wrong)} parameter(s) differ)")

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import math
 import os
-import sys
 import threading
 import time
 from collections.abc import Iterator, Sequence
@@ -424,17 +423,21 @@ def fit(
     src = _Source(ds, cells, names, y, sample_dim, plan.val_fraction, plan.fresh,
                   plan.samples_per_epoch, plan.fresh_every, plan.max_val)
     pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="xattrib-load")
-    if progress:  # the first reads can take a minute before the bar: say what happens
-        print(f"fit: reading {min(src.per_epoch if plan.fresh else src.n_train, 100_000):,} "
-              f"samples for the normalisation and the linear reference, and "
-              f"{src.n_val:,} validation samples"
-              + (" (drawn fresh from the benchmark's generator)" if plan.fresh else ""),
-              file=sys.stderr, flush=True)
+    from tqdm.auto import tqdm
+
+    n_head = min(src.per_epoch if plan.fresh else src.n_train, 100_000)
+    # the first reads can take a minute on a large grid: a bar of their own, from the start
+    reading = tqdm(total=n_head + src.n_val, unit="sample", leave=False,
+                   disable=not progress,
+                   desc="fit: reading samples for the normalisation, the linear reference "
+                        "and validation" + (" (drawn fresh)" if plan.fresh else ""))
     try:
-        hx, hy = _first_samples(src, plan, seed)
+        hx, hy = _first_samples(src, plan, seed, reading)
         model = _new_model(arch, cells, arch_kwargs, hx, hy, seed, len(names))
         model.variables = names  # attribute/predict read the variables it was trained on
-        val = _Validation(src, pool, hx, hy)
+        val = _Validation(src, pool, hx, hy, reading)
+        reading.refresh()  # its last count drawn, whatever tqdm's refresh interval
+        reading.close()
         stopped = _train(model, src, pool, val, plan, seed, dev, progress)
         model.linear_r2 = val.linear_r2(hx, hy)
     finally:
@@ -503,12 +506,17 @@ class _Plan:
                              f"{self.fresh_every!r}")
 
 
-def _first_samples(src: _Source, plan: _Plan, seed: int) -> tuple[np.ndarray, np.ndarray]:
+def _first_samples(src: _Source, plan: _Plan, seed: int, bar: Any = None
+                   ) -> tuple[np.ndarray, np.ndarray]:
     """The first training samples, up to 100k (one small read; with fresh samples the first
     epoch's draws): the normalisation and the linear reference come from them."""
     first = src.train_ranges(0, np.random.default_rng(seed))[0][0] if plan.fresh else 0
     n_head = min(src.per_epoch if plan.fresh else src.n_train, 100_000)
-    head = [src.load(s, e) for s, e in src._ranges(first, first + n_head)]
+    head = []
+    for s, e in src._ranges(first, first + n_head):
+        head.append(src.load(s, e))
+        if bar is not None:
+            bar.update(e - s)
     return np.concatenate([h[0] for h in head]), np.concatenate([h[1] for h in head])
 
 
@@ -665,12 +673,16 @@ class _Validation:
     """Held-out samples: kept in memory when small (≤ 512 MB), streamed otherwise."""
 
     def __init__(self, src: _Source, pool: ThreadPoolExecutor, hx: np.ndarray,
-                 hy: np.ndarray) -> None:
+                 hy: np.ndarray, bar: Any = None) -> None:
         self.src, self.pool = src, pool
         ranges = src.val_ranges()
         self.cached: list[tuple[np.ndarray, np.ndarray]] | None = None
         if src.n_val * src.x.shape[1] * 4 <= 512 * 2**20:
-            self.cached = list(_stream(src, ranges, pool))
+            self.cached = []
+            for x, y in _stream(src, ranges, pool):
+                self.cached.append((x, y))
+                if bar is not None:
+                    bar.update(len(y))
 
     def chunks(self) -> Iterator[tuple[np.ndarray, np.ndarray]]:
         if self.cached is not None:

@@ -95,6 +95,8 @@ class Model:
     variables: list[str] = field(default_factory=lambda: ["x"])
     outputs: list[str] = field(default_factory=lambda: ["y"])
     spec: Any = None
+    #: units of each output (by name) where they are known: ``from_module(units=)``
+    units: dict[str, str] = field(default_factory=dict)
     _network: Any = field(default=None, init=False, repr=False)
 
     @classmethod
@@ -118,10 +120,12 @@ class Model:
         if isinstance(arch, str) and ":" in arch:  # named in the caller's code: theirs to run
             module, kwargs = _call_factory(import_factory(arch), arch_kwargs, None,
                                            f"the factory {arch!r}")
+            _probe(module, cells.n_cells * n_variables, f"{arch}(**{kwargs})")
             return cls(module, arch, kwargs, cells, *norm)
         if callable(arch) and not isinstance(arch, str):
             name = factory_name(arch)
             module, kwargs = _call_factory(arch, arch_kwargs, None, f"the factory {name!r}")
+            _probe(module, cells.n_cells * n_variables, f"{name}(**{kwargs})")
             return cls(module, name, kwargs, cells, *norm)
         module = build_module(arch, cells, n_variables, **arch_kwargs)
         return cls(module, arch, dict(arch_kwargs), cells, *norm)
@@ -156,6 +160,11 @@ class Model:
             Raw output = module output · y_std + y_mean.
         outputs : list of str, optional
             Names of the outputs (default ``output0``, ``output1``...; ``y`` for one).
+        units : str or dict, optional
+            Units of the raw output (one string for every output, or ``{output: units}``),
+            e.g. ``"K"`` for a temperature index: heatmaps, completeness errors and
+            predictions explaining it carry them (default ``"1"``), and saved files keep
+            them.
         factory, factory_kwargs : callable or str, dict
             Your function that rebuilds ``module`` (or its ``"package.module:function"``
             name) and its keyword arguments, plain data (needed by :meth:`save`; a saved
@@ -181,6 +190,10 @@ class Model:
         return (f"<xattrib.Model arch={self.arch!r}, variables={list(self.variables)}, "
                 f"{self.cells.n_cells} valid cells of a {ny} × {nx} grid, "
                 f"outputs={list(self.outputs)}{r2}>")
+
+    def output_units(self, k: int) -> str | None:
+        """Units of output ``k`` if recorded (heatmaps explaining it carry them)."""
+        return self.units.get(str(self.outputs[k])) if self.units else None
 
     def output_index(self, output: int | str | None) -> int:
         """Index of an output given by position or name (None: the only output)."""
@@ -280,7 +293,7 @@ class Model:
             if self.spec is not None:
                 from .wrapping import Wrapped
 
-                net = Wrapped(self.module.cpu(), self.spec, self.cells.flat, self.cells.shape,
+                net = Wrapped(self.module.cpu(), self.spec, self.cells.image_flat, self.cells.shape,
                               len(self.variables), self.x_mean, self.x_std,
                               float(np.atleast_1d(self.y_mean)[k]),
                               float(np.atleast_1d(self.y_std)[k]), k)
@@ -514,6 +527,7 @@ class Model:
             "xattrib_r2": self.r2, "xattrib_linear_r2": self.linear_r2,
             "xattrib_history": json.dumps(self.history),
             "xattrib_provenance": json.dumps(self.provenance),
+            **({"xattrib_output_units": json.dumps(self.units)} if self.units else {}),
         })
         return ds
 
@@ -631,6 +645,11 @@ class Model:
         model.r2, model.linear_r2 = float(a["xattrib_r2"]), float(a["xattrib_linear_r2"])
         model.history = _json_attr(a, "xattrib_history", source, [])
         model.provenance = _json_attr(a, "xattrib_provenance", source, {})
+        units = _json_attr(a, "xattrib_output_units", source, {})
+        if not isinstance(units, dict) or not all(
+                isinstance(k, str) and isinstance(v, str) for k, v in units.items()):
+            raise ValueError(f"{source}: xattrib_output_units must map output names to units")
+        model.units = units
         return model
 
 
@@ -661,6 +680,23 @@ def _read_spec(values: Any, spec_cls: Any, source: str) -> Any:
         raise ValueError(f"{source}: xattrib_module_spec needs a layout among {LAYOUTS} and a "
                          f"factory name; got layout {spec.layout!r}, factory {spec.factory!r}")
     return spec
+
+
+def _probe(module: Any, d: int, what: str) -> None:
+    """A network built by a user's factory reads ``(batch, d)`` and returns one value per
+    sample, or a clear error before training starts (not a shape error inside it)."""
+    import torch
+
+    try:
+        with torch.no_grad():
+            out = module(torch.zeros(2, d))
+    except Exception as err:  # the user's network: say what it was given, in their terms
+        raise ValueError(f"the network {what} cannot read the input fit gives it, a (batch, "
+                         f"{d}) tensor of standardised valid cells ({type(err).__name__}: "
+                         f"{err}); build it for {d} inputs (docs/your-own-model.md)") from None
+    if tuple(out.shape) not in ((2,), (2, 1)):
+        raise ValueError(f"the network {what} returns shape {tuple(out.shape)[1:]} per "
+                         "sample; fit trains one output: return (batch, 1) or (batch,)")
 
 
 def _call_factory(fn: Any, kwargs: dict[str, Any], shapes: dict[str, tuple[int, ...]] | None,

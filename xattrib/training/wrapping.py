@@ -21,7 +21,7 @@ from torch import nn
 from ..generation import is_benchmark
 from ..grid import require_xarray
 from ..grid.cells import CellIndex
-from .factories import bind_kwargs, factory_name, plain_kwargs
+from .factories import bind_kwargs, check_state_shapes, factory_name, plain_kwargs
 
 __all__ = ["LAYOUTS", "ModuleSpec", "Wrapped", "probe_input", "wrap_module"]
 
@@ -134,7 +134,8 @@ def wrap_module(model_cls: Any, module: Any, like: xr.Dataset | xr.DataArray,
                 x_std: Any = 1.0, y_mean: Any = 0.0, y_std: Any = 1.0,
                 outputs: list[str] | None = None, variables: list[str] | None = None,
                 factory: Any = None, factory_kwargs: dict[str, Any] | None = None,
-                sample_dim: str | None = None) -> Any:
+                sample_dim: str | None = None, units: str | dict[str, str] | None = None
+                ) -> Any:
     """The body of :meth:`xattrib.Model.from_module` (see there)."""
     if not isinstance(module, torch.nn.Module):
         raise TypeError(f"module must be a torch.nn.Module, got {type(module).__name__}")
@@ -162,7 +163,7 @@ def wrap_module(model_cls: Any, module: Any, like: xr.Dataset | xr.DataArray,
     if np.any(~np.isfinite(std)) or np.any(std <= 0):
         raise ValueError("x_std must be positive and finite on every valid cell")
     spec = ModuleSpec(layout=layout, fill_value=float(fill_value),
-                      **_factory_record(factory, factory_kwargs))
+                      **_factory_record(factory, factory_kwargs, module))
     model = model_cls(module.eval(), "module", {}, cells, mean.astype(np.float32),
                 std.astype(np.float32), 0.0, 1.0, variables=names, spec=spec)
     k = _probe_outputs(model)
@@ -175,11 +176,33 @@ def wrap_module(model_cls: Any, module: Any, like: xr.Dataset | xr.DataArray,
     ym, ys = np.broadcast_to(np.asarray(y_mean, float), (k,)), np.broadcast_to(
         np.asarray(y_std, float), (k,))
     model.y_mean, model.y_std = ym.copy(), ys.copy()  # per output (a float for one)
+    model.units = _output_units(units, out_names)
     return model
 
 
-def _factory_record(factory: Any, factory_kwargs: dict[str, Any] | None) -> dict[str, Any]:
-    """The factory's name and keyword arguments as a file will store them (plain data)."""
+def _output_units(units: Any, outputs: list[str]) -> dict[str, str]:
+    """``units=`` of :meth:`Model.from_module` as ``{output: units}``, checked."""
+    if units is None:
+        return {}
+    if isinstance(units, str):
+        return {o: units for o in outputs}
+    if not isinstance(units, dict) or not all(isinstance(v, str) for v in units.values()):
+        raise TypeError(f"units must be a string (every output) or a dict {{output: units}} "
+                        f"of strings, e.g. units='K'; got {units!r}")
+    unknown = sorted(set(map(str, units)) - set(outputs))
+    if unknown:
+        raise ValueError(f"units names outputs {unknown} the module does not have; its "
+                         f"outputs are {outputs}")
+    return {str(k): v for k, v in units.items()}
+
+
+def _factory_record(factory: Any, factory_kwargs: dict[str, Any] | None,
+                    module: Any = None) -> dict[str, Any]:
+    """The factory's name and keyword arguments as a file will store them (plain data).
+
+    A callable factory is called once with them: if it does not rebuild ``module``'s
+    parameters, shape for shape, a saved file could never be loaded, so that is refused
+    now rather than discovered when someone loads it."""
     kwargs = plain_kwargs(dict(factory_kwargs or {}), "factory_kwargs")
     if factory is None:
         if kwargs:
@@ -188,11 +211,30 @@ def _factory_record(factory: Any, factory_kwargs: dict[str, Any] | None) -> dict
         return {"factory": None, "factory_kwargs": {}}
     if callable(factory):
         bind_kwargs(factory, kwargs, "factory_kwargs")
-        return {"factory": factory_name(factory), "factory_kwargs": kwargs}
+        name = factory_name(factory)
+        if module is not None:
+            _check_rebuilds(factory, kwargs, module, name)
+        return {"factory": name, "factory_kwargs": kwargs}
     if not isinstance(factory, str) or ":" not in factory:
         raise ValueError(f"factory must be your function that builds the module (or its name "
                          f"'package.module:function'), got {factory!r}")
     return {"factory": factory, "factory_kwargs": kwargs}
+
+
+def _check_rebuilds(factory: Any, kwargs: dict[str, Any], module: Any, name: str) -> None:
+    what = f"factory {name}(**{kwargs})"
+    try:
+        built = factory(**kwargs)
+    except Exception as err:  # the user's function: say what it raised, in their terms
+        raise ValueError(f"{what} raised {type(err).__name__}: {err}; pass the "
+                         "factory_kwargs that rebuild this module (a saved model is rebuilt "
+                         "with them)") from None
+    shapes = {k: tuple(v.shape) for k, v in module.state_dict().items()}
+    try:
+        check_state_shapes(built, shapes, what, against="the module")
+    except ValueError as err:
+        raise ValueError(f"{err}. A model saved with these factory_kwargs could not be "
+                         "loaded: pass the factory_kwargs that rebuild this module") from None
 
 
 def _expected_input(model: Any, n: int = 2) -> tuple[int, ...]:
@@ -204,7 +246,7 @@ def _expected_input(model: Any, n: int = 2) -> tuple[int, ...]:
 def _probe_outputs(model: Any) -> int:
     """Run the module once on zeros: its number of outputs, or a clear error."""
     shape = _expected_input(model, 2)
-    probe = Wrapped(model.module, model.spec, model.cells.flat, model.cells.shape,
+    probe = Wrapped(model.module, model.spec, model.cells.image_flat, model.cells.shape,
                     len(model.variables), model.x_mean, model.x_std, 0.0, 1.0, 0)
     try:
         with torch.no_grad():

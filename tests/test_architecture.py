@@ -218,3 +218,126 @@ if __name__ == "__main__":  # the measured graph; another checkout's with its ro
           f"{cycles(e) or 'none'}; xattrib imports inside functions: {inner}")
     print(f"top-level units: {len(f)}, arrows {sum(map(len, f.values()))}, levels "
           f"{max(levels(f).values())}, cycles {cycles(f) or 'none'}")
+
+
+HEAVY = {"torch", "captum", "matplotlib"}
+
+
+def _unit(module: str) -> str:
+    """The top-level unit of a module: its subpackage, or itself for a top module."""
+    return module.split(".")[1] if "." in module else "__init__"
+
+
+def _resolve(name: str, path: Path, node: ast.ImportFrom) -> str:
+    pkg = name if path.name == "__init__.py" else name.rsplit(".", 1)[0]
+    if not node.level:
+        return node.module or ""
+    base = pkg.split(".")[: len(pkg.split(".")) - node.level + 1]
+    return ".".join(base + ([node.module] if node.module else []))
+
+
+def _type_checking(node: ast.AST) -> bool:
+    return isinstance(node, ast.If) and "TYPE_CHECKING" in ast.unparse(node.test)
+
+
+def _import_nodes(tree: ast.AST, inside: bool = False):
+    """(node, inside a function) for every import of a module (those under
+    ``if TYPE_CHECKING:`` never run, so they are left out)."""
+    for child in ast.iter_child_nodes(tree):
+        if _type_checking(child):
+            continue
+        if isinstance(child, ast.Import | ast.ImportFrom):
+            yield child, inside
+        yield from _import_nodes(child, inside or isinstance(
+            child, ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda))
+
+
+def _targets(name: str, path: Path, node: ast.AST, mods: dict[str, Path]) -> list[str]:
+    if isinstance(node, ast.ImportFrom):
+        t = _resolve(name, path, node)
+        return [f"{t}.{a.name}" if f"{t}.{a.name}" in mods else t for a in node.names]
+    return [a.name for a in node.names]  # type: ignore[attr-defined]
+
+
+def loads_at_import() -> dict[str, set[str]]:
+    """module → the third-party top-level packages importing it loads (transitively, through
+    the xattrib modules and parent packages its module-level imports run)."""
+    mods = modules()
+    direct: dict[str, set[str]] = {}
+    ext: dict[str, set[str]] = {}
+    for name, path in mods.items():
+        direct[name], ext[name] = set(), set()
+        parts = name.split(".")
+        direct[name] |= {".".join(parts[:i]) for i in range(1, len(parts))}  # parents run
+        for node, inside in _import_nodes(ast.parse(path.read_text(encoding="utf-8"))):
+            if inside:
+                continue
+            for t in _targets(name, path, node, mods):
+                if t in mods:
+                    direct[name].add(t)
+                    tp = t.split(".")
+                    direct[name] |= {".".join(tp[:i]) for i in range(1, len(tp))}
+                elif not t.startswith("xattrib"):
+                    ext[name].add(t.split(".")[0])
+    out: dict[str, set[str]] = {}
+    for m in mods:  # everything reachable from m (parents and packages form cycles: BFS)
+        seen, todo = {m}, [m]
+        while todo:
+            for w in direct[todo.pop()] - seen:
+                seen.add(w)
+                todo.append(w)
+        out[m] = set().union(*(ext[w] for w in seen))
+    return out
+
+
+def test_no_private_name_is_imported_from_another_subpackage():
+    """What other subpackages use is public (no leading underscore): a private name is free
+    to change inside its own subpackage, and a `_name` imported across subpackages is a
+    dependency nobody sees when they change it."""
+    mods = modules()
+    wrong = []
+    for name, path in mods.items():
+        for node, _ in _import_nodes(ast.parse(path.read_text(encoding="utf-8"))):
+            if not isinstance(node, ast.ImportFrom):
+                continue
+            target = _resolve(name, path, node)
+            if not target.startswith("xattrib") or _unit(target) == _unit(name):
+                continue
+            for a in node.names:
+                private = a.name.startswith("_") and not a.name.startswith("__")
+                if private or any(p.startswith("_") and not p.startswith("__")
+                                  for p in target.split(".")):
+                    wrong.append(f"{name} imports {target}.{a.name}")
+    assert wrong == [], "private names imported across subpackages: " + "; ".join(wrong)
+
+
+#: xattrib imports inside a function whose target loads nothing heavy, and why each stays
+LAZY_IMPORTS_ALLOWED: dict[tuple[str, str], str] = {
+    ("xattrib.covariances.dense", "xattrib.covariances.lowrank"):
+        "registration order: 'dense' registers first, so the samplers table and the CLI's "
+        "choices list it first; lowrank subclasses dense's Covariance",
+    ("xattrib.covariances.dense", "xattrib.covariances.spectral"):
+        "registration order (as lowrank); spectral imports dense's kernels",
+}
+
+
+def test_imports_inside_functions_only_defer_something_heavy():
+    """An xattrib import inside a function defers a module that loads torch, captum or
+    matplotlib (so `import xattrib` stays light), or is listed above with its reason;
+    any other belongs at the top of the module, where readers and tools see it."""
+    mods = modules()
+    heavy = loads_at_import()
+    wrong = []
+    for name, path in mods.items():
+        for node, inside in _import_nodes(ast.parse(path.read_text(encoding="utf-8"))):
+            if not inside:
+                continue
+            for t in _targets(name, path, node, mods):
+                if t not in mods or t == name:
+                    continue
+                if heavy[t] & HEAVY or (name, t) in LAZY_IMPORTS_ALLOWED:
+                    continue
+                wrong.append(f"{name} → {t}")
+    assert wrong == [], ("xattrib imports inside functions of modules that load nothing "
+                         "heavy (move them to the top, or list them with a reason): "
+                         + ", ".join(sorted(set(wrong))))

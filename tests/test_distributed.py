@@ -238,7 +238,7 @@ def test_threads_per_task_with_threaded_workers_in_one_process(monkeypatch):
     from xattrib import parallel
 
     monkeypatch.delenv("OMP_NUM_THREADS", raising=False)
-    monkeypatch.setattr(parallel, "_cores", lambda: 8)
+    monkeypatch.setattr(parallel, "usable_cores", lambda: 8)
     # closed workers of an earlier in-process cluster, not yet garbage-collected, must not
     # count (they made this test see 1 thread in CI)
     with distributed.Client(n_workers=3, threads_per_worker=2, processes=False,

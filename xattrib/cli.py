@@ -13,6 +13,7 @@ from typing import Any
 from .covariances import KERNELS, SAMPLERS
 from .job import AuditConfig, JobConfig, check_out, run_audit, run_benchmark
 from .metrics import METRICS
+from .probes import PROBES
 from .registry import closest_hint
 from .responses import RESPONSES
 
@@ -30,8 +31,6 @@ def _transforms() -> Any:
 
 
 def _probes() -> Any:
-    from .probes import PROBES
-
     return PROBES
 
 

@@ -12,6 +12,9 @@ from pathlib import Path
 import numpy as np
 import xarray as xr
 
+from .dims import squeeze_extra
+from .registry import closest_hint
+
 __all__ = ["check_field", "lagged", "open_field", "pacific_sst"]
 
 
@@ -96,8 +99,6 @@ def check_field(path: str | Path, var: str | None = None) -> None:
 def _open_variable(path: str | Path, var: str | None) -> tuple[xr.Dataset, str]:
     """The file opened lazily and the name of the variable to read, or a one-line error
     naming the file and what was expected."""
-    from .registry import closest_hint
-
     p = Path(path)
     if not p.exists():
         raise FileNotFoundError(f"data file {str(p)!r} does not exist (pass a netCDF file or "
@@ -154,8 +155,6 @@ def lagged(da: xr.DataArray, lags: list[int] | tuple[int, ...] = (0, 1),
     >>> ds["sst_lag1"].sel(time=t).equals(sst.shift(time=1).sel(time=t))
     True
     """
-    from .dims import squeeze_extra
-
     if not isinstance(da, xr.DataArray):
         raise TypeError(f"lagged needs a DataArray, got {type(da).__name__}; pick a variable "
                         "of your Dataset first")

@@ -27,8 +27,8 @@ from typing import Any
 
 import dask
 
-__all__ = ["blas_threads", "client", "compute", "current_client", "one_blas_thread", "persist",
-           "task_threads", "threads_per_task"]
+__all__ = ["blas_threads", "client", "cluster_bar", "compute", "current_client",
+           "one_blas_thread", "persist", "task_threads", "threads_per_task", "usable_cores"]
 
 #: dask configuration key overriding :func:`threads_per_task`
 CONFIG_KEY = "xattrib.threads_per_task"
@@ -96,7 +96,7 @@ def one_blas_thread() -> Iterator[None]:
         yield
 
 
-def _cores() -> int:
+def usable_cores() -> int:
     try:
         return len(os.sched_getaffinity(0))
     except AttributeError:  # pragma: no cover - macOS, Windows
@@ -138,7 +138,7 @@ def threads_per_task() -> int:
             raise ValueError(f"dask config {CONFIG_KEY!r} must be a whole number ≥ 1, got "
                              f"{forced!r}")
         return int(forced)
-    cores = _cores()
+    cores = usable_cores()
     slots = _worker_threads()
     if slots is not None:
         env = os.environ.get("OMP_NUM_THREADS")
@@ -205,7 +205,7 @@ def _local_bar(on: bool) -> Any:
     return ProgressBar(out=sys.stderr)
 
 
-def _cluster_bar(futures: Any) -> None:
+def cluster_bar(futures: Any) -> None:
     """distributed's progress bar (on stderr); returns when the futures are done."""
     from distributed import progress as dprogress
 
@@ -222,7 +222,7 @@ def compute(*collections: Any, progress: bool = False) -> tuple[Any, ...]:
     c = current_client()
     if progress and c is not None:
         futures = c.compute(list(collections))
-        _cluster_bar(futures)
+        cluster_bar(futures)
         return tuple(c.gather(futures))
     with _local_bar(progress):
         return dask.compute(*collections)
@@ -238,7 +238,7 @@ def persist(collection: Any, progress: bool = False) -> Any:
         from distributed import wait
 
         if progress:
-            _cluster_bar(out)
+            cluster_bar(out)
         wait(out)
     return out
 
@@ -260,7 +260,7 @@ def client(address: str | None, n_workers: int | None = None,
     from distributed import Client, LocalCluster
 
     if address == "local":
-        n = n_workers or max(1, _cores() // threads_per_worker)
+        n = n_workers or max(1, usable_cores() // threads_per_worker)
         with LocalCluster(n_workers=n, threads_per_worker=threads_per_worker,
                           memory_limit=memory_limit, dashboard_address=None) as cluster, \
                 Client(cluster) as c:

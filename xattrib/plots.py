@@ -19,7 +19,7 @@ import numpy as np
 import xarray as xr
 
 from .dims import INPUT_VARIABLE_DIM, METHOD_DIM, sample_dim_of
-from .grid.latlon import area_weights, find_latlon, lon_ring, ring_lon
+from .grid.latlon import area_weights, find_latlon, is_land, lon_ring, ring_lon
 
 __all__ = ["add_coastlines", "close", "lon_label", "plot_bands", "plot_histograms", "plot_maps",
            "plot_skill", "plot_trust"]
@@ -87,8 +87,6 @@ def _projection() -> Any:
 def _coastline(lat: np.ndarray, lon: np.ndarray, step: float = 0.25
                ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Land fraction on a fine grid over the map's extent (for a 0.5 contour)."""
-    from .grid.latlon import is_land
-
     la = np.arange(max(-89.9, lat.min() - 2.5), min(89.9, lat.max() + 2.5), step)
     lo = np.arange(lon.min() - 2.5, lon.max() + 2.5, step)
     lon2, lat2 = np.meshgrid(lo, la)

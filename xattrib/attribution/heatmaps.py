@@ -25,8 +25,9 @@ import xarray as xr
 from ..baselines import parse_baseline
 from ..dims import GROUP_DIM, METHOD_DIM, sample_dim_of
 from ..generation import generator_from_dataset
-from ..grid import CellIndex, find_latlon, require_xarray
+from ..grid import CellIndex, find_latlon, group_ids, require_xarray
 from ..methods import METHODS, Method, get_method
+from ..parallel import task_threads
 from ..registry import own_keyword_hint, take_alias
 from ..training import Ensemble, Model
 from ..training.model import resolve_device
@@ -163,7 +164,7 @@ def _kernel(x: np.ndarray, base: np.ndarray | None, index: np.ndarray, model: Mo
     model.warn_if_unfamiliar(np.asarray(np.mean(x, axis=0, dtype=np.float64))[None, flat])
     net = model.network(device, private=True, output=output_index)
     dev = next(net.parameters()).device
-    run_params = _run_params(m, params, model, dev)
+    run_params = method_run_params(m, params, model, dev)
     bg = None if background is None else torch.as_tensor(background, device=dev)
     if m.baseline == "distribution" and bg is None:
         bg = torch.as_tensor(fixed, device=dev)[None]  # one reference point
@@ -183,7 +184,7 @@ def _kernel(x: np.ndarray, base: np.ndarray | None, index: np.ndarray, model: Mo
         rngs = (seeded_global_rngs(seed, int(index[s]), dev) if m.random
                 else contextlib.nullcontext())
         with rngs:
-            a, fx = _run_batch(m, net, xb, bb, bg, run_params, want_prediction)
+            a, fx = run_method_batch(m, net, xb, bb, bg, run_params, want_prediction)
         ext = _with_extras(m, net, a, fx, xb, bb, bg, base is not None, want_prediction,
                            f_base)
         if dev.type == "cpu":
@@ -219,7 +220,7 @@ def activations_per_row(net: Any, row: Any) -> int:
     return total[0]
 
 
-def _run_params(m: Method, params: dict[str, Any], model: Model, dev: Any) -> dict[str, Any]:
+def method_run_params(m: Method, params: dict[str, Any], model: Model, dev: Any) -> dict[str, Any]:
     """The method's keyword arguments for one call: ``patch`` becomes a feature mask."""
     import torch
 
@@ -270,7 +271,7 @@ def _batch_baseline(base: np.ndarray | None, fixed: np.ndarray | None, rows: sli
     return None
 
 
-def _run_batch(m: Method, net: Any, xb: Any, bb: Any, bg: Any, run_params: dict[str, Any],
+def run_method_batch(m: Method, net: Any, xb: Any, bb: Any, bg: Any, run_params: dict[str, Any],
                want_prediction: bool) -> tuple[Any, Any]:
     """(attributions, f(x) when the method's own forward pass gave it, else None)."""
     seen: list[Any] = []
@@ -425,8 +426,6 @@ def baseline_for(baseline: Any, ds: xr.Dataset, model: Model, chosen: list[Metho
 
 def _in_task(kernel: Any, *args: Any, **kw: Any) -> Any:
     """``kernel`` on this task's share of the cores (torch and BLAS threads)."""
-    from ..parallel import task_threads
-
     with task_threads():
         return kernel(*args, **kw)
 
@@ -628,8 +627,6 @@ def _attribute_groups(ds: Any, model: Model, groups: xr.DataArray, **kw: Any) ->
     (captum's ``feature_mask``; each cell holds an equal share), the others' cell maps are
     summed per group. The output's group dimension is named as the label map (``group`` if
     unnamed) with its label values, so ``truth.groupby(labels).sum()`` lines up with it."""
-    from ..grid import group_ids
-
     if len(model.variables) > 1:
         raise ValueError("groups apply to a model of one input variable")
     ids, values = group_ids(groups, model.cells, "groups")

@@ -24,6 +24,7 @@ import torch
 import xarray as xr
 from torch import nn
 
+from ..covariances.dense import Covariance
 from ..generation import generator_from_dataset, is_benchmark
 from ..grid import CellIndex
 from ..methods.base import METHOD_DIM, METHODS, Method
@@ -402,8 +403,6 @@ def _benchmark_eofs(ds: xr.Dataset, cells: CellIndex, n_vars: int, kwargs: dict[
                     ) -> list[EOF] | None:
     """Each variable's EOFs of a several-variable benchmark: those of its own block of the
     joint covariance, when Σ is held as a matrix (None otherwise: fitted on the data)."""
-    from ..covariances.dense import Covariance
-
     cov = generator_from_dataset(ds).covariance
     d = cells.n_cells
     if not isinstance(cov, Covariance) or cov.matrix.shape != (n_vars * d, n_vars * d) \

@@ -32,7 +32,7 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["QuantisedFactor", "QuantisedLowRank", "Z_BITS", "Z_CLIP"]
+__all__ = ["QuantisedFactor", "QuantisedLowRank", "Z_BITS", "Z_CLIP", "scratch_buffer"]
 
 #: fractional bits kept of each standard normal draw, and the clip (in σ) that bounds them
 Z_BITS = 16
@@ -43,7 +43,7 @@ _MANTISSA = 53
 _local = threading.local()
 
 
-def _scratch(name: str, shape: tuple[int, ...], dtype: Any) -> np.ndarray:
+def scratch_buffer(name: str, shape: tuple[int, ...], dtype: Any) -> np.ndarray:
     """A per-thread work array, reused across blocks: fresh multi-MB arrays for every block
     cost page faults that made generation 1.7x slower on a 2-core VM."""
     key = (name, tuple(shape), np.dtype(dtype).str)
@@ -81,7 +81,7 @@ class _ExactDraws:
 
     def draw(self, rng: np.random.Generator, n: int, dtype: Any = np.float64) -> np.ndarray:
         """``n`` exact correlated draws from ``rng``'s float32 standard normals."""
-        z = _scratch("z", (n, self.n_normals), np.float32)
+        z = scratch_buffer("z", (n, self.n_normals), np.float32)
         rng.standard_normal(out=z, dtype=np.float32)
         return self.apply(z, dtype)
 
@@ -170,7 +170,7 @@ class QuantisedFactor(_ExactDraws):
         of summation.
         """
         zd = _quantise_z(z, "z")
-        prod = _scratch("prod", (zd.shape[0], self.ints.shape[0]), np.float64)
+        prod = scratch_buffer("prod", (zd.shape[0], self.ints.shape[0]), np.float64)
         for k, cols, panel in self._panels:
             np.matmul(zd[:, :k], panel, out=prod[:, cols])
         return self._scaled(prod, dtype)
@@ -183,7 +183,7 @@ def _quantise_z32(z: np.ndarray, name: str) -> np.ndarray:
     """Standard normals on the grid 2⁻¹⁶, as integers in float32: clip (a 1e-57 event per
     value, but it keeps the bound exact), scale by a power of two and round, all exact in
     float32 (|values| ≤ 2^20 < 2^24)."""
-    zq = _scratch(name + "q", z.shape, np.float32)
+    zq = scratch_buffer(name + "q", z.shape, np.float32)
     np.clip(z, -Z_CLIP, Z_CLIP, out=zq)
     zq *= np.float32(2**Z_BITS)
     np.rint(zq, out=zq)
@@ -193,7 +193,7 @@ def _quantise_z32(z: np.ndarray, name: str) -> np.ndarray:
 def _quantise_z(z: np.ndarray, name: str) -> np.ndarray:
     """:func:`_quantise_z32`, widened to integer-valued float64 (see :class:`QuantisedFactor`)."""
     zq = _quantise_z32(z, name)
-    zd = _scratch(name + "d", z.shape, np.float64)
+    zd = scratch_buffer(name + "d", z.shape, np.float64)
     zd[...] = zq
     return zd
 
@@ -262,9 +262,9 @@ class QuantisedLowRank(_ExactDraws):
         """Exact draws ``(n, d)`` from standard normals ``z`` ``(n, r + d)``."""
         r = self.rank
         zq = _quantise_z32(z, "lr")
-        zr = _scratch("lrd", (z.shape[0], r), np.float64)
+        zr = scratch_buffer("lrd", (z.shape[0], r), np.float64)
         zr[...] = zq[:, :r]
-        prod = _scratch("lrprod", (z.shape[0], self.n_cells), np.float64)
+        prod = scratch_buffer("lrprod", (z.shape[0], self.n_cells), np.float64)
         np.matmul(zr, self._ut, out=prod)
         # the diagonal term straight from float32 (widened exactly inside the ufunc): no
         # float64 copy of the d normals

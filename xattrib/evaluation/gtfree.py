@@ -19,18 +19,19 @@ import numpy as np
 import xarray as xr
 
 from ..attribution.heatmaps import (
-    _run_batch,
-    _run_params,
     as_input_dataset,
+    method_run_params,
     resolve_baseline,
+    run_method_batch,
     seeded_global_rngs,
 )
 from ..dims import MEMBER_DIM, METHOD_DIM, same_samples, sample_dim_of
 from ..grid import CellIndex, find_latlon, require_xarray
 from ..io import restore
 from ..methods import METHODS
+from ..parallel import task_threads
 from ..probes import PROBES
-from ..probes.base import Batch, _CannotRerun, positive_count
+from ..probes.base import Batch, CannotRerun, positive_count
 from ..registry import own_keyword_hint, take_alias
 from ..training import Ensemble, Model
 from ..training.model import resolve_device
@@ -107,7 +108,7 @@ def _explainer(name: str, heat: Any, model: Model, dev: Any, seed: int,
         return None
     params = m.params({k: v for k, v in recorded_params(heat, name).items()
                        if k in m.defaults})
-    run_params = _run_params(m, params, model, dev)
+    run_params = method_run_params(m, params, model, dev)
     rows = max(1, 2**16 // max(1, m.expansion(params)))
 
     def explain(x: Any, base: Any, net: Any = None) -> Any:
@@ -119,7 +120,7 @@ def _explainer(name: str, heat: Any, model: Model, dev: Any, seed: int,
             xb = x[s:s + rows].detach().float().clone()
             bb = base[s:s + rows].detach().float()
             with seeded_global_rngs(seed, s, dev) if m.random else contextlib.nullcontext():
-                a, _ = _run_batch(m, net, xb, bb, None, run_params, False)
+                a, _ = run_method_batch(m, net, xb, bb, None, run_params, False)
             parts.append(a.detach())
         return torch.cat(parts).to(x.device)
 
@@ -135,7 +136,6 @@ def _block(x: np.ndarray, a: np.ndarray, index: np.ndarray, std: np.ndarray, bas
     ``index`` (n,), ``std`` (d,), ``base`` (d,)."""
     import torch
 
-    from ..parallel import task_threads
 
     n, d = x.shape
     out = np.full((n, len(labels), len(names)), np.nan)
@@ -180,7 +180,7 @@ def _block(x: np.ndarray, a: np.ndarray, index: np.ndarray, std: np.ndarray, bas
                 for q, name in enumerate(names):
                     try:
                         v = PROBES.get(name).kernel(b, **params[name])
-                    except _CannotRerun:
+                    except CannotRerun:
                         continue
                     out[sl, j, q] = np.asarray(v.detach().cpu().numpy() if hasattr(
                         v, "detach") else v, float)

@@ -32,9 +32,10 @@ from tqdm.auto import tqdm
 from ..attribution import attribute
 from ..attribution.heatmaps import method_names
 from ..dims import INPUT_VARIABLE_DIM, MEMBER_DIM, METHOD_DIM
-from ..generation import input_variables
+from ..generation import generator_from_dataset, input_variables
+from ..grid import CellIndex
 from ..methods import METHODS
-from ..probes import PROBES
+from ..probes import FAMILIES, PROBES
 from ..registry import own_keyword_hint, take_alias
 from ..scoring import score
 from ..scoring.truth import per_variable
@@ -60,8 +61,6 @@ def ladder_maps(bench: xr.Dataset, lambdas: tuple[float, ...] = _LADDER, seed: i
     A benchmark of several variables gets ``attribution_<v>`` for each (as ``attribute``
     writes them): the maps are made of the joint truth, every variable's cells together
     (shuffled across all of them, smoothed within each variable)."""
-    from ..grid import CellIndex
-
     names = input_variables(bench)
     truths = [bench[f"truth_{v}"] for v in names] if names else [bench["truth"]]
     inputs = [bench[v] for v in names] if names else [bench["x"]]
@@ -141,7 +140,6 @@ def reference_explainers(bench: xr.Dataset, model: Model) -> dict[str, Any]:
 
     import torch
 
-    from ..generation import generator_from_dataset
 
     gen = generator_from_dataset(bench)
     prints: weakref.WeakKeyDictionary[Any, int] = weakref.WeakKeyDictionary()
@@ -304,8 +302,6 @@ def audit(
         ``truth_value`` and ``truth_skill`` over ``gtfree_metric``. The trust table is in
         ``attrs["trust_table"]`` (markdown).
     """
-    from ..probes import FAMILIES
-
     methods = take_alias(params, "method", "methods", methods, None)
     metrics = take_alias(params, "metric", "metrics", metrics, None)
     own_keyword_hint(audit, params, known=lambda k: k in PROBES)

@@ -20,8 +20,8 @@ from typing import Any
 import numpy as np
 
 from ..covariances.base import Draws
-from ..covariances.quantised import QuantisedFactor, _scratch
-from ..responses import Response
+from ..covariances.quantised import QuantisedFactor, scratch_buffer
+from ..responses import TRUTH_KINDS, Response
 
 __all__ = ["BLOCK", "Generator", "STREAM_NOISE", "STREAM_PARAMS", "STREAM_SAMPLES"]
 
@@ -144,7 +144,7 @@ class Generator:
             rng = block_rng(self.seed, stream, b)
             for t0 in range(0, sub.stop, TILE):  # draws past the last wanted row are skipped
                 t1 = min(t0 + TILE, BLOCK)
-                z = _scratch("z", (t1 - t0, self._factor.n_normals), np.float32)
+                z = scratch_buffer("z", (t1 - t0, self._factor.n_normals), np.float32)
                 rng.standard_normal(out=z, dtype=np.float32)
                 s, e = max(t0, sub.start), min(t1, sub.stop)
                 if s < e:  # tiles before the first wanted row only advance the stream
@@ -190,7 +190,6 @@ class Generator:
         is the Shapley value: :mod:`xattrib.responses.interacting`)."""
         if self.response.additive:
             return ()
-        from ..responses import TRUTH_KINDS
 
         return TRUTH_KINDS[1:]
 

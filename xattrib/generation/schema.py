@@ -28,6 +28,7 @@ from ..covariances import (
 from ..grid import CellIndex, cell_area
 from ..io import package_version
 from ..responses import RESPONSES, response_from_params
+from ..responses.interacting import KIND_DESCRIPTIONS
 from .generator import BLOCK, SAMPLING, Generator
 
 __all__ = ["encode", "generator_from_dataset", "input_variables", "is_benchmark"]
@@ -134,7 +135,6 @@ def _add_kinds(ds: xr.Dataset, gen: Generator, kinds: dict[str, dsa.Array], kind
     """An interacting response's ``truth`` is its Shapley value; the other kinds beside it."""
     if gen.response.additive:
         return
-    from ..responses.interacting import KIND_DESCRIPTIONS
 
     sdims = list(gen.covariance.cells.spatial.dims)
     ds["y"].attrs["description"] = ds["y"].attrs["description"].replace(

@@ -18,6 +18,7 @@ from typing import Any
 
 from .. import io, plots
 from ..generation import benchmark
+from ..probes import PROBES
 from ..training import Model, fit
 from .run import _source, check_data, check_out
 
@@ -70,7 +71,6 @@ class AuditConfig:
             raise FileNotFoundError(f"model file {self.model_file!r} does not exist")
         check_data(self)
         from ..methods import get_method  # torch and captum
-        from ..probes import PROBES
 
         for m in self.metrics or ():
             PROBES.get(m, what="metric")

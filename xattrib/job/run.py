@@ -25,6 +25,7 @@ from ..datasets import check_field, lagged, open_field, pacific_sst
 from ..dims import INPUT_VARIABLE_DIM, METHOD_DIM
 from ..generation import benchmark, input_variables
 from ..grid import make_grid
+from ..responses import RESPONSES
 from ..scoring import null_attributions, score, score_kinds, skill_map, summarize
 from ..training import Model, fit
 from .report import PERTURBATION_GROUPS, method_settings, render_report
@@ -125,7 +126,6 @@ class JobConfig:
         if self.var is not None and len(set(self.var)) != len(self.var):
             raise ValueError(f"var repeats a variable: {self.var}; name each once")
         check_data(self)
-        from ..responses import RESPONSES
 
         if self.response in RESPONSES and not RESPONSES.get(self.response).additive \
                 and self.baseline != "zero":

@@ -32,7 +32,7 @@ import numpy as np
 
 from ..registry import Registry
 
-__all__ = ["FAMILIES", "PROBES", "Batch", "Probe", "area_entropy", "area_gini", "pearson_rows",
+__all__ = ["FAMILIES", "PROBES", "Batch", "CannotRerun", "Probe", "area_entropy", "area_gini", "pearson_rows",
            "rowmean", "rowsum", "spearman_rows", "weighted_norm"]
 
 #: the four families of GT-free metrics (Bommer et al. 2024)
@@ -140,7 +140,7 @@ class Batch:
 
     def need_method(self, probe: str) -> Callable[..., Any]:
         if self.explain is None:
-            raise _CannotRerun(probe)
+            raise CannotRerun(probe)
         return self.explain
 
 
@@ -151,7 +151,7 @@ def positive_count(name: str, value: Any, least: int = 1) -> None:
         raise ValueError(f"{name} must be a whole number of at least {least}, got {value!r}")
 
 
-class _CannotRerun(Exception):
+class CannotRerun(Exception):
     """A probe needs to re-run the method of a map no registered method made."""
 
 

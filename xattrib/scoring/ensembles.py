@@ -22,7 +22,7 @@ import numpy as np
 import xarray as xr
 
 from ..dims import MEMBER_DIM, sample_dim_of
-from ..grid import CellIndex, require_xarray
+from ..grid import CellIndex, find_latlon, require_xarray
 from ..io import restore
 from .summary import summarize
 from .truth import _weights
@@ -89,8 +89,6 @@ def _one_chunk(da: xr.DataArray) -> xr.DataArray:
 
 
 def _spatial(a: xr.DataArray) -> tuple[Any, ...]:
-    from ..grid import find_latlon
-
     return tuple(find_latlon(a).dims)
 
 

@@ -23,7 +23,7 @@ import xarray as xr
 from ..dims import sample_dim_of
 from ..generation import generator_from_dataset, input_variables, is_benchmark, is_untouched
 from ..grid import CellIndex, require_xarray
-from ..parallel import one_blas_thread, task_threads
+from ..parallel import cluster_bar, current_client, one_blas_thread, task_threads, usable_cores
 from .ensemble import Ensemble, check_seeds
 from .model import Model, resolve_device
 
@@ -740,10 +740,8 @@ def fit_ensemble(ds: xr.Dataset, seeds: Any, parallel: int | None = None,
     member) train at once in threads, each on ``threads`` torch threads (default: the
     cores over ``parallel``), so the cores are shared rather than oversubscribed.
     """
-    from ..parallel import _cores, current_client
-
     seeds = check_seeds(seeds)
-    cores = _cores()
+    cores = usable_cores()
     workers = min(len(seeds), int(parallel) if parallel is not None else cores)
     if workers < 1:
         raise ValueError(f"parallel must be at least 1, got {parallel!r}")
@@ -756,9 +754,7 @@ def fit_ensemble(ds: xr.Dataset, seeds: Any, parallel: int | None = None,
         futures = [client.submit(_fit_member, ds, s, kwargs, n_threads, pure=False)
                    for s in seeds]
         if progress:
-            from ..parallel import _cluster_bar
-
-            _cluster_bar(futures)
+            cluster_bar(futures)
         members = client.gather(futures)
     else:
         from tqdm.auto import tqdm

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import xarray as xr
 
+from ..baselines import parse_baseline
 from ..generation import generator_from_dataset
 from ..grid.cells import CellIndex
 from ..io import open_dataset, to_netcdf
@@ -452,8 +453,6 @@ class Model:
         >>> bool(abs(gap).max() < 1e-4)
         True
         """
-        from ..baselines import parse_baseline
-
         if not hasattr(self.module, "contributions"):
             raise ValueError(f"a network of architecture {self.arch!r} has no exact "
                              "attribution of its own; train one with fit(arch='additive')")

@@ -9,6 +9,7 @@ import torch
 import xarray as xr
 
 from ..grid.cells import CellIndex
+from ..parallel import one_blas_thread
 from .base import TRANSFORMS, Grid, Transform
 from .spaces import Space
 
@@ -174,7 +175,6 @@ class EOF(Transform):
         from a fixed vector so the modes are the same every run)."""
         from scipy.sparse.linalg import LinearOperator, eigsh
 
-        from ..parallel import one_blas_thread
 
         d = cells.n_cells
         if cov.cells.n_cells != d or not np.array_equal(cov.cells.flat, cells.flat):

@@ -341,3 +341,49 @@ def test_imports_inside_functions_only_defer_something_heavy():
     assert wrong == [], ("xattrib imports inside functions of modules that load nothing "
                          "heavy (move them to the top, or list them with a reason): "
                          + ", ".join(sorted(set(wrong))))
+
+
+#: the modules of the four explaining verbs: they share through attribution/engine.py
+VERB_MODULES = {"xattrib.attribution.heatmaps": "attribute", "xattrib.attribution.trimming": "trim",
+                "xattrib.evaluation.gtfree": "evaluate", "xattrib.evaluation.trust": "audit"}
+
+
+def test_verbs_share_through_the_engine_not_each_other():
+    """attribute, trim, evaluate and audit take what every explainer run shares (baselines,
+    method choice, the batched runner, the member and output fan-outs) from the engine;
+    from one another they may use the public verb itself (audit runs attribute and
+    evaluate), never a helper."""
+    mods = modules()
+    wrong = []
+    for name in VERB_MODULES:
+        path = mods[name]
+        for node, _ in _import_nodes(ast.parse(path.read_text(encoding="utf-8"))):
+            if not isinstance(node, ast.ImportFrom):
+                continue
+            target = _resolve(name, path, node)
+            if target in VERB_MODULES and target != name:
+                wrong += [f"{name} imports {target}.{a.name}" for a in node.names
+                          if a.name != VERB_MODULES[target]]
+    assert wrong == [], "verb modules importing each other's helpers: " + "; ".join(wrong)
+
+
+def _functions() -> list[tuple[str, str, int]]:
+    out = []
+    for name, path in modules().items():
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+                out.append((name, node.name, node.end_lineno - node.lineno + 1))
+    return out
+
+
+def test_functions_stay_short():
+    """No function over 120 lines (docstring included); the verbs evaluate and audit, made
+    of named steps, at most 100; the heatmaps module at most 400 lines."""
+    lengths = _functions()
+    long = [f"{m}.{f} ({n})" for m, f, n in lengths if n > 120]
+    assert long == [], f"functions over 120 lines: {long}"
+    verbs = {(m, f): n for m, f, n in lengths if (m, f) in (
+        ("xattrib.evaluation.gtfree", "evaluate"), ("xattrib.evaluation.trust", "audit"))}
+    assert len(verbs) == 2 and max(verbs.values()) <= 100, verbs
+    lines = len((PKG / "attribution" / "heatmaps.py").read_text().splitlines())
+    assert lines <= 400, f"attribution/heatmaps.py has {lines} lines"

@@ -356,7 +356,7 @@ def test_wide_networks_take_fewer_rows_a_call(bench, relu_model, monkeypatch):
     net.register_forward_hook(lambda mod, args, out: calls.append(args[0].shape[0]))
     sub = _sub(bench, 12)
     ref = sub.xattrib.attribute(relu_model, methods=["integrated_gradients"], progress=False)
-    from xattrib.attribution.heatmaps import activations_per_row
+    from xattrib.attribution.engine import activations_per_row
 
     per_row = activations_per_row(net, torch.zeros(1, relu_model.cells.n_cells))
     monkeypatch.setattr("xattrib.attribution.heatmaps._MAX_ACTIVATIONS", per_row * 64 * 5)

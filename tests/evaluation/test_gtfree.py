@@ -136,9 +136,8 @@ def test_a_model_of_two_variables_is_evaluated_on_all_its_cells(sst):
 
 
 def test_neighbours_of_several_variables_stay_within_their_variable(sst_cells):
-    from xattrib.evaluation.gtfree import neighbour_table
 
-    one, two = neighbour_table(sst_cells), neighbour_table(sst_cells, 2)
+    one, two = sst_cells.neighbours(), sst_cells.neighbours(2)
     d = sst_cells.n_cells
     np.testing.assert_array_equal(two[:d], one)
     np.testing.assert_array_equal(two[d:], np.where(one >= 0, one + d, -1))

@@ -117,9 +117,9 @@ def test_xattribs_own_networks_and_input_space_cd(arch, small_grid):
     # through attribute(): patches of 2 × 2 cells share their group's score equally
     heat = xattrib.attribute(bench.isel(sample=slice(0, 5)), model, methods="cd", patch=2,
                              progress=False)
-    from xattrib.attribution.heatmaps import _patch_groups
+    from xattrib.attribution.engine import patch_groups
 
-    groups = torch.as_tensor(_patch_groups(model.cells, 2))
+    groups = torch.as_tensor(patch_groups(model.cells, 2))
     scores = cd_scores(net, x, groups, int(groups.max()) + 1)
     got = model.cells.stack(heat["attribution"][0]).values
     counts = torch.bincount(groups).float()

@@ -4,7 +4,7 @@ varies across methods (argmax-based ROAD is constant 1 for one output)."""
 import numpy as np
 import torch
 
-from xattrib.evaluation.gtfree import evaluate, neighbour_table
+from xattrib.evaluation.gtfree import evaluate
 from xattrib.probes.base import Batch
 from xattrib.probes.road import impute
 
@@ -12,7 +12,7 @@ from xattrib.probes.road import impute
 def test_imputation_is_the_mean_of_kept_neighbours(linear_case):
     bench, exact, _, _ = linear_case
     cells = exact.cells
-    nb = neighbour_table(cells)
+    nb = cells.neighbours()
     d = cells.n_cells
     i = int(np.flatnonzero((nb >= 0).all(1))[0])  # a cell with four valid neighbours
     x = torch.arange(d, dtype=torch.float32)[None, None, :] + 1.0
@@ -31,14 +31,14 @@ def test_longitude_wraps_only_on_a_global_grid(grid10, small_grid):
     import xattrib
 
     g = xattrib.CellIndex.from_mask(grid10["mask"])
-    nb = neighbour_table(g)
+    nb = g.neighbours()
     ny, nx = g.shape
     r, c = np.divmod(g.flat, nx)
     east_edge = np.flatnonzero(c == nx - 1)
     wraps = [k for k in east_edge if nb[k, 2] >= 0]
     assert wraps and all(c[nb[k, 2]] == 0 for k in wraps)
     s = xattrib.CellIndex.from_mask(small_grid["mask"])
-    nbs = neighbour_table(s)
+    nbs = s.neighbours()
     _, cs = np.divmod(s.flat, s.shape[1])
     assert (nbs[cs == s.shape[1] - 1, 2] == -1).all()
 

@@ -18,7 +18,6 @@ import contextlib
 import math
 from typing import Any
 
-import dask.array as dsa
 import numpy as np
 import torch
 import xarray as xr
@@ -33,16 +32,19 @@ from ..training.ensemble import Ensemble
 from ..training.model import Model, resolve_device
 from ..transforms import EOF, check_transform, feature_grouping, make_transform
 from ..transforms.variables import PerVariable
-from .heatmaps import (
+from .engine import (
     _split_params,
     as_input_dataset,
     baseline_for,
     choose_methods,
     method_keyword,
     method_names,
+    per_member,
+    per_output,
     run_methods,
     sample_first,
     seeded_global_rngs,
+    stacked_grid,
 )
 from .output import global_attrs, heat_attrs, method_coords, per_sample_vars, sample_coord
 
@@ -249,10 +251,10 @@ def trim(
     True
     """
     if isinstance(model, Ensemble):  # one result per member, along ``member``
-        return model.stack([trim(
+        return per_member(model, lambda m, _: trim(
             ds, m, transform, methods, groups, baseline, x, features, transform_kwargs,
             batch_size, device, progress, seed, prediction, output, sample_dim, method,
-            **params) for m in model])
+            **params))[0]
     own_keyword_hint(trim, params, known=method_keyword)
     ds = as_input_dataset(ds, model, x)
     if method is not None:  # the older keyword
@@ -260,6 +262,21 @@ def trim(
             raise TypeError("give methods= (or its older name method=), not both")
         methods = method
     methods = method_names(methods)
+    chosen = _transformable(methods, params)
+    per_params = _split_params(chosen, params)
+    if output is None and len(model.outputs) > 1:
+        kw = dict(transform=transform, methods=methods, groups=groups, baseline=baseline, x=x,
+                  features=features, transform_kwargs=transform_kwargs,
+                  batch_size=batch_size, device=device, progress=progress, seed=seed,
+                  prediction=prediction, sample_dim=sample_dim)
+        return per_output(model.outputs, lambda o: trim(ds, model, output=o, **kw, **params))
+    return _trim(ds, model, transform, chosen, per_params, groups, baseline, x, features,
+                 transform_kwargs, batch_size, device, progress, seed, prediction,
+                 model.output_index(output), sample_dim)
+
+
+def _transformable(methods: list[str], params: dict[str, Any]) -> list[Method]:
+    """The chosen methods, each able to run behind a transform, with no cell patches."""
     chosen = choose_methods(methods, "methods")
     bad = [mm.name for mm in chosen if not mm.transformable]
     if bad:
@@ -271,18 +288,15 @@ def trim(
     if given_patch:
         raise TypeError("patch groups grid cells and does not apply in TRIM: features are "
                         "grouped with groups= (the transform's bands by default)")
-    per_params = _split_params(chosen, params)
-    if output is None and len(model.outputs) > 1:
-        kw = dict(transform=transform, methods=methods, groups=groups, baseline=baseline, x=x,
-                  features=features, transform_kwargs=transform_kwargs,
-                  batch_size=batch_size, device=device, progress=progress, seed=seed,
-                  prediction=prediction, sample_dim=sample_dim)
-        parts = [trim(ds, model, output=o, **kw, **params) for o in model.outputs]
-        per_out = [v for v in parts[0].data_vars]
-        return xr.concat(parts, dim=xr.Variable("output", list(model.outputs),
-                                                {"long_name": "network output"}),
-                         data_vars=per_out, coords="minimal", compat="override")
-    k = model.output_index(output)
+    return chosen
+
+
+def _trim(ds: xr.Dataset, model: Model, transform: Any, chosen: list[Method],
+          per_params: dict[str, dict[str, Any]], groups: Any, baseline: Any, x: str | None,
+          features: bool, transform_kwargs: dict[str, Any] | None, batch_size: int | None,
+          device: Any, progress: bool, seed: int, prediction: bool, k: int,
+          sample_dim: str | None) -> xr.Dataset:
+    """:func:`trim` for one model and its output ``k``: transform, run, assemble."""
     names = model.input_names(x)
     arrays = [sample_first(a, sample_dim) for a in model.inputs(ds, x)]
     da = arrays[0]
@@ -295,14 +309,8 @@ def trim(
     n_sets = len(names) if per_var else 1  # each variable's groups in turn
     gidx = np.concatenate([gidx + i * labels.size for i in range(n_sets)])
     n_groups, p = int(labels.size) * n_sets, int(gidx.size)
-    n, size = da.shape[0], cells.shape[0] * cells.shape[1]
     base = baseline_for(baseline, ds, model, chosen, per_params, seed, sample_dim)
-    if any(a.chunks is not None for a in arrays):  # the variables' grids end to end
-        lazy = [dsa.asarray(a.data).rechunk({1: -1, 2: -1}).reshape(n, size) for a in arrays]
-        grid = lazy[0] if len(lazy) == 1 else dsa.concatenate(lazy, axis=1).rechunk({1: -1})
-    else:
-        eager = [np.asarray(a.values).reshape(n, size) for a in arrays]
-        grid = eager[0] if len(eager) == 1 else np.concatenate(eager, axis=1)
+    grid = stacked_grid(arrays)  # the variables' grids end to end
     packed = run_methods(_trim_kernel, grid, [model, tr], n_groups + (p if features else 0) + 2,
                          chosen, per_params, base, batch_size, progress,
                          device=resolve_device(device), group_index=gidx, n_groups=n_groups,

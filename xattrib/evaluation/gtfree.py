@@ -18,19 +18,21 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
-from ..attribution.heatmaps import (
+from ..attribution.engine import (
     as_input_dataset,
     method_run_params,
+    per_member,
+    per_output,
     resolve_baseline,
     run_method_batch,
     seeded_global_rngs,
 )
-from ..dims import MEMBER_DIM, METHOD_DIM, same_samples, sample_dim_of
-from ..grid import CellIndex, find_latlon, require_xarray
+from ..dims import METHOD_DIM, same_samples, sample_dim_of
+from ..grid import find_latlon, require_xarray
 from ..io import restore
 from ..methods import METHODS
 from ..parallel import task_threads
-from ..probes import PROBES
+from ..probes import PROBES, probe_names
 from ..probes.base import Batch, CannotRerun, positive_count
 from ..registry import own_keyword_hint, take_alias
 from ..training import Ensemble, Model
@@ -58,31 +60,6 @@ def recorded_params(heat: Any, method: str) -> dict[str, Any]:
             out[key] = ast.literal_eval(value)
         except (ValueError, SyntaxError):
             out[key] = value
-    return out
-
-
-def neighbour_table(cells: CellIndex, n_variables: int = 1) -> np.ndarray:
-    """``(d, 4)``: the valid neighbour (north, south, east, west) of each valid cell in the
-    valid-cell order, −1 where there is none; longitude wraps on a global regular grid.
-    Several variables (each one's cells in turn): ``(V·d, 4)``, a cell's neighbours are
-    those of the same variable."""
-    if n_variables > 1:
-        one = neighbour_table(cells)
-        d = cells.n_cells
-        return np.concatenate([np.where(one >= 0, one + v * d, -1)
-                               for v in range(n_variables)])
-    ny, nx = cells.shape
-    pos = np.full(ny * nx, -1, np.int64)
-    pos[cells.image_flat] = np.arange(cells.n_cells)  # neighbours on the sphere, not the array
-    r, c = np.divmod(cells.image_flat, nx)
-    wrap = cells.periodic
-    out = np.full((cells.n_cells, 4), -1, np.int64)
-    for k, (dr, dc) in enumerate(((-1, 0), (1, 0), (0, 1), (0, -1))):
-        rr, cc = r + dr, c + dc
-        if wrap:
-            cc = cc % nx
-        ok = (rr >= 0) & (rr < ny) & (cc >= 0) & (cc < nx)
-        out[ok, k] = pos[rr[ok] * nx + cc[ok]]
     return out
 
 
@@ -315,8 +292,7 @@ def evaluate(
     >>> import xattrib
     >>> bench = xattrib.benchmark(n_samples=8, seed=0, response="linear")
     >>> exact = xattrib.Model.exact(bench)
-    >>> heat = xattrib.attribute(bench, exact, methods="integrated_gradients",
-    ...                          progress=False)
+    >>> heat = xattrib.attribute(bench, exact, methods="integrated_gradients", progress=False)
     >>> q = evaluate(heat, exact, bench, metrics=["faithfulness_correlation", "sparseness"])
     >>> round(float(q["faithfulness_correlation"].min()), 6)
     1.0
@@ -324,63 +300,121 @@ def evaluate(
     metrics = take_alias(params, "metric", "metrics", metrics, None)
     own_keyword_hint(evaluate, params, known=lambda k: k in PROBES)
     require_xarray(heat, "heat", "heatmaps (attribute's Dataset or an attribution DataArray)")
-    heat, ds = restore(heat), restore(ds)  # files re-opened with plain xarray
+    heat, ds = restore(heat), restore(ds)  # files re-opened with plain xarray: labelled again
+    kw = dict(metrics=metrics, baseline=baseline, weights=weights, seed=seed, std=std, x=x,
+              device=device, batch_size=batch_size, sample_dim=sample_dim, explainers=explainers)
     if isinstance(model, Ensemble):  # each member's maps (or the same maps) with its model
-        kw = dict(metrics=metrics, baseline=baseline, weights=weights, seed=seed, std=std,
-                  device=device, batch_size=batch_size, x=x, sample_dim=sample_dim,
-                  explainers=explainers, output=output)
-        return model.stack([evaluate(
-            heat.sel({MEMBER_DIM: s}, drop=True) if MEMBER_DIM in heat.dims else heat,
-            m, ds, **kw, **params) for s, m in zip(model.seeds, model, strict=True)])
+        return per_member(model, lambda m, h: evaluate(h, m, ds, output=output, **kw,
+                                                        **params), heat)[0]
     if not isinstance(model, Model):
-        raise TypeError(f"model must be an xattrib Model (xattrib.fit, Model.exact, "
-                        f"Model.from_module), got {type(model).__name__}")
+        raise TypeError("model must be an xattrib Model (xattrib.fit, Model.exact, Model."
+                        f"from_module) or an Ensemble, got {type(model).__name__}")
     if "output" in heat.dims:  # every output's maps, each with its own output's network
         if output is not None:
             return evaluate(heat.sel(output=model.outputs[model.output_index(output)]),
-                            model, ds, metrics, baseline, weights, seed, std, device,
-                            batch_size, x, sample_dim, explainers, output, **params)
-        each = [evaluate(heat.sel(output=o), model, ds, metrics, baseline, weights, seed, std,
-                         device, batch_size, x, sample_dim, explainers, o, **params)
-                for o in [str(v) for v in heat["output"].values]]
-        return xr.concat(each, dim=xr.Variable("output", [str(v) for v in heat["output"].values],
-                                                {"long_name": "network output"}),
-                         combine_attrs="override")
+                            model, ds, output=output, **kw, **params)
+        return per_output([str(v) for v in heat["output"].values], lambda o: evaluate(
+            heat.sel(output=o), model, ds, output=o, **kw, **params))
+    return _evaluate(heat, model, ds, output=output, params=params, **kw)
+
+
+def _evaluate(heat: Any, model: Model, ds: Any, metrics: Any, baseline: Any, weights: Any,
+              seed: int, std: Any, device: Any, batch_size: int | None, x: str | None,
+              sample_dim: str | None, explainers: Any, output: Any,
+              params: dict[str, Any]) -> xr.Dataset:
+    """:func:`evaluate` for one model and one output's maps: its steps, named."""
     out_k = model.output_index(output if output is not None else (
         heat.attrs.get("xattrib_output") if len(model.outputs) > 1 else None))
     parts = _heat_parts(heat, model)
-    da = parts[0]
+    da = _with_methods(parts[0])
+    labels = [str(v) for v in da[METHOD_DIM].values]
+    explainers = _checked_explainers(explainers)
+    names = _runnable_metrics(metrics, model, labels, explainers)
+    per = _params(names, params)
+    if not _on_grid(da):
+        return _evaluate_features(_feature_maps(da, parts), names, per, sample_dim)
+    inputs = as_input_dataset(ds, model, x)
+    xs, hs, sdim = _stacked(inputs, parts, da, model, x, sample_dim, names, per)
+    resolved = _fixed_baseline(baseline, da, inputs, model, sdim)
+    stdv, std_from = _std(model, inputs, xs, sdim, std)
+    res, split = _run(xs, hs, sdim, stdv, resolved.fixed, len(names), {
+        "model": model, "heat_attrs": dict(da.attrs), "labels": labels,
+        "explainers": explainers, "output": out_k, "names": names, "params": per,
+        "w": _cell_weights(weights, model),
+        "neighbours": model.cells.neighbours(len(model.variables)),
+        "device": device, "seed": int(seed), "batch_size": batch_size})
+    out = _assemble(res, da, names, per, labels, explainers, sdim)
+    out.attrs.update({
+        "title": "xattrib GT-free metrics of attributions",
+        "baseline": str(resolved.kind), "weights": "cell area" if weights else "uniform",
+        "seed": int(seed), "perturbation_scale": std_from,
+        **{k: v for k, v in (heat.attrs if isinstance(heat, xr.Dataset) else {}).items()
+           if k.startswith("xattrib_")}})
+    return out.compute() if split else out
+
+
+def _with_methods(da: xr.DataArray) -> xr.DataArray:
+    """Maps along ``xai_method`` (a single map gets its name as its label)."""
     if METHOD_DIM not in da.dims:
         da = da.expand_dims({METHOD_DIM: [str(da.name or "map")]})
-    names = applicable(_metric_names(metrics), model, metrics is None)
-    labels = [str(v) for v in da[METHOD_DIM].values]
+    return da
+
+
+def _checked_explainers(explainers: Any) -> dict[str, Any]:
     explainers = dict(explainers or {})
     if not all(callable(f) for f in explainers.values()):
         raise TypeError("explainers must map labels to callables explain(x, base, net)")
-    if not any(_explainer_possible(lab) or lab in explainers for lab in labels):
-        rerun = [n for n in names if PROBES.get(n).needs == "method"]
-        if metrics is None:  # all by default: those that can run on hand-made maps
-            names = [n for n in names if n not in rerun]
-        elif rerun:
-            raise ValueError(
-                f"{rerun} re-run the attribution method, but none of the maps {labels} was "
-                "made by a registered method with one baseline input (hand-made maps, or "
-                "another library's); drop those metrics, or pass heatmaps from "
-                "xattrib.attribute")
-    per = _params(names, params)
+    return explainers
+
+
+def _runnable_metrics(metrics: Any, model: Model, labels: list[str],
+                      explainers: dict[str, Any]) -> list[str]:
+    """The metrics to compute: those asked for (default all that apply to the model); on
+    maps no method can re-make, the metrics that re-run one are left out (by default) or
+    refused (when named)."""
+    names = probe_names(metrics, model.outputs)
+    if any(_explainer_possible(lab) or lab in explainers for lab in labels):
+        return names
+    rerun = [n for n in names if PROBES.get(n).needs == "method"]
+    if metrics is None:  # all by default: those that can run on hand-made maps
+        return [n for n in names if n not in rerun]
+    if rerun:
+        raise ValueError(
+            f"{rerun} re-run the attribution method, but none of the maps {labels} was "
+            "made by a registered method with one baseline input (hand-made maps, or "
+            "another library's); drop those metrics, or pass heatmaps from "
+            "xattrib.attribute")
+    return names
+
+
+def _on_grid(da: xr.DataArray) -> bool:
     try:
         find_latlon(da)
     except ValueError:
-        if len(parts) > 1:  # several variables' TRIM groups: one map of all of them, as
-            gdim = str(parts[0].dims[-1])  # several variables' grid cells are one map
-            da = xr.concat([p.drop_vars([c for c in p.coords if gdim in p[c].dims])
-                            for p in parts], dim=gdim)
-            if getattr(da.data, "chunks", None) is not None:
-                da = da.chunk({gdim: -1})
-            if METHOD_DIM not in da.dims:
-                da = da.expand_dims({METHOD_DIM: [str(da.name or "map")]})
-        return _evaluate_features(da, names, per, sample_dim)
-    inputs = as_input_dataset(ds, model, x)
+        return False
+    return True
+
+
+def _feature_maps(da: xr.DataArray, parts: list[xr.DataArray]) -> xr.DataArray:
+    """TRIM results: several variables' groups as one map of all of them, as several
+    variables' grid cells are one map."""
+    if len(parts) == 1:
+        return da
+    gdim = str(parts[0].dims[-1])
+    da = xr.concat([p.drop_vars([c for c in p.coords if gdim in p[c].dims])
+                    for p in parts], dim=gdim)
+    if getattr(da.data, "chunks", None) is not None:
+        da = da.chunk({gdim: -1})
+    return _with_methods(da)
+
+
+def _stacked(inputs: xr.Dataset, parts: list[xr.DataArray], da: xr.DataArray, model: Model,
+             x: str | None, sample_dim: str | None, names: list[str],
+             per: dict[str, dict[str, Any]]) -> tuple[xr.DataArray, xr.DataArray, str]:
+    """``(xs, hs, sample_dim)``: inputs ``(sample, cell)`` and maps ``(xai_method, sample,
+    cell)`` over the valid cells (several variables: every variable's cells in turn, as the
+    network reads them), checked against the model's grid, the metrics' parameters and
+    each other's samples."""
     xda = model.inputs(inputs, x)[0]
     sdim = sample_dim_of(xda, sample_dim, what="the inputs")
     cells, nv = model.cells, len(model.variables)
@@ -391,7 +425,6 @@ def evaluate(
         if check is not None:
             check(per[name], cells.n_cells * nv)
     same_samples(da, xda, sdim, "heat", "ds")
-    # several variables: every variable's cells in turn, as the network reads them
     xs = model._stack(inputs, x).transpose(sdim, "cell")
     stacked = [cells.stack(p.transpose(METHOD_DIM, sdim, *cells.spatial.dims)) for p in parts]
     stacked = [h.drop_vars([c for c in h.coords if c not in (METHOD_DIM, sdim)])
@@ -402,54 +435,65 @@ def evaluate(
         hs = hs.chunk({METHOD_DIM: -1, "cell": -1})
     if getattr(xs.data, "chunks", None) is not None:
         xs = xs.chunk({"cell": -1})
+    return xs, hs, sdim
+
+
+def _fixed_baseline(baseline: Any, da: xr.DataArray, inputs: xr.Dataset, model: Model,
+                    sdim: str) -> Any:
+    """What removed cells are set to: the maps' own baseline unless given; one field."""
     bl = baseline if baseline is not None else da.attrs.get("baseline", "zero")
     bl = "zero" if bl in ("none", None) else bl
     resolved = resolve_baseline(bl, inputs, model, sample_dim=sdim)
     if resolved.fixed is None:
         raise ValueError(f"evaluate needs one baseline field for every sample (zero, mean, a "
                          f"number or a field); got {resolved.kind!r}")
+    return resolved
+
+
+def _cell_weights(weights: Any, model: Model) -> np.ndarray:
+    """Each valid cell's weight (each variable's cells weigh as in its own map)."""
+    cells, nv = model.cells, len(model.variables)
     if weights == "area":
         w = cells.area
     elif weights is None:
         w = np.ones(cells.n_cells)
     else:
         raise ValueError(f"weights must be 'area' or None, got {weights!r}")
-    w = np.tile(w / w.sum(), nv) / nv  # each variable's cells weigh as in its own map
-    stdv, std_from = _std(model, inputs, xs, sdim, std)
+    return np.tile(w / w.sum(), nv) / nv
+
+
+def _run(xs: xr.DataArray, hs: xr.DataArray, sdim: str, stdv: np.ndarray, fixed: np.ndarray,
+         n_metrics: int, kwargs: dict[str, Any]) -> tuple[xr.DataArray, int]:
+    """``(xai_method, sample, metric)`` values, lazily per sample chunk; in-memory inputs
+    are split over the cores (the values never depend on the split). Returns the split."""
     index = xr.DataArray(np.arange(xs.sizes[sdim]), dims=(sdim,))
-    # in-memory inputs: one task would use one core (each task runs torch on one thread);
-    # split the samples over the cores (the values never depend on the split) and compute
-    split = _cores_split(xs, hs, names, sdim)
+    split = _cores_split(xs, hs, kwargs["names"], sdim)
     if split:
         xs, hs = xs.chunk({sdim: split}), hs.chunk({sdim: split, METHOD_DIM: -1, "cell": -1})
     if getattr(xs.data, "chunks", None) is not None:
         index = index.chunk({sdim: xs.data.chunks[0]})
     res = xr.apply_ufunc(
         _block, xs, hs, index,
-        xr.DataArray(stdv, dims=("cell",)), xr.DataArray(resolved.fixed, dims=("cell",)),
+        xr.DataArray(stdv, dims=("cell",)), xr.DataArray(fixed, dims=("cell",)),
         input_core_dims=[["cell"], [METHOD_DIM, "cell"], [], ["cell"], ["cell"]],
         output_core_dims=[[METHOD_DIM, _METRIC_DIM]], dask="parallelized",
-        output_dtypes=[float],
-        dask_gufunc_kwargs={"output_sizes": {_METRIC_DIM: len(names)}},
-        kwargs={"model": model, "heat_attrs": dict(da.attrs), "labels": labels,
-                "explainers": explainers, "output": out_k,
-                "names": names, "params": per, "w": w, "neighbours": neighbour_table(cells, nv),
-                "device": device, "seed": int(seed), "batch_size": batch_size})
-    res = res.transpose(METHOD_DIM, sdim, _METRIC_DIM)
+        output_dtypes=[float], dask_gufunc_kwargs={"output_sizes": {_METRIC_DIM: n_metrics}},
+        kwargs=kwargs)
+    return res.transpose(METHOD_DIM, sdim, _METRIC_DIM), split
+
+
+def _assemble(res: xr.DataArray, da: xr.DataArray, names: list[str],
+              per: dict[str, dict[str, Any]], labels: list[str], explainers: dict[str, Any],
+              sdim: str) -> xr.Dataset:
+    """One variable per metric, with what it is and which maps it could not score."""
     rerun = [lab for lab in labels if _explainer_possible(lab) or lab in explainers]
     out = xr.Dataset()
     for q, name in enumerate(names):
         out[name] = res.isel({_METRIC_DIM: q}, drop=True).assign_attrs(
             _var_attrs(name, per[name], labels, rerun))
-    out = out.assign_coords({c: da[c] for c in da.coords if set(da[c].dims) <= {METHOD_DIM, sdim}
-                             and c not in out.coords})
-    out.attrs.update({
-        "title": "xattrib GT-free metrics of attributions",
-        "baseline": str(resolved.kind), "weights": "cell area" if weights else "uniform",
-        "seed": int(seed), "perturbation_scale": std_from,
-        **{k: v for k, v in (heat.attrs if isinstance(heat, xr.Dataset) else {}).items()
-           if k.startswith("xattrib_")}})
-    return out.compute() if split else out
+    return out.assign_coords({c: da[c] for c in da.coords
+                              if set(da[c].dims) <= {METHOD_DIM, sdim}
+                              and c not in out.coords})
 
 
 #: fewest samples per task when evaluate splits in-memory inputs over the cores
@@ -472,32 +516,6 @@ def _cores_split(xs: xr.DataArray, hs: xr.DataArray, names: list[str], sdim: str
 
 def _explainer_possible(label: str) -> bool:
     return label in METHODS and METHODS.get(label).baseline != "distribution"
-
-
-def applicable(names: list[str], model: Model, by_default: bool) -> list[str]:
-    """``names`` without the metrics that need more outputs than ``model`` has: dropped
-    from a default list, refused when named."""
-    few = [n for n in names if PROBES.get(n).min_outputs > len(model.outputs)]
-    if few and not by_default:
-        raise ValueError(f"{few} compare the explanations of a model's outputs; this model has "
-                         f"one output ({model.outputs[0]!r}): drop them")
-    return [n for n in names if n not in few]
-
-
-def _metric_names(metrics: Any) -> list[str]:
-    if metrics is not None and not isinstance(metrics, str) and not (
-            isinstance(metrics, list | tuple) and all(isinstance(m, str) for m in metrics)):
-        raise TypeError("metrics must be a GT-free metric's name or a list of names, e.g. "
-                        f"metrics=['faithfulness_correlation', 'mprt']; got {metrics!r}")
-    names = [metrics] if isinstance(metrics, str) else (
-        list(metrics) if metrics is not None else PROBES.names())
-    if not names:
-        raise ValueError("metrics is empty; name at least one (xattrib list probes)")
-    for name in names:
-        PROBES.get(name, what="metric")
-    if len(set(names)) != len(names):
-        raise ValueError(f"metrics has duplicates: {names}")
-    return names
 
 
 def _params(names: list[str], params: dict[str, Any]) -> dict[str, dict[str, Any]]:

@@ -30,17 +30,17 @@ import xarray as xr
 from tqdm.auto import tqdm
 
 from ..attribution import attribute
-from ..attribution.heatmaps import method_names
-from ..dims import INPUT_VARIABLE_DIM, MEMBER_DIM, METHOD_DIM
+from ..attribution.engine import method_names, per_member
+from ..dims import INPUT_VARIABLE_DIM, METHOD_DIM
 from ..generation import generator_from_dataset, input_variables
 from ..grid import CellIndex
 from ..methods import METHODS
-from ..probes import FAMILIES, PROBES
+from ..probes import FAMILIES, PROBES, probe_names
 from ..registry import own_keyword_hint, take_alias
 from ..scoring import score
 from ..scoring.truth import per_variable
 from ..training import Ensemble, Model
-from .gtfree import _metric_names, applicable, evaluate, neighbour_table
+from .gtfree import evaluate
 
 __all__ = ["DEFAULT_AUDIT_METHODS", "audit", "family_skill_table", "ladder_maps",
            "trust_table"]
@@ -86,7 +86,7 @@ def ladder_maps(bench: xr.Dataset, lambdas: tuple[float, ...] = _LADDER, seed: i
     labels.append("truth_shuffled")
     maps.append(-tv)
     labels.append("truth_negated")
-    nb = neighbour_table(cells, nv)
+    nb = cells.neighbours(nv)
     tc = tv.reshape(n, -1)[:, flat]
     has = nb >= 0
     smooth = (tc + (tc[:, np.clip(nb, 0, None)] * has).sum(-1)) / (1 + has.sum(1))
@@ -179,7 +179,7 @@ def reference_maps(test: xr.Dataset, model: Model, explainers: dict[str, Any]
     baseline (what :func:`evaluate` then perturbs and re-runs)."""
     import torch
 
-    from ..attribution.heatmaps import as_input_dataset
+    from ..attribution.engine import as_input_dataset
 
     cells, names = model.cells, list(model.variables)
     x = model._stack(as_input_dataset(test, model, None)).transpose("sample", "cell")
@@ -306,21 +306,48 @@ def audit(
     metrics = take_alias(params, "metric", "metrics", metrics, None)
     own_keyword_hint(audit, params, known=lambda k: k in PROBES)
     if isinstance(model, Ensemble):  # each member audited, along ``member``
-        parts = [audit(bench, m, methods, metrics, n_samples, seeds, ladder, seed, device,
-                       progress, None if heat is None else (
-                           heat.sel({MEMBER_DIM: s}, drop=True) if MEMBER_DIM in heat.dims
-                           else heat), **params)
-                 for s, m in zip(model.seeds, model, strict=True)]
-        out = model.stack(parts)
-        out.attrs["trust_table"] = "\n\n".join(
-            f"Member {s}:\n\n{p.attrs['trust_table']}"
-            for s, p in zip(model.seeds, parts, strict=True))
-        out.attrs.pop("model_r2", None)  # one per member: each table says its own
-        return out
+        return _audit_members(bench, model, heat, params, methods=methods, metrics=metrics,
+                              n_samples=n_samples, seeds=seeds, ladder=ladder, seed=seed,
+                              device=device, progress=progress)
     if not isinstance(model, Model):
         raise TypeError(f"model must be an xattrib Model (xattrib.fit, Model.exact, "
                         f"Model.from_module) or an Ensemble, got {type(model).__name__}")
-    names = applicable(_metric_names(metrics), model, metrics is None)
+    names, chosen = _audited(metrics, methods, heat, model)
+    test = _audit_samples(bench, n_samples)
+    heat = _audit_heat(heat, test, model, chosen, progress, seed, device)
+    runs, ql = _evaluations(heat, model, test, names, len(chosen), int(seeds), ladder, seed,
+                            device, progress, params)
+    out = _trust(names, chosen, runs, ql, _fidelity(heat, test), ladder, seed)
+    out.attrs.update({
+        "title": "xattrib audit of GT-free metrics against the truth",
+        "n_samples": test.sizes["sample"], "seeds": int(seeds),
+        "model_arch": model.arch, **({"model_r2": float(model.r2)} if model.r2 is not None
+                                     and math.isfinite(model.r2) else {}),
+        "ladder": ", ".join(f"{lam:g}" for lam in ladder),
+        "metric_parameters": "; ".join(
+            f"{k}: " + ", ".join(f"{a}={b}" for a, b in v.items()) for k, v in params.items()
+            if isinstance(v, dict) and v) or "each metric's defaults",
+        **{k: v for k, v in bench.attrs.items() if k.startswith("xattrib_")}})
+    out.attrs["trust_table"] = trust_table(out)
+    return out
+
+
+def _audit_members(bench: xr.Dataset, model: Ensemble, heat: Any, params: dict[str, Any],
+                   **kw: Any) -> xr.Dataset:
+    """Each member audited with its own maps, along ``member``; one table per member."""
+    out, parts = per_member(model, lambda m, h: audit(bench, m, heat=h, **kw, **params),
+                            heat)
+    out.attrs["trust_table"] = "\n\n".join(
+        f"Member {s}:\n\n{p.attrs['trust_table']}"
+        for s, p in zip(model.seeds, parts, strict=True))
+    out.attrs.pop("model_r2", None)  # one per member: each table says its own
+    return out
+
+
+def _audited(metrics: Any, methods: Any, heat: Any, model: Model) -> tuple[list[str],
+                                                                           list[str]]:
+    """(metrics, methods) of the audit: the metrics by family, at least three methods."""
+    names = probe_names(metrics, model.outputs)
     names.sort(key=lambda nm: FAMILIES.index(PROBES.get(nm).family))  # stable: by family
     if methods is None and heat is not None:
         methods = [str(m) for m in heat[METHOD_DIM].values]
@@ -329,7 +356,13 @@ def audit(
         raise ValueError(f"methods must name at least 3 methods to rank, got {chosen}")
     for m in chosen:
         METHODS.get(m)
-    if not ({"truth", "x"} <= set(bench.data_vars) or input_variables(bench)):
+    return names, chosen
+
+
+def _audit_samples(bench: Any, n_samples: Any) -> xr.Dataset:
+    """The benchmark's last ``n_samples`` samples (at most all of them), in memory."""
+    if not isinstance(bench, xr.Dataset) or not (
+            {"truth", "x"} <= set(bench.data_vars) or input_variables(bench)):
         raise ValueError("audit needs a benchmark Dataset (x, truth, mask): the truth is what "
                          "the metrics are audited against")
     if isinstance(n_samples, bool) or not isinstance(n_samples, int | np.integer):
@@ -338,7 +371,13 @@ def audit(
     if n < 2:
         raise ValueError(f"the audit needs at least 2 samples: n_samples={n_samples} of the "
                          f"benchmark's {bench.sizes['sample']} leaves {n}")
-    test = bench.isel(sample=slice(-n, None)).compute()
+    return bench.isel(sample=slice(-n, None)).compute()
+
+
+def _audit_heat(heat: Any, test: xr.Dataset, model: Model, chosen: list[str], progress: bool,
+                seed: int, device: Any) -> xr.Dataset:
+    """The audited methods' maps of the audited samples: made, or taken from ``heat``."""
+    n = test.sizes["sample"]
     if heat is None:
         heat = attribute(test, model, methods=chosen, progress=progress, seed=seed,
                          device=device)
@@ -347,23 +386,33 @@ def audit(
         if not np.array_equal(heat["sample"].values, test["sample"].values):
             raise ValueError("heat must cover the benchmark's last n_samples samples "
                              f"({n}); pass heat over the same samples as bench")
-    heat = heat.compute()
+    return heat.compute()
+
+
+def _fidelity(heat: xr.Dataset, test: xr.Dataset) -> xr.DataArray:
+    """Each method's Pearson r with the truth per sample (several variables: all cells)."""
     fid = score(heat, test, metrics=["pearson"])["pearson"]
     if INPUT_VARIABLE_DIM in fid.dims:  # several variables: fidelity over all their cells
         fid = fid.sel({INPUT_VARIABLE_DIM: "all"}, drop=True)
-    fid = fid.compute()
+    return fid.compute()
+
+
+def _evaluations(heat: xr.Dataset, model: Model, test: xr.Dataset, names: list[str],
+                 n_methods: int, seeds: int, ladder: tuple[float, ...], seed: int,
+                 device: Any, progress: bool, params: dict[str, Any]
+                 ) -> tuple[list[xr.Dataset], xr.Dataset]:
+    """(the metrics of the methods' maps at each noise-floor seed, the metrics of the
+    truth-corruption ladder), step by step under one progress bar."""
     rerun = [nm for nm in names if PROBES.get(nm).needs == "method"]
-    # the audit's long part, step by step (each evaluates every metric on every map)
-    bar = tqdm(total=int(seeds) + 1 + bool(rerun), unit="step", disable=not progress,
-               desc=f"audit: {len(names)} metrics x {len(chosen)} methods, seed 1")
+    bar = tqdm(total=seeds + 1 + bool(rerun), unit="step", disable=not progress,
+               desc=f"audit: {len(names)} metrics x {n_methods} methods")
     runs = []
-    for s in range(int(seeds)):
-        bar.set_description(f"audit: {len(names)} metrics x {len(chosen)} methods, "
-                            f"noise-floor seed {s + 1}/{int(seeds)}")
+    for s in range(seeds):
+        bar.set_description(f"audit: {len(names)} metrics x {n_methods} methods, "
+                            f"noise-floor seed {s + 1}/{seeds}")
         runs.append(evaluate(heat, model, test, metrics=names, seed=seed + s, device=device,
                              **params).compute())
         bar.update()
-    q = runs[0]
     bar.set_description(f"audit: the truth-corruption ladder ({len(ladder)} maps)")
     lad = ladder_maps(test, tuple(ladder), seed=seed)
     # the ladder's maps are hand-made: metrics that re-run a method cannot score them
@@ -373,8 +422,8 @@ def audit(
         if on_maps else xr.Dataset()
     for nm in names:
         if nm not in ql:
-            ql[nm] = xr.DataArray(np.full((lad.sizes[METHOD_DIM], n), np.nan),
-                                  dims=(METHOD_DIM, "sample"),
+            ql[nm] = xr.DataArray(np.full((lad.sizes[METHOD_DIM], test.sizes["sample"]),
+                                          np.nan), dims=(METHOD_DIM, "sample"),
                                   coords={METHOD_DIM: lad[METHOD_DIM].values})
     bar.update()
     # the metrics that re-run a method score the truth and a random map through explainers
@@ -393,6 +442,14 @@ def audit(
             ql[nm] = filled
         bar.update()
     bar.close()
+    return runs, ql
+
+
+def _trust(names: list[str], chosen: list[str], runs: list[xr.Dataset], ql: xr.Dataset,
+           fid: xr.DataArray, ladder: tuple[float, ...], seed: int) -> xr.Dataset:
+    """Each metric against the truth: rank agreement, ladder, truth first, noise floor,
+    values and skill per method, and what it picks."""
+    q = runs[0]
     lambdas = np.asarray(ladder, float)
     mix = [f"truth_mix_{lam:g}" for lam in ladder]
     rows: dict[str, list[Any]] = {k: [] for k in (
@@ -436,7 +493,6 @@ def audit(
             rows["truth_skill"].append(math.nan)
         best = np.nanargmax(_nanmean(qo, 1)) if np.isfinite(qo).any() else None
         rows["picks"].append(chosen[best] if best is not None else "none")
-    truth_pick = chosen[int(np.nanargmax(_nanmean(r, 1)))]
     out = xr.Dataset(
         {k: (METRIC_DIM, np.asarray(v, object if k == "picks" else float))
          for k, v in rows.items()},
@@ -446,18 +502,8 @@ def audit(
     out["value"] = ((METRIC_DIM, METHOD_DIM), value)
     out["skill"] = ((METRIC_DIM, METHOD_DIM), skill)
     out["fidelity"] = (METHOD_DIM, _nanmean(r, 1))
+    out.attrs["truth_picks"] = chosen[int(np.nanargmax(_nanmean(r, 1)))]
     _describe(out)
-    out.attrs.update({
-        "title": "xattrib audit of GT-free metrics against the truth",
-        "n_samples": n, "seeds": int(seeds), "truth_picks": truth_pick,
-        "model_arch": model.arch, **({"model_r2": float(model.r2)} if model.r2 is not None
-                                     and math.isfinite(model.r2) else {}),
-        "ladder": ", ".join(f"{lam:g}" for lam in ladder),
-        "metric_parameters": "; ".join(
-            f"{k}: " + ", ".join(f"{a}={b}" for a, b in v.items()) for k, v in params.items()
-            if isinstance(v, dict) and v) or "each metric's defaults",
-        **{k: v for k, v in bench.attrs.items() if k.startswith("xattrib_")}})
-    out.attrs["trust_table"] = trust_table(out)
     return out
 
 

@@ -204,6 +204,34 @@ def _baseline(baseline: Any, gen: Generator, cells: CellIndex, n: int,
     return "per-sample", None, st, {"baseline": st}
 
 
+def _covariances(source: Any, covariance: Any, sample_dim: str | None, variables: Any
+                 ) -> tuple[Any, Any, Any]:
+    """(the sampling covariance, the covariance the response's parameters are drawn with,
+    the source): the response keeps the source's own correlation unless told otherwise
+    (Krell et al. keep F fixed while the sampling correlation changes)."""
+    covariance, strength, response_strength = _strengths(covariance)
+    own, source = _as_covariance(source, covariance, sample_dim, variables)
+    cov = strengthen(own, strength)
+    param_cov = strengthen(own, response_strength, "response_strength")
+    if strength or response_strength:
+        cov.attrs = {**cov.attrs, "covariance_strength": strength,
+                     "covariance_response_strength": response_strength}
+    return cov, param_cov, source
+
+
+def _checked_response(response: Any, seed: int, param_cov: Any, basis: Any,
+                      response_kwargs: dict[str, Any], k: int) -> Any:
+    """The response family built with its parameters, checked against where it acts."""
+    response = _response(response, seed, param_cov, basis, response_kwargs)
+    if basis is not None and not response.additive:
+        raise ValueError(f"response {response.name!r} has interactions between grid cells; "
+                         "it acts on the grid: use space='grid' (the default)")
+    if response.n_cells != k:
+        raise ValueError(f"response has {response.n_cells} inputs, the "
+                         f"{'grid has' if basis is None else 'space has'} {k}")
+    return response
+
+
 def benchmark(
     source: xr.Dataset | xr.DataArray | None = None,
     n_samples: int = 100_000,
@@ -312,30 +340,12 @@ def benchmark(
     True
     """
     n_samples, _ = _check_sizes(n_samples, 1 if chunks == "auto" else chunks, noise_snr)
-    covariance, strength, response_strength = _strengths(covariance)
-    own, source = _as_covariance(source, covariance, sample_dim, variables)
-    # the response's parameters keep the source's own correlation unless told otherwise
-    # (Krell et al. keep F fixed while the sampling correlation changes)
-    cov = strengthen(own, strength)
-    param_cov = strengthen(own, response_strength, "response_strength")
-    if strength or response_strength:
-        cov.attrs = {**cov.attrs, "covariance_strength": strength,
-                     "covariance_response_strength": response_strength}
+    cov, param_cov, source = _covariances(source, covariance, sample_dim, variables)
     chunks = _auto_chunks(chunks, cov.cells, dtype, max(len(cov.variables), 1))
-    if cov.variables and space != "grid":
-        raise ValueError(f"space={space!r} transforms one field; with several variables "
-                         f"{list(cov.variables)} the response acts on the grid (space='grid')")
     basis = _truth_space(space, cov, n_features)
     k = cov.n_inputs if basis is None else basis.n_features
-    response = _response(response, seed, param_cov, basis, response_kwargs)
-    if basis is not None and not response.additive:
-        raise ValueError(f"response {response.name!r} has interactions between grid cells; "
-                         "it acts on the grid: use space='grid' (the default)")
-    if response.n_cells != k:
-        raise ValueError(f"response has {response.n_cells} inputs, the "
-                         f"{'grid has' if basis is None else 'space has'} {k}")
-    gen = Generator(cov, response, seed=int(seed), scale=_scale(scale, k), dtype=dtype,
-                    space=basis)
+    response = _checked_response(response, seed, param_cov, basis, response_kwargs, k)
+    gen = Generator(cov, response, int(seed), _scale(scale, k), dtype=dtype, space=basis)
     if noise_snr is not None:
         gen.noise_std = float(np.sqrt(gen.pilot_variance() / noise_snr))
     kind, const, per_sample, base_vars = _baseline(baseline, gen, cov.cells, n_samples, chunks)
@@ -409,6 +419,9 @@ def _check_sizes(n_samples: Any, chunks: Any, noise_snr: float | None) -> tuple[
 
 def _truth_space(space: str, cov: Any, n_features: int | None) -> Any:
     """The orthonormal basis the truth lives in (None: on the grid)."""
+    if cov.variables and space != "grid":
+        raise ValueError(f"space={space!r} transforms one field; with several variables "
+                         f"{list(cov.variables)} the response acts on the grid (space='grid')")
     if space == "grid":
         if n_features is not None:
             raise ValueError("n_features applies to a transformed space (space='eof', "

@@ -186,6 +186,30 @@ class CellIndex:
         return {self.spatial.lat: ("cell", lat.ravel()[self.flat]),
                 self.spatial.lon: ("cell", lon.ravel()[self.flat])}
 
+    def neighbours(self, n_variables: int = 1) -> np.ndarray:
+        """``(d, 4)``: the valid neighbour (north, south, east, west) of each valid cell in
+        the cells' order, −1 where there is none: neighbours on the sphere, whatever the
+        longitude labels, wrapping east–west on a grid that goes round the globe. Several
+        variables (each one's cells in turn): ``(V·d, 4)``, a cell's neighbours are those of
+        the same variable (ROAD and the robustness metrics read it)."""
+        if n_variables > 1:
+            one = self.neighbours()
+            d = self.n_cells
+            return np.concatenate([np.where(one >= 0, one + v * d, -1)
+                                   for v in range(n_variables)])
+        ny, nx = self.shape
+        pos = np.full(ny * nx, -1, np.int64)
+        pos[self.image_flat] = np.arange(self.n_cells)
+        r, c = np.divmod(self.image_flat, nx)
+        out = np.full((self.n_cells, 4), -1, np.int64)
+        for k, (dr, dc) in enumerate(((-1, 0), (1, 0), (0, 1), (0, -1))):
+            rr, cc = r + dr, c + dc
+            if self.periodic:
+                cc = cc % nx
+            ok = (rr >= 0) & (rr < ny) & (cc >= 0) & (cc < nx)
+            out[ok, k] = pos[rr[ok] * nx + cc[ok]]
+        return out
+
     # -- checks -------------------------------------------------------------------------
     def check_grid(self, da: xr.Dataset | xr.DataArray, what: str = "the data") -> SpatialCoords:
         """Raise if ``da`` is not on this grid, saying what differs; else its coordinates."""

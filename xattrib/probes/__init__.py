@@ -17,6 +17,6 @@ from . import (
     road,  # noqa: F401,E402
     sensitivity,  # noqa: F401,E402
 )
-from .base import FAMILIES, PROBES, Batch, Probe
+from .base import FAMILIES, PROBES, Batch, Probe, probe_names
 
-__all__ = ["FAMILIES", "PROBES", "Batch", "Probe"]
+__all__ = ["FAMILIES", "PROBES", "Batch", "Probe", "probe_names"]

@@ -32,7 +32,7 @@ import numpy as np
 
 from ..registry import Registry
 
-__all__ = ["FAMILIES", "PROBES", "Batch", "CannotRerun", "Probe", "area_entropy", "area_gini", "pearson_rows",
+__all__ = ["FAMILIES", "PROBES", "Batch", "CannotRerun", "Probe", "probe_names", "area_entropy", "area_gini", "pearson_rows",
            "rowmean", "rowsum", "spearman_rows", "weighted_norm"]
 
 #: the four families of GT-free metrics (Bommer et al. 2024)
@@ -246,3 +246,27 @@ def area_entropy(a: np.ndarray, w: np.ndarray) -> np.ndarray:
         h = np.log(total) - xlogy(m, m).sum(-1) / total
     # ≥ 0: a one-cell map's rounding must not read as a negative entropy
     return np.where(total > 0, np.maximum(h, 0.0), np.nan)
+
+
+def probe_names(metrics: Any, outputs: list[str]) -> list[str]:
+    """``metrics=`` of :func:`~xattrib.evaluate` and :func:`~xattrib.audit` as registered
+    names: one name or a list (never a string's letters), default all. Metrics that compare
+    the explanations of several outputs are dropped from the default for a model of one
+    output (``outputs``), and refused when named."""
+    if metrics is not None and not isinstance(metrics, str) and not (
+            isinstance(metrics, list | tuple) and all(isinstance(m, str) for m in metrics)):
+        raise TypeError("metrics must be a GT-free metric's name or a list of names, e.g. "
+                        f"metrics=['faithfulness_correlation', 'mprt']; got {metrics!r}")
+    names = [metrics] if isinstance(metrics, str) else (
+        list(metrics) if metrics is not None else PROBES.names())
+    if not names:
+        raise ValueError("metrics is empty; name at least one (xattrib list probes)")
+    for name in names:
+        PROBES.get(name, what="metric")
+    if len(set(names)) != len(names):
+        raise ValueError(f"metrics has duplicates: {names}")
+    few = [n for n in names if PROBES.get(n).min_outputs > len(outputs)]
+    if few and metrics is not None:
+        raise ValueError(f"{few} compare the explanations of a model's outputs; this model has "
+                         f"one output ({outputs[0]!r}): drop them")
+    return [n for n in names if n not in few]

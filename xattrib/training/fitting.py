@@ -49,6 +49,7 @@ class _Source:
                  sample_dim: str, val_fraction: float, fresh: bool,
                  samples_per_epoch: int | None, fresh_every: int = 1,
                  max_val: int | None = None) -> None:
+        self.cells = cells
         parts = [cells.stack(ds[v].transpose(sample_dim, *cells.spatial.dims)).data
                  for v in xnames]  # several variables: each one's cells in turn
         self.x = parts[0] if len(parts) == 1 else (
@@ -338,11 +339,9 @@ def fit(
         training); pass ``val_fraction`` to hold out exactly that fraction.
     fresh : bool, optional
         Train on new samples drawn from the benchmark's generator (infinite data, no
-        over-fitting; the data-generating process is known, so there is no reason to
-        over-fit a fixed set). Default: True for a benchmark Dataset whose generator can be
-        rebuilt, False otherwise; pass False to train on a modified benchmark's own samples.
-        ``samples_per_epoch`` sets how many (default 10⁶). Validation
-        stays on the Dataset's held-out samples.
+        over-fitting). Default: True for a benchmark Dataset whose generator can be rebuilt;
+        False trains on a modified benchmark's own samples. ``samples_per_epoch`` sets how
+        many (default 10⁶). Validation stays on the Dataset's held-out samples.
     fresh_every : int
         With ``fresh=True``: draw a new pool every ``fresh_every`` epochs and keep it in
         memory in between (drawn on every core; batches gathered by index). Fresh every
@@ -383,11 +382,8 @@ def fit(
 
     Notes
     -----
-    With no arguments on a benchmark (the default 450-cell SST one), ``fit`` takes about
-    4 minutes on 2 CPU cores and ends at validation R² 0.994 after 16 epochs; its 10⁶-sample
-    fresh pool (1.8 GB as float32) raises the process's peak memory by about 2.3 GB
-    (``benchmarks/train.py --defaults`` and ``--memory``). Memory scales with
-    ``samples_per_epoch``.
+    With no arguments on the default benchmark: about 4 minutes on 2 CPU cores, R² 0.994,
+    2.3 GB more peak memory (docs/fit.md; ``benchmarks/train.py --defaults``, ``--memory``).
 
     Examples
     --------
@@ -398,33 +394,47 @@ def fit(
     True
     """
     require_xarray(ds, "ds", "a Dataset")
-    if not isinstance(seed, int | np.integer):
+    if not isinstance(seed, int | np.integer):  # an ensemble: each member as fit with a seed
         return fit_ensemble(ds, seed, parallel=parallel, threads=threads, progress=progress,
-                            arch=arch, epochs=epochs, batch_size=batch_size, lr=lr,
-                            weight_decay=weight_decay, optimizer=optimizer,
-                            val_fraction=val_fraction, fresh=fresh,
-                            samples_per_epoch=samples_per_epoch, fresh_every=fresh_every,
-                            patience=patience, target_r2=target_r2, device=device, x=x, y=y,
-                            sample_dim=sample_dim, **arch_kwargs)
+                            **{k: v for k, v in locals().items() if k in _FIT_SETTINGS},
+                            **arch_kwargs)
     if parallel is not None or threads is not None:
         raise ValueError("parallel and threads apply to an ensemble: pass a list of seeds")
-    seed = int(seed)
-    if fresh is None:
-        fresh = is_benchmark(ds)
-    plan = _Plan.resolve(bool(fresh), epochs, batch_size, lr, val_fraction, samples_per_epoch,
-                         fresh_every, patience, target_r2, optimizer, weight_decay)
+    plan = _Plan.resolve(bool(is_benchmark(ds) if fresh is None else fresh), epochs,
+                         batch_size, lr, val_fraction, samples_per_epoch, fresh_every,
+                         patience, target_r2, optimizer, weight_decay)
+    src, names, dev = *_source(ds, x, y, sample_dim, plan), resolve_device(device)
+    model, stopped = _fit(src, plan, arch, arch_kwargs, names, int(seed), dev, progress)
+    model.provenance.update(_provenance(model, plan, src, int(seed), dev, stopped, ds))
+    return model
+
+
+#: fit's settings an ensemble passes on to each member's fit
+_FIT_SETTINGS = ("arch", "epochs", "batch_size", "lr", "weight_decay", "optimizer",
+                 "val_fraction", "fresh", "samples_per_epoch", "fresh_every", "patience",
+                 "target_r2", "device", "x", "y", "sample_dim")
+
+
+def _source(ds: xr.Dataset, x: Any, y: str, sample_dim: str | None, plan: _Plan
+            ) -> tuple[_Source, list[str]]:
+    """Where the samples come from: the input variables checked, their valid cells."""
     names = input_names(ds, x)
     for name in (*names, y):
         if name not in ds:
             raise ValueError(f"the Dataset has no variable {name!r}; pass x=/y= to name them")
     sample_dim = sample_dim_of(ds[names[0]], sample_dim, what=f"variable {names[0]!r}")
-    dev = resolve_device(device)
     cells = _input_cells(ds, names, sample_dim)
-    src = _Source(ds, cells, names, y, sample_dim, plan.val_fraction, plan.fresh,
-                  plan.samples_per_epoch, plan.fresh_every, plan.max_val)
-    pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="xattrib-load")
+    return _Source(ds, cells, names, y, sample_dim, plan.val_fraction, plan.fresh,
+                   plan.samples_per_epoch, plan.fresh_every, plan.max_val), names
+
+
+def _fit(src: _Source, plan: _Plan, arch: Any, arch_kwargs: dict[str, Any], names: list[str],
+         seed: int, dev: Any, progress: bool) -> tuple[Model, str]:
+    """Read the first samples, build the network, train it: (model, why it stopped)."""
+    cells = src.cells
     from tqdm.auto import tqdm
 
+    pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="xattrib-load")
     n_head = min(src.per_epoch if plan.fresh else src.n_train, 100_000)
     # the first reads can take a minute on a large grid: a bar of their own, from the start
     reading = tqdm(total=n_head + src.n_val, unit="sample", leave=False,
@@ -442,8 +452,7 @@ def fit(
         model.linear_r2 = val.linear_r2(hx, hy)
     finally:
         pool.shutdown(wait=False)
-    model.provenance.update(_provenance(model, plan, src, seed, dev, stopped, ds))
-    return model
+    return model, stopped
 
 
 @dataclass(frozen=True)

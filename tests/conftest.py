@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import contextlib
 import os
+import subprocess
 import sys
+from pathlib import Path
 
 import dask
 import numpy as np
@@ -56,6 +58,25 @@ def raise_if_dask_computes(max_computes: int = 0):
     scheduler = _CountingScheduler(max_computes)
     with dask.config.set(scheduler=scheduler):
         yield scheduler
+
+
+@pytest.fixture(scope="session")
+def site(tmp_path_factory):
+    """The documentation site, built once: every example in ``examples/`` executed as a
+    notebook at its small size (``XATTRIB_EXAMPLE_SIZE=small``), an error failing the build.
+    Sphinx reads pages two at a time (``-j 2``: the notebooks run concurrently). Tests that
+    read it carry ``xdist_group("docs")``, so one worker builds it."""
+    pytest.importorskip("sphinx")
+    pytest.importorskip("myst_nb")
+    docs = Path(__file__).resolve().parent.parent / "docs"
+    out = tmp_path_factory.mktemp("site")
+    env = {**os.environ, "XATTRIB_EXAMPLE_SIZE": "small"}
+    res = subprocess.run(
+        [sys.executable, "-m", "sphinx", "-W", "--keep-going", "-j", "2", "-b", "html",
+         "-d", str(out / "doctrees"), str(docs), str(out / "html")],
+        capture_output=True, text=True, env=env, timeout=2400)
+    assert res.returncode == 0, (res.stdout[-3000:], res.stderr[-6000:])
+    return out / "html"
 
 
 @pytest.fixture(scope="session")

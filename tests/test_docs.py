@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 from pathlib import Path
@@ -16,18 +15,9 @@ pytest.importorskip("sphinx")
 pytest.importorskip("myst_nb")
 
 
-@pytest.fixture(scope="module")
-def site(tmp_path_factory):
-    out = tmp_path_factory.mktemp("site")
-    env = {**os.environ, "XATTRIB_EXAMPLE_SIZE": "small"}
-    res = subprocess.run(
-        [sys.executable, "-m", "sphinx", "-W", "--keep-going", "-b", "html",
-         "-d", str(out / "doctrees"), str(DOCS), str(out / "html")],
-        capture_output=True, text=True, env=env, timeout=2400)
-    assert res.returncode == 0, (res.stdout[-3000:], res.stderr[-6000:])
-    return out / "html"
-
-
+# every test that reads the built site runs on one xdist worker (``--dist loadgroup``), so
+# the site (every example executed as a notebook) is built once per run
+@pytest.mark.xdist_group("docs")
 def test_accessor_api_is_documented(site):
     for name in ("Dataset.xattrib.benchmark", "Dataset.xattrib.trim",
                  "Dataset.xattrib.attribute", "DataArray.xattrib.score"):
@@ -38,12 +28,14 @@ def test_accessor_api_is_documented(site):
     assert "Dataset.xattrib.benchmark" in api and "xattrib.trim" in api
 
 
+@pytest.mark.xdist_group("docs")
 @pytest.mark.parametrize("name", NOTEBOOKS)
 def test_notebook_executed_with_outputs(site, name):
     html = (site / "examples" / f"{name}.html").read_text(encoding="utf-8")
     assert "cell_output" in html, f"{name}: no executed output on the page"
 
 
+@pytest.mark.xdist_group("docs")
 def test_pages_with_figures(site):
     for page in ("index", "examples/quickstart", "examples/baselines", "examples/trim_bands",
                  "examples/cosmology"):
@@ -51,6 +43,7 @@ def test_pages_with_figures(site):
         assert "<img" in html, f"{page}: no figure"
 
 
+@pytest.mark.xdist_group("docs")
 def test_first_benchmark_numbers_match_the_command(site, tmp_path):
     """A reader running the command beside "Your first benchmark" sees its numbers."""
     html = (site / "examples" / "quickstart.html").read_text(encoding="utf-8")

@@ -168,6 +168,12 @@ def _linear_file(name="linear.nc", **spec):
     return path
 
 
+def _text_file():
+    path = _tmp() / "notes.nc"
+    path.write_text("not a netCDF file")
+    return path
+
+
 def _make_linear(n_inputs):
     import torch
 
@@ -543,6 +549,12 @@ CASES = [
     ("parameters", "output units for an output the module does not have",
      lambda: _wrapped_with(units={"nino34": "K"}), ValueError,
      r"units names outputs \['nino34'\] the module does not have; its outputs are \['y'\]"),
+    ("files", "a model file that is not netCDF at all",
+     lambda: xattrib.Model.load(_text_file()), ValueError,
+     r"cannot read '.*notes.nc' as an xattrib model file \(netCDF\)"),
+    ("files", "a model file that does not exist",
+     lambda: xattrib.Model.load(_tmp() / "absent.nc"), FileNotFoundError,
+     r"model file '.*absent.nc' does not exist"),
     ("files", "a Dataset that is not an xattrib benchmark",
      lambda: xattrib.generator_from_dataset(xr.Dataset()), ValueError,
      r"not an xattrib benchmark Dataset: missing \['mask', 'xattrib_seed'"),

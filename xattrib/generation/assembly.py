@@ -220,7 +220,7 @@ def _covariances(source: Any, covariance: Any, sample_dim: str | None, variables
 
 
 def _checked_response(response: Any, seed: int, param_cov: Any, basis: Any,
-                      response_kwargs: dict[str, Any], k: int) -> Any:
+                      response_kwargs: dict[str, Any], k: int) -> Response:
     """The response family built with its parameters, checked against where it acts."""
     response = _response(response, seed, param_cov, basis, response_kwargs)
     if basis is not None and not response.additive:

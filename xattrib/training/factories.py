@@ -205,3 +205,14 @@ def check_state_shapes(module: Any, stored: Mapping[str, tuple[int, ...]] | None
         raise ValueError(f"{what} built a network whose parameter {k!r} has shape {got}; "
                          f"{against} {'stores' if against.endswith('file') else 'has'} "
                          f"{tuple(want)} ({len(wrong)} parameter(s) differ)")
+
+
+def call_factory(fn: Any, kwargs: dict[str, Any], shapes: dict[str, tuple[int, ...]] | None,
+                  what: str) -> tuple[Any, dict[str, Any]]:
+    """Call a factory with plain, signature-checked keyword arguments; check what it returns
+    (a torch module, with the stored parameters' names and shapes when ``shapes`` is given)."""
+    kwargs = plain_kwargs(dict(kwargs), f"keyword arguments of {what}")
+    bind_kwargs(fn, kwargs, f"keyword arguments of {what}")
+    module = fn(**kwargs)
+    check_state_shapes(module, shapes, what)
+    return module, kwargs

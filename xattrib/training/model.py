@@ -1,14 +1,13 @@
 """``xattrib.Model``: a trained network with its normalisation, grid and provenance.
 
-Saved as a netCDF file of plain arrays (state-dict tensors, normalisation, the grid mask)
-plus JSON attributes (architecture keyword arguments, history) — never a pickled module, so
-a model file can be inspected with any netCDF tool. Loading runs no code the file names: a
-user's factory runs only when the caller supplies or allows it (:mod:`xattrib.factories`).
+The container: building, predicting, wrapping users' networks, the exact F. Its file
+format — plain arrays and JSON attributes, never a pickled module, read without running
+code the file names — is :mod:`.model_file`; ``Model.save``/``load``/``to_dataset``/
+``from_dataset`` call it.
 """
 
 from __future__ import annotations
 
-import json
 import os
 import threading
 import warnings
@@ -22,15 +21,8 @@ import xarray as xr
 from ..baselines import parse_baseline
 from ..generation import generator_from_dataset
 from ..grid.cells import CellIndex
-from ..io import open_dataset, to_netcdf
-from .factories import (
-    bind_kwargs,
-    check_state_shapes,
-    factory_name,
-    import_factory,
-    plain_kwargs,
-    resolve_factory,
-)
+from . import model_file
+from .factories import call_factory, factory_name, import_factory
 
 if TYPE_CHECKING:
     import torch
@@ -119,13 +111,13 @@ class Model:
                                  "configure it (pass a factory 'package.module:function')")
             return cls(arch, "module-instance", {}, cells, *norm)
         if isinstance(arch, str) and ":" in arch:  # named in the caller's code: theirs to run
-            module, kwargs = _call_factory(import_factory(arch), arch_kwargs, None,
+            module, kwargs = call_factory(import_factory(arch), arch_kwargs, None,
                                            f"the factory {arch!r}")
             _probe(module, cells.n_cells * n_variables, f"{arch}(**{kwargs})")
             return cls(module, arch, kwargs, cells, *norm)
         if callable(arch) and not isinstance(arch, str):
             name = factory_name(arch)
-            module, kwargs = _call_factory(arch, arch_kwargs, None, f"the factory {name!r}")
+            module, kwargs = call_factory(arch, arch_kwargs, None, f"the factory {name!r}")
             _probe(module, cells.n_cells * n_variables, f"{name}(**{kwargs})")
             return cls(module, name, kwargs, cells, *norm)
         module = build_module(arch, cells, n_variables, **arch_kwargs)
@@ -501,34 +493,7 @@ class Model:
 
     # -- persistence ---------------------------------------------------------------------------
     def to_dataset(self) -> xr.Dataset:
-        ds = self.cells.to_dataset()
-        for key, tensor in self.module.state_dict().items():
-            name = "param_" + key.replace(".", "_")
-            arr = tensor.detach().cpu().numpy()
-            if arr.dtype == np.int64:  # CF-1.8 has no int64
-                arr = arr.astype(np.int32)
-            ds[name] = (tuple(f"{name}_d{i}" for i in range(arr.ndim)), arr,
-                        {"long_name": f"network parameter {key}", "state_dict_key": key})
-        ds["x_mean"] = ("input_cell", self.x_mean, {"long_name": "input mean", "units": "1"})
-        ds["x_std"] = ("input_cell", self.x_std, {"long_name": "input std", "units": "1"})
-        ds["y_mean"] = ("output", np.atleast_1d(np.asarray(self.y_mean, float)),
-                        {"long_name": "output mean", "units": "1"})
-        ds["y_std"] = ("output", np.atleast_1d(np.asarray(self.y_std, float)),
-                       {"long_name": "output std", "units": "1"})
-        ds = ds.assign_coords(output=("output", list(self.outputs),
-                                      {"long_name": "network output"}))
-        ds.attrs.update({
-            "title": f"xattrib model ({self.arch})", "xattrib_arch": self.arch,
-            "xattrib_arch_kwargs": json.dumps(self.arch_kwargs),
-            "xattrib_variables": json.dumps(list(self.variables)),
-            **({"xattrib_module_spec": json.dumps(self.spec.to_json())}
-               if self.spec is not None else {}),
-            "xattrib_r2": self.r2, "xattrib_linear_r2": self.linear_r2,
-            "xattrib_history": json.dumps(self.history),
-            "xattrib_provenance": json.dumps(self.provenance),
-            **({"xattrib_output_units": json.dumps(self.units)} if self.units else {}),
-        })
-        return ds
+        return model_file.to_dataset(self)
 
     def save(self, path: str | os.PathLike) -> Path:
         """Write the model to a netCDF file (atomically; no pickled code).
@@ -536,23 +501,11 @@ class Model:
         A user's module (:meth:`from_module`) is saved as its state dict plus the
         ``factory`` that rebuilds it, which must be given.
         """
-        self.check_savable()
-        return to_netcdf(self.to_dataset(), path, title=f"xattrib model ({self.arch})")
+        return model_file.save(self, path)
 
     def check_savable(self) -> None:
         """Raise, saying why, if this model cannot be written to a file."""
-        if self.arch in ("exact-space", "exact-interacting"):
-            raise ValueError("the exact F of a transformed-space or interacting benchmark is "
-                             "rebuilt from the benchmark (Model.exact(bench)); it is not "
-                             "saved to a file")
-        if self.arch == "module-instance":
-            raise ValueError("this model was trained from a module instance (fit(arch=net)); "
-                             "to save it, train with arch='package.module:function' and its "
-                             "keyword arguments, which the file records")
-        if self.spec is not None and not self.spec.factory:
-            raise ValueError("this model wraps your own module: pass factory='package.module:"
-                             "function' (and factory_kwargs) to Model.from_module so a saved "
-                             "model can rebuild it without pickling code")
+        model_file.check_savable(self)
 
     @classmethod
     def load(cls, path: str | os.PathLike, factory: Any = None,
@@ -590,11 +543,7 @@ class Model:
         >>> back.variables
         ['sst']
         """
-        with open_dataset(path) as ds:
-            ds = ds.load()
-        if "xattrib_arch" not in ds.attrs:
-            raise ValueError(f"{path} is not an xattrib model file (no xattrib_arch attribute)")
-        return cls.from_dataset(ds, factory, trusted, f"the model file {os.fspath(path)!r}")
+        return model_file.load(cls, path, factory, trusted)
 
     @classmethod
     def from_dataset(cls, ds: xr.Dataset, factory: Any = None,
@@ -602,83 +551,7 @@ class Model:
                      source: str = "the model Dataset") -> Model:
         """The model a :meth:`to_dataset` Dataset describes (what :meth:`load` reads); the same
         rules: no code the Dataset names runs unless you supply or approve it."""
-        import torch
-
-        from .wrapping import ModuleSpec
-
-        cells = CellIndex.from_dataset(ds)
-        a = ds.attrs
-        arch = str(a["xattrib_arch"])
-        params = {str(ds[n].attrs["state_dict_key"]): ds[n] for n in ds.data_vars
-                  if "state_dict_key" in ds[n].attrs}
-        shapes = {k: tuple(v.shape) for k, v in params.items()}
-        ym, ys = ds["y_mean"].values, ds["y_std"].values
-        x_mean, x_std = ds["x_mean"].values, ds["x_std"].values
-        if "xattrib_module_spec" in a:
-            spec = _read_spec(_json_attr(a, "xattrib_module_spec", source), ModuleSpec, source)
-            kwargs = plain_kwargs(spec.factory_kwargs, f"factory_kwargs in {source}")
-            fn = resolve_factory(str(spec.factory), factory, trusted, source)
-            module, kwargs = _call_factory(fn, kwargs, shapes, f"the factory {spec.factory!r}")
-            model = cls(module, "module", {}, cells, x_mean, x_std, 0.0, 1.0,
-                        variables=_json_attr(a, "xattrib_variables", source), spec=spec)
-            model.y_mean, model.y_std = ym, ys  # type: ignore[assignment]
-        else:
-            kwargs = plain_kwargs(_json_attr(a, "xattrib_arch_kwargs", source),
-                                  f"xattrib_arch_kwargs in {source}")
-            if ":" in arch:  # a network trained by fit(arch=your_factory)
-                fn = resolve_factory(arch, factory, trusted, source)
-                module, kwargs = _call_factory(fn, kwargs, shapes, f"the factory {arch!r}")
-                model = cls(module, arch, kwargs, cells, x_mean, x_std, float(ym[0]),
-                            float(ys[0]))
-            else:
-                names = _json_attr(a, "xattrib_variables", source, ["x"])
-                model = _build_registered(cls, arch, cells, kwargs, shapes, source,
-                                          (x_mean, x_std, float(ym[0]), float(ys[0])),
-                                          len(names))
-            model.variables = _json_attr(a, "xattrib_variables", source, ["x"])
-        model.outputs = [str(o) for o in ds["output"].values]
-        own = model.module.state_dict()
-        model.module.load_state_dict({k: torch.as_tensor(v.values).to(own[k].dtype)
-                                      for k, v in params.items()})
-        model.module.eval()
-        model.r2, model.linear_r2 = float(a["xattrib_r2"]), float(a["xattrib_linear_r2"])
-        model.history = _json_attr(a, "xattrib_history", source, [])
-        model.provenance = _json_attr(a, "xattrib_provenance", source, {})
-        units = _json_attr(a, "xattrib_output_units", source, {})
-        if not isinstance(units, dict) or not all(
-                isinstance(k, str) and isinstance(v, str) for k, v in units.items()):
-            raise ValueError(f"{source}: xattrib_output_units must map output names to units")
-        model.units = units
-        return model
-
-
-def _json_attr(attrs: dict[str, Any], key: str, source: str, default: Any = None) -> Any:
-    """A JSON attribute of a model file, parsed as data (json never builds objects)."""
-    if key not in attrs:
-        if default is not None:
-            return default
-        raise ValueError(f"{source} has no {key} attribute; it is damaged or not from xattrib")
-    try:
-        return json.loads(attrs[key])
-    except (TypeError, ValueError):
-        raise ValueError(f"{source}: attribute {key} is not valid JSON") from None
-
-
-def _read_spec(values: Any, spec_cls: Any, source: str) -> Any:
-    """The stored :class:`~xattrib.training.wrapping.ModuleSpec`, its fields checked as data."""
-    from dataclasses import fields
-
-    from .wrapping import LAYOUTS
-
-    names = {f.name for f in fields(spec_cls)}
-    if not isinstance(values, dict) or set(values) - names:
-        extra = sorted(set(values) - names) if isinstance(values, dict) else values
-        raise ValueError(f"{source}: xattrib_module_spec has unknown entries {extra}")
-    spec = spec_cls(**values)
-    if spec.layout not in LAYOUTS or not isinstance(spec.factory, str):
-        raise ValueError(f"{source}: xattrib_module_spec needs a layout among {LAYOUTS} and a "
-                         f"factory name; got layout {spec.layout!r}, factory {spec.factory!r}")
-    return spec
+        return model_file.from_dataset(cls, ds, factory, trusted, source)
 
 
 def _probe(module: Any, d: int, what: str) -> None:
@@ -698,31 +571,3 @@ def _probe(module: Any, d: int, what: str) -> None:
                          "sample; fit trains one output: return (batch, 1) or (batch,)")
 
 
-def _call_factory(fn: Any, kwargs: dict[str, Any], shapes: dict[str, tuple[int, ...]] | None,
-                  what: str) -> tuple[Any, dict[str, Any]]:
-    """Call a factory with plain, signature-checked keyword arguments; check what it returns
-    (a torch module, with the stored parameters' names and shapes when ``shapes`` is given)."""
-    kwargs = plain_kwargs(dict(kwargs), f"keyword arguments of {what}")
-    bind_kwargs(fn, kwargs, f"keyword arguments of {what}")
-    module = fn(**kwargs)
-    check_state_shapes(module, shapes, what)
-    return module, kwargs
-
-
-def _build_registered(cls: Any, arch: str, cells: CellIndex, kwargs: dict[str, Any],
-                      shapes: dict[str, tuple[int, ...]], source: str,
-                      norm: tuple[Any, ...], n_variables: int = 1) -> Model:
-    """One of xattrib's own networks, by registry name, checked against the stored shapes."""
-    from ..architectures import ARCHITECTURES
-
-    if arch not in ARCHITECTURES:
-        raise ValueError(f"{source} names the architecture {arch!r}, which is none of "
-                         f"xattrib's {ARCHITECTURES.names()} and no 'package.module:function' "
-                         "factory; the file is damaged or from another program")
-    member = ARCHITECTURES.get(arch)
-    grid = member.grid_inputs(cells) if n_variables == 1 else member.grid_inputs(cells,
-                                                                                  n_variables)
-    bind_kwargs(member.module, {**grid, **kwargs}, f"xattrib_arch_kwargs in {source}")
-    model = cls.build(arch, cells, kwargs, *norm, n_variables=n_variables)
-    check_state_shapes(model.module, shapes, f"{source} ({arch})")
-    return model

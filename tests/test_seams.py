@@ -157,3 +157,13 @@ def test_output_units_of_a_users_network_reach_its_heatmaps_and_file(sst, tmp_pa
     h1 = xattrib.attribute(sst.isel(time=slice(0, 3)), plain, methods="gradient",
                            progress=False)
     assert h1["prediction"].attrs["units"] == "1"
+
+
+def test_ensemble_maps_are_matched_to_members_by_seed(tiny_ensemble):
+    bench, ens = tiny_ensemble
+    test = bench.isel(sample=slice(-4, None))
+    heat = xattrib.attribute(test, ens, methods="gradient", progress=False)
+    q = xattrib.evaluate(heat, ens, test, metrics=["sparseness"])
+    assert q["member"].values.tolist() == [0, 1]
+    with pytest.raises(ValueError, match=r"members \[5, 6\] are not the ensemble's \[0, 1\]"):
+        xattrib.evaluate(heat.assign_coords(member=[5, 6]), ens, test, metrics=["sparseness"])

@@ -429,6 +429,14 @@ def per_member(model: Ensemble, run: Any, heat: Any = None) -> tuple[Any, list[A
     """The ensemble fan-out, written once: ``run(member, its_heat)`` for each member of
     ``model`` (``its_heat``: ``heat``'s slice for that member when it has a ``member``
     dimension, else ``heat`` itself), stacked along ``member``; returns (stacked, parts)."""
+    if heat is not None and MEMBER_DIM in heat.dims:
+        have = [int(v) for v in heat[MEMBER_DIM].values] if MEMBER_DIM in heat.coords \
+            else list(range(heat.sizes[MEMBER_DIM]))
+        if sorted(have) != sorted(int(s) for s in model.seeds):
+            raise ValueError(f"the heatmaps' members {have} are not the ensemble's "
+                             f"{list(model.seeds)} (members are matched by their seed); pass "
+                             "the maps this ensemble made, or select its members")
+
     def mine(seed: Any) -> Any:
         if heat is not None and MEMBER_DIM in heat.dims:
             return heat.sel({MEMBER_DIM: seed}, drop=True)

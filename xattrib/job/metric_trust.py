@@ -58,12 +58,6 @@ class AuditConfig:
                              f"({self.samples // 2}); got {self.audit_samples}")
         if self.seeds < 1:
             raise ValueError(f"seeds must be at least 1, got {self.seeds}")
-        if self.data is not None and self.grid is not None:
-            raise ValueError("data and grid exclude each other: data is your own file of "
-                             "anomalies, grid a parametric covariance on a generated grid")
-        if self.data is None and (self.var or self.sample_dim):
-            raise ValueError("var and sample_dim describe a data file: pass data= (--data "
-                             "FILE) too")
         if self.trusted and not self.model_file:
             raise ValueError("trusted approves the factory of a model file: pass model_file= "
                              "(--model-file FILE) too")

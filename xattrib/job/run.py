@@ -113,12 +113,6 @@ class JobConfig:
                              f"({self.samples}); got {self.test_samples}")
         if self.grid not in (None, "global", "pacific_sst"):
             raise ValueError(f"grid must be 'global' or 'pacific_sst', got {self.grid!r}")
-        if self.data is not None and self.grid is not None:
-            raise ValueError("data and grid exclude each other: data is your own file of "
-                             "anomalies, grid a parametric covariance on a generated grid")
-        if self.data is None and (self.var or self.sample_dim):
-            raise ValueError("var and sample_dim describe a data file: pass data= (--data "
-                             "FILE) too")
         if self.lags is not None and (self.grid is not None or len(self.var or []) > 1):
             raise ValueError("lags make variables of one field's past: use them with the "
                              "bundled SST or one --var of --data, not with --grid or several "
@@ -191,7 +185,13 @@ def check_data(cfg: Any) -> None:
     """Before anything runs: ``cfg.data`` can be read and holds each ``cfg.var`` (metadata
     only), so a typo costs a second and one line, not a traceback minutes in."""
     data, var = getattr(cfg, "data", None), getattr(cfg, "var", None)
+    if data is not None and cfg.grid is not None:
+        raise ValueError("data and grid exclude each other: data is your own file of "
+                         "anomalies, grid a parametric covariance on a generated grid")
     if data is None:
+        if var or getattr(cfg, "sample_dim", None):
+            raise ValueError("var and sample_dim describe a data file: pass data= (--data "
+                             "FILE) too")
         return
     for v in var or [None]:
         check_field(data, v)

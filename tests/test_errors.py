@@ -555,6 +555,11 @@ CASES = [
     ("files", "a model file that does not exist",
      lambda: xattrib.Model.load(_tmp() / "absent.nc"), FileNotFoundError,
      r"model file '.*absent.nc' does not exist"),
+    ("coordinates", "input with a dimension named as one the results add",
+     lambda: xattrib.attribute(_bench().rename(sample="xai_method"), _model(), "gradient",
+                               progress=False), ValueError,
+     r"the data have a dimension 'xai_method', the name the results give to methods; rename "
+     r"yours first"),
     ("files", "a Dataset that is not an xattrib benchmark",
      lambda: xattrib.generator_from_dataset(xr.Dataset()), ValueError,
      r"not an xattrib benchmark Dataset: missing \['mask', 'xattrib_seed'"),

@@ -167,3 +167,19 @@ def test_ensemble_maps_are_matched_to_members_by_seed(tiny_ensemble):
     assert q["member"].values.tolist() == [0, 1]
     with pytest.raises(ValueError, match=r"members \[5, 6\] are not the ensemble's \[0, 1\]"):
         xattrib.evaluate(heat.assign_coords(member=[5, 6]), ens, test, metrics=["sparseness"])
+
+
+def test_input_dimensions_named_as_result_dimensions_are_refused(linear_case, tiny_ensemble):
+    bench, exact, heat, _ = linear_case
+    with pytest.raises(ValueError, match=r"dimension 'xai_method', the name the results give "
+                                         r"to methods; rename yours first"):
+        xattrib.attribute(bench.rename(sample="xai_method"), exact, methods="gradient",
+                          progress=False)
+    eb, ens = tiny_ensemble
+    as_members = eb.isel(sample=slice(0, 4)).rename(sample="member")
+    with pytest.raises(ValueError, match=r"dimension 'member', the name the results give to "
+                                         r"the ensemble's members"):
+        xattrib.attribute(as_members, ens, methods="gradient", progress=False)
+    # one network may read samples called member: nothing collides
+    one = xattrib.attribute(as_members, ens[0], methods="gradient", progress=False)
+    assert one["attribution"].dims == ("xai_method", "member", "lat", "lon")

@@ -26,7 +26,7 @@ import numpy as np
 import xarray as xr
 
 from ..baselines import parse_baseline
-from ..dims import MEMBER_DIM, sample_dim_of
+from ..dims import MEMBER_DIM, METHOD_DIM, sample_dim_of
 from ..generation import generator_from_dataset
 from ..grid import CellIndex, find_latlon, require_xarray
 from ..methods import METHODS, Method, get_method
@@ -331,6 +331,32 @@ def as_input_dataset(ds: Any, model: Any, x: str | None) -> xr.Dataset:
     if len(names) > 1:
         raise ValueError(f"the model reads variables {names}; pass a Dataset with them")
     return ds.to_dataset(name=names[0])
+
+
+def free_names(ds: Any, model: Any, output: Any = None, x: str | None = None) -> None:
+    """Refuse input variables whose dimensions already use a name the verbs add to their
+    results: ``xai_method`` and ``cell`` always, ``member`` for an ensemble, ``output`` for
+    a model of several outputs explained all at once. (A sample dimension called ``member``
+    is fine for one network; with an ensemble the two would be the same dimension.)"""
+    if not isinstance(ds, xr.Dataset | xr.DataArray):
+        return
+    one = model[0] if isinstance(model, Ensemble) else model
+    if isinstance(ds, xr.Dataset) and hasattr(one, "input_names"):
+        dims = {str(d) for v in one.input_names(x) if v in ds for d in ds[v].dims}
+    else:
+        dims = set(map(str, ds.dims))
+    taken = {METHOD_DIM: "methods", "cell": "valid cells"}
+    if isinstance(model, Ensemble):
+        taken[MEMBER_DIM] = "the ensemble's members"
+    elif getattr(model, "outputs", None) is not None and len(model.outputs) > 1 \
+            and output is None:
+        taken["output"] = "the network's outputs"
+    clash = sorted(d for d in dims if d in taken)
+    if clash:
+        d = clash[0]
+        raise ValueError(f"the data have a dimension {d!r}, the name the results give to "
+                         f"{taken[d]}; rename yours first, e.g. ds.rename({{{d!r}: "
+                         f"'{d}_in'}}) (and sample_dim='{d}_in' if it holds the samples)")
 
 
 def sample_first(da: xr.DataArray, sample_dim: str | None = None) -> xr.DataArray:

@@ -34,6 +34,7 @@ from .engine import (
     as_input_dataset,
     baseline_for,
     choose_methods,
+    free_names,
     method_keyword,
     method_names,
     method_run_params,
@@ -197,6 +198,7 @@ def attribute(
     """
     methods = take_alias(params, "method", "methods", methods, DEFAULT_METHODS)
     own_keyword_hint(attribute, params, known=method_keyword)
+    free_names(ds, model, output, x)
     if isinstance(model, Ensemble):  # one map per member, along ``member``
         return per_member(model, lambda m, _: attribute(
             ds, m, methods, baseline, x, batch_size, device, progress, seed, prediction,

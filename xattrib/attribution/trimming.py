@@ -37,6 +37,7 @@ from .engine import (
     as_input_dataset,
     baseline_for,
     choose_methods,
+    free_names,
     method_keyword,
     method_names,
     per_member,
@@ -250,6 +251,7 @@ def trim(
     >>> bool(err < 1e-2 * abs(bands["prediction"]).max())
     True
     """
+    free_names(ds, model, output, x)
     if isinstance(model, Ensemble):  # one result per member, along ``member``
         return per_member(model, lambda m, _: trim(
             ds, m, transform, methods, groups, baseline, x, features, transform_kwargs,

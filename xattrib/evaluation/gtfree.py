@@ -20,6 +20,7 @@ import xarray as xr
 
 from ..attribution.engine import (
     as_input_dataset,
+    free_names,
     method_run_params,
     per_member,
     per_output,
@@ -299,8 +300,7 @@ def evaluate(
     """
     metrics = take_alias(params, "metric", "metrics", metrics, None)
     own_keyword_hint(evaluate, params, known=lambda k: k in PROBES)
-    require_xarray(heat, "heat", "heatmaps (attribute's Dataset or an attribution DataArray)")
-    heat, ds = restore(heat), restore(ds)  # files re-opened with plain xarray: labelled again
+    heat, ds = _readable(heat, ds, model, output, x)
     kw = dict(metrics=metrics, baseline=baseline, weights=weights, seed=seed, std=std, x=x,
               device=device, batch_size=batch_size, sample_dim=sample_dim, explainers=explainers)
     if isinstance(model, Ensemble):  # each member's maps (or the same maps) with its model
@@ -316,6 +316,16 @@ def evaluate(
         return per_output([str(v) for v in heat["output"].values], lambda o: evaluate(
             heat.sel(output=o), model, ds, output=o, **kw, **params))
     return _evaluate(heat, model, ds, output=output, params=params, **kw)
+
+
+def _readable(heat: Any, ds: Any, model: Any, output: Any, x: str | None
+              ) -> tuple[Any, Any]:
+    """The maps and inputs as xattrib made them (files re-opened with plain xarray are
+    labelled again), with no dimension named as one the results add."""
+    require_xarray(heat, "heat", "heatmaps (attribute's Dataset or an attribution DataArray)")
+    heat, ds = restore(heat), restore(ds)
+    free_names(ds, model, output, x)
+    return heat, ds
 
 
 def _evaluate(heat: Any, model: Model, ds: Any, metrics: Any, baseline: Any, weights: Any,

@@ -62,20 +62,37 @@ def raise_if_dask_computes(max_computes: int = 0):
 
 @pytest.fixture(scope="session")
 def site(tmp_path_factory):
-    """The documentation site, built once: every example in ``examples/`` executed as a
-    notebook at its small size (``XATTRIB_EXAMPLE_SIZE=small``), an error failing the build.
-    Sphinx reads pages two at a time (``-j 2``: the notebooks run concurrently). Tests that
-    read it carry ``xdist_group("docs")``, so one worker builds it."""
+    """The documentation site, built once per test run: every example in ``examples/``
+    executed as a notebook at its small size (``XATTRIB_EXAMPLE_SIZE=small``), an error
+    failing the build. Sphinx reads pages two at a time (``-j 2``: the notebooks run
+    concurrently).
+
+    Built once for all xdist workers: the first worker that needs it builds it under a file
+    lock in the run's shared temporary folder and the others read it. (The tests that read
+    it also carry ``xdist_group("docs")`` for ``--dist loadgroup``, which keeps them on one
+    worker; with pytest 9.2 that grouping is silently lost, pytest-dev/pytest-xdist#1386,
+    and without the lock both workers built the site.)"""
     pytest.importorskip("sphinx")
     pytest.importorskip("myst_nb")
+    import fcntl
+
     docs = Path(__file__).resolve().parent.parent / "docs"
-    out = tmp_path_factory.mktemp("site")
-    env = {**os.environ, "XATTRIB_EXAMPLE_SIZE": "small"}
-    res = subprocess.run(
-        [sys.executable, "-m", "sphinx", "-W", "--keep-going", "-j", "2", "-b", "html",
-         "-d", str(out / "doctrees"), str(docs), str(out / "html")],
-        capture_output=True, text=True, env=env, timeout=2400)
-    assert res.returncode == 0, (res.stdout[-3000:], res.stderr[-6000:])
+    base = tmp_path_factory.getbasetemp()
+    root = base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base  # this run's
+    out = root / "docs-site"
+    out.mkdir(exist_ok=True)
+    with open(root / "docs-site.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file closes
+        if not (out / "done").exists():
+            env = {**os.environ, "XATTRIB_EXAMPLE_SIZE": "small"}
+            res = subprocess.run(
+                [sys.executable, "-m", "sphinx", "-W", "--keep-going", "-j", "2", "-b", "html",
+                 "-d", str(out / "doctrees"), str(docs), str(out / "html")],
+                capture_output=True, text=True, env=env, timeout=2400)
+            (out / "done").write_text(str(res.returncode) + "\n" + res.stdout[-3000:]
+                                      + "\n" + res.stderr[-6000:])
+    status = (out / "done").read_text()
+    assert status.startswith("0\n"), status
     return out / "html"
 
 

@@ -143,3 +143,14 @@ def linear_case(small_grid):
         data=rng.standard_normal(heat["attribution"].isel(xai_method=[0]).shape))
     rand = rand.where(bench["mask"]).assign_coords(xai_method=["random"])
     return bench, exact, heat, rand
+
+
+def pytest_collection_modifyitems(config, items):
+    """The documentation site takes longest to build and runs on one core (one notebook at a
+    time): the first test that reads it goes first, so one worker starts building at once
+    while the other runs the rest; the site's other readers keep their place and find it
+    built."""
+    first = next((i for i, item in enumerate(items)
+                  if "site" in getattr(item, "fixturenames", ())), None)
+    if first:
+        items.insert(0, items.pop(first))

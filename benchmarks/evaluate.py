@@ -8,7 +8,7 @@ Usage::
     .venv/bin/python benchmarks/evaluate.py --device cuda
     .venv/bin/python benchmarks/evaluate.py --metrics sparseness complexity --quantus
 
-1. Every GT-free metric of :data:`xattrib.probes.PROBES` (or ``--metrics``) with its
+1. Every GT-free metric of :data:`xattrib.gtfree_metrics.GTFREE_METRICS` (or ``--metrics``) with its
    defaults: milliseconds per sample and method (integrated gradients heatmaps of a trained
    MLP on the 450-cell SST benchmark).
 2. ``--quantus``: the metrics Quantus computes correctly for a one-output regressor —
@@ -36,7 +36,7 @@ import torch
 
 import xattrib
 from xattrib.evaluation import evaluate
-from xattrib.probes import PROBES
+from xattrib.gtfree_metrics import GTFREE_METRICS
 
 
 def setup(n: int, device: str | None) -> tuple[Any, Any, Any]:
@@ -173,9 +173,9 @@ def main() -> None:
     print(f"{n} samples x 1 method (IG) x {model.cells.n_cells} cells, MLP, device "
           f"{dev}{gpu}")
     print("\nxattrib.evaluate, every GT-free metric with its defaults:")
-    for name in a.metrics or PROBES.names():
-        if PROBES.get(name).min_outputs > len(model.outputs):
-            print(f"  {name:26s} (needs a model of {PROBES.get(name).min_outputs}+ outputs)")
+    for name in a.metrics or GTFREE_METRICS.names():
+        if GTFREE_METRICS.get(name).min_outputs > len(model.outputs):
+            print(f"  {name:26s} (needs a model of {GTFREE_METRICS.get(name).min_outputs}+ outputs)")
             continue
         s = ours(test, model, heat, name, a.device)
         print(f"  {name:26s} {s / n * 1e3:8.2f} ms per sample and method")
@@ -193,7 +193,7 @@ def main() -> None:
     for name, metric in quantus_metrics(n_runs, subset, n_sens, radius).items():
         if a.metrics and name not in a.metrics:
             continue
-        sizes = [1] + ([a.map_scale] if PROBES.get(name).needs == "map" and a.map_scale > 1
+        sizes = [1] + ([a.map_scale] if GTFREE_METRICS.get(name).needs == "map" and a.map_scale > 1
                        else [])
         for k in sizes:
             t_, h_ = (test, heat) if k == 1 else (tiled(test, k), tiled(heat, k))

@@ -34,7 +34,7 @@ import xarray as xr
 
 import xattrib
 from xattrib.architectures import MLP
-from xattrib.attribution.trimming import TrimNetwork
+from xattrib.attribution.transformed import TrimNetwork
 from xattrib.transforms import feature_grouping, make_transform
 
 

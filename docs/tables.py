@@ -18,8 +18,8 @@ from xattrib.cli import FAMILIES
 HERE = Path(__file__).resolve().parent
 #: family → the page that shows its table
 PAGES = {"methods": "attribute.md", "transforms": "trim.md", "responses": "benchmark.md",
-         "metrics": "score.md", "architectures": "fit.md", "kernels": "benchmark.md",
-         "probes": "metric-trust.md", "samplers": "your-data.md"}
+         "truth-metrics": "score.md", "architectures": "fit.md", "kernels": "benchmark.md",
+         "gtfree-metrics": "audit.md", "samplers": "your-data.md"}
 
 
 def render(family: str) -> str:

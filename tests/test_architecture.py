@@ -344,8 +344,8 @@ def test_imports_inside_functions_only_defer_something_heavy():
 
 
 #: the modules of the four explaining verbs: they share through attribution/engine.py
-VERB_MODULES = {"xattrib.attribution.heatmaps": "attribute", "xattrib.attribution.trimming": "trim",
-                "xattrib.evaluation.gtfree": "evaluate", "xattrib.evaluation.trust": "audit"}
+VERB_MODULES = {"xattrib.attribution.heatmaps": "attribute", "xattrib.attribution.transformed": "trim",
+                "xattrib.evaluation.gtfree": "evaluate", "xattrib.evaluation.auditing": "audit"}
 
 
 def test_verbs_share_through_the_engine_not_each_other():
@@ -383,7 +383,7 @@ def test_functions_stay_short():
     long = [f"{m}.{f} ({n})" for m, f, n in lengths if n > 120]
     assert long == [], f"functions over 120 lines: {long}"
     verbs = {(m, f): n for m, f, n in lengths if (m, f) in (
-        ("xattrib.evaluation.gtfree", "evaluate"), ("xattrib.evaluation.trust", "audit"))}
+        ("xattrib.evaluation.gtfree", "evaluate"), ("xattrib.evaluation.auditing", "audit"))}
     assert len(verbs) == 2 and max(verbs.values()) <= 100, verbs
     lines = len((PKG / "attribution" / "heatmaps.py").read_text().splitlines())
     assert lines <= 400, f"attribution/heatmaps.py has {lines} lines"

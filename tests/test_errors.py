@@ -291,6 +291,10 @@ CASES = [
     ("parameters", "unknown metric name",
      lambda: xattrib.score(_bench()["truth"], _bench()["truth"], metrics=["pearsn"]),
      ValueError, r"unknown metric.*Did you mean 'pearson'.*Valid metrics"),
+    ("parameters", "a GT-free metric given to score",
+     lambda: xattrib.score(_bench()["truth"], _bench()["truth"], metrics=["sparseness"]),
+     ValueError, r"'sparseness' is a GT-free metric .*xattrib\.evaluate\(heat, model, ds, "
+                 r"metrics=\.\.\.\) computes it"),
     ("parameters", "unknown response family",
      lambda: xattrib.benchmark(n_samples=10, chunks=10, response="pwll"),
      ValueError, r"unknown response 'pwll'; Did you mean 'pwl'"),
@@ -416,6 +420,9 @@ CASES = [
      lambda: xattrib.evaluate(_heat(), _model(), _bench(), metrics=["faithfulness_corelation"]),
      ValueError, r"unknown metric 'faithfulness_corelation'; Did you mean "
                  r"'faithfulness_correlation'\?"),
+    ("methods", "a truth metric given to evaluate",
+     lambda: xattrib.evaluate(_heat(), _model(), _bench(), metrics=["pearson"]),
+     ValueError, r"'pearson' is a truth metric .*xattrib\.score\(heat, truth, metrics=\.\.\.\)"),
     ("methods", "a metric that re-runs the method, on hand-made maps",
      lambda: xattrib.evaluate(_bench()["truth"].expand_dims(xai_method=["mine"]), _model(),
                               _bench(), metrics=["avg_sensitivity"]),

@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
 import xattrib
-from xattrib.metrics import METRICS
+from xattrib.truth_metrics import TRUTH_METRICS
 
 _SETTINGS = settings(max_examples=20, deadline=None,
                      suppress_health_check=[HealthCheck.function_scoped_fixture])
@@ -86,7 +86,7 @@ def test_metric_bounds(a, g):
     coords = {"lat": grid["lat"], "lon": grid["lon"]}
     heat = xr.DataArray(a.reshape(3, 3, 4), dims=("sample", "lat", "lon"), coords=coords)
     truth = xr.DataArray(g.reshape(3, 3, 4), dims=("sample", "lat", "lon"), coords=coords)
-    s = xattrib.score(heat, truth, metrics=list(METRICS))
+    s = xattrib.score(heat, truth, metrics=list(TRUTH_METRICS))
     bounds = {"pearson": (-1, 1), "spearman": (-1, 1), "cosine": (-1, 1),
               "sign_agreement": (0, 1), "topk": (0, 1), "relevance_mass": (0, 1),
               "rank_accuracy": (0, 1), "nmae": (0, np.inf), "completeness": (0, np.inf)}

@@ -133,20 +133,20 @@ def test_recipe_response_family(tmp_path, monkeypatch):
 
 
 def test_recipe_metric(tmp_path, monkeypatch):
-    from xattrib.metrics import METRICS
+    from xattrib.truth_metrics import TRUTH_METRICS
 
     src = """
         import numpy as np
-        from xattrib.metrics.base import METRICS, TruthMetric
+        from xattrib.truth_metrics.base import TRUTH_METRICS, TruthMetric
 
         def toy_max_error(a, g, w, **_):
             return np.abs(a - g).max(-1)
 
-        METRICS.register("toy_max_error", TruthMetric(
+        TRUTH_METRICS.register("toy_max_error", TruthMetric(
             toy_max_error, "largest absolute error", "", "max |a − g|"))
     """
-    with _plugin(tmp_path, monkeypatch, "toy_metric_mod", src, METRICS, "toy_max_error"):
-        _found_everywhere("metrics", METRICS, "toy_max_error", "toy_max_eror")
+    with _plugin(tmp_path, monkeypatch, "toy_metric_mod", src, TRUTH_METRICS, "toy_max_error"):
+        _found_everywhere("truth-metrics", TRUTH_METRICS, "toy_max_error", "toy_max_eror")
         truth = xattrib.benchmark(n_samples=4, chunks=4)["truth"]
         s = xattrib.score(truth + 1.0, truth, metrics=["toy_max_error", "pearson"])
         np.testing.assert_allclose(s["toy_max_error"], 1.0, rtol=1e-6)

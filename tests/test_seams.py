@@ -183,3 +183,35 @@ def test_input_dimensions_named_as_result_dimensions_are_refused(linear_case, ti
     # one network may read samples called member: nothing collides
     one = xattrib.attribute(as_members, ens[0], methods="gradient", progress=False)
     assert one["attribution"].dims == ("xai_method", "member", "lat", "lon")
+
+
+def test_a_metric_of_the_other_kind_is_named_with_the_verb_that_computes_it(linear_case):
+    """score takes truth metrics, evaluate GT-free ones: a name from the other registry is
+    answered with the verb that computes it, not with 'unknown' and a far-off hint."""
+    bench, exact, heat, _ = linear_case
+    with pytest.raises(ValueError, match=r"'sparseness' is a GT-free metric.*xattrib\.evaluate"):
+        xattrib.score(heat, bench, metrics=["pearson", "sparseness"])
+    with pytest.raises(ValueError, match=r"'pearson' is a truth metric.*xattrib\.score"):
+        xattrib.evaluate(heat, exact, bench, metrics=["pearson"])
+
+
+def test_old_module_names_are_the_renamed_modules():
+    """The modules renamed for what they hold (docs/architecture.md, "Names") keep their old
+    import paths, as the same objects: nothing registers twice, users' imports keep working."""
+    import importlib
+
+    for old, new in xattrib.RENAMED.items():
+        assert importlib.import_module(old) is importlib.import_module(new)
+    import xattrib.probes.road as old_road
+    from xattrib.evaluation.trust import trust_table
+    from xattrib.metrics import METRICS
+    from xattrib.probes import FAMILIES, PROBES, Probe
+
+    import xattrib.gtfree_metrics.road as new_road
+
+    assert old_road is new_road and trust_table is xattrib.evaluation.trust_table
+    assert METRICS is xattrib.truth_metrics.TRUTH_METRICS
+    assert PROBES is xattrib.gtfree_metrics.GTFREE_METRICS and Probe.__name__ == "GTFreeMetric"
+    assert FAMILIES == xattrib.gtfree_metrics.CATEGORIES
+    assert xattrib.metrics is xattrib.truth_metrics and xattrib.probes is xattrib.gtfree_metrics
+    assert PROBES.get("sparseness").family == PROBES.get("sparseness").category == "complexity"

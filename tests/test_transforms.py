@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 from torch import nn
 
 import xattrib
-from xattrib.attribution.trimming import TrimNetwork
+from xattrib.attribution.transformed import TrimNetwork
 from xattrib.grid.cells import CellIndex
 from xattrib.transforms import (
     EOF,

@@ -11,11 +11,11 @@ from dataclasses import fields
 from typing import Any
 
 from .covariances import KERNELS, SAMPLERS
+from .gtfree_metrics import GTFREE_METRICS
 from .job import AuditConfig, JobConfig, check_out, run_audit, run_benchmark
-from .metrics import METRICS
-from .probes import PROBES
 from .registry import closest_hint
 from .responses import RESPONSES
+from .truth_metrics import TRUTH_METRICS
 
 
 def _methods() -> Any:
@@ -30,10 +30,6 @@ def _transforms() -> Any:
     return TRANSFORMS
 
 
-def _probes() -> Any:
-    return PROBES
-
-
 def _architectures() -> Any:
     from .architectures import ARCHITECTURES
 
@@ -43,9 +39,12 @@ def _architectures() -> Any:
 #: the plug-in families ``xattrib list`` shows (each a registry; the docs tables too)
 FAMILIES: dict[str, Any] = {
     "methods": _methods, "transforms": _transforms, "responses": lambda: RESPONSES,
-    "metrics": lambda: METRICS, "architectures": _architectures, "kernels": lambda: KERNELS,
-    "probes": _probes, "samplers": lambda: SAMPLERS,
+    "truth-metrics": lambda: TRUTH_METRICS, "architectures": _architectures,
+    "kernels": lambda: KERNELS, "gtfree-metrics": lambda: GTFREE_METRICS,
+    "samplers": lambda: SAMPLERS,
 }
+#: the families' older names, still accepted by ``xattrib list``
+FAMILY_ALIASES = {"metrics": "truth-metrics", "probes": "gtfree-metrics"}
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -95,7 +94,7 @@ def _parser() -> argparse.ArgumentParser:
     b.add_argument("--overwrite", action="store_true",
                    help="write into a non-empty --out folder, replacing files of the same name")
     a = sub.add_parser("audit", help="audit GT-free metrics against the exact truth",
-                       description="Audit every GT-free metric (xattrib list probes) on a "
+                       description="Audit every GT-free metric (xattrib list gtfree-metrics) on a "
                                    "benchmark: rank agreement with the truth, the truth-"
                                    "corruption ladder, noise floor; writes audit_*.nc, "
                                    "trust_*.png and trust.md.")
@@ -130,7 +129,7 @@ def _parser() -> argparse.ArgumentParser:
     ls = sub.add_parser("list", help="list the members of a plug-in family",
                         description="Print a family's registry as a Markdown table: its names "
                                     "and what each does.")
-    ls.add_argument("family", choices=list(FAMILIES))
+    ls.add_argument("family", choices=list(FAMILIES) + list(FAMILY_ALIASES))
     return p
 
 
@@ -167,7 +166,7 @@ def config_from_args(args: argparse.Namespace) -> JobConfig:
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     if args.command == "list":
-        print(FAMILIES[args.family]().table())
+        print(FAMILIES[FAMILY_ALIASES.get(args.family, args.family)]().table())
         return 0
     if args.command == "audit":
         return _audit(args)

@@ -423,7 +423,7 @@ def plot_trust(result: xr.Dataset, path: str | os.PathLike | None = None) -> Any
     score (diamond), coloured by family; a tick where the metric picks the truth's method."""
     plt = _pyplot()
     names = [str(n) for n in result["gtfree_metric"].values]
-    fam = [str(f) for f in result["family"].values]
+    fam = [str(f) for f in result["category"].values]
     colours = {f: c for f, c in zip(dict.fromkeys(fam), ("tab:blue", "tab:orange", "tab:green",
                                                          "tab:purple", "tab:grey"),
                                     strict=False)}

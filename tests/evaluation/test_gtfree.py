@@ -6,7 +6,7 @@ import pytest
 import xattrib
 from tests.conftest import raise_if_dask_computes
 from xattrib.evaluation.gtfree import evaluate, recorded_params
-from xattrib.probes import PROBES
+from xattrib.gtfree_metrics import GTFREE_METRICS
 
 CHEAP = ["faithfulness_correlation", "monotonicity_correlation", "deletion_gap", "road_gap",
          "avg_sensitivity", "local_lipschitz", "mprt", "emprt", "sparseness", "complexity"]
@@ -54,7 +54,7 @@ def test_every_parameter_and_reading_is_recorded(lazy_case):
                  faithfulness_correlation={"n_runs": 30})
     at = q["faithfulness_correlation"].attrs
     assert at["parameters"] == "n_runs=30, subset=0.1"
-    assert at["higher_is_better"] == 1 and at["family"] == "faithfulness"
+    assert at["higher_is_better"] == 1 and at["category"] == "faithfulness"
     assert at["units"] == "1" and "Bhatt" in at["reference"]
     assert q.attrs["baseline"] == "zero" and q.attrs["weights"] == "cell area"
 
@@ -97,8 +97,8 @@ def test_a_model_on_another_grid_is_refused(lazy_case, grid10):
 
 
 def test_registry_has_at_least_ten_metrics_in_four_families():
-    assert len(PROBES.names()) >= 10
-    assert {PROBES.get(n).family for n in PROBES.names()} == {
+    assert len(GTFREE_METRICS.names()) >= 10
+    assert {GTFREE_METRICS.get(n).category for n in GTFREE_METRICS.names()} == {
         "faithfulness", "robustness", "randomisation", "complexity"}
 
 

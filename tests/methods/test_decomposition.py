@@ -139,7 +139,7 @@ def test_cd_batching_does_not_change_scores():
 
 
 def test_trim_split_batches_keep_each_samples_residual():
-    from xattrib.attribution.trimming import TrimNetwork
+    from xattrib.attribution.transformed import TrimNetwork
 
     class Half:  # a lossy transform: the first half of the inputs
         def forward(self, x):

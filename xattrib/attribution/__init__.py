@@ -2,6 +2,6 @@
 (:func:`trim`)."""
 
 from .heatmaps import attribute
-from .trimming import TrimNetwork, trim
+from .transformed import TrimNetwork, trim
 
 __all__ = ["TrimNetwork", "attribute", "trim"]

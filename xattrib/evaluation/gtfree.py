@@ -1,7 +1,7 @@
 """``evaluate()``: GT-free metrics of heatmaps, lazily per sample chunk.
 
 The heatmaps, the inputs and the model's valid cells are stacked once; every chunk of
-samples runs every probe of :mod:`xattrib.probes` on every method, batched in torch (many
+samples runs every probe of :mod:`xattrib.gtfree_metrics` on every method, batched in torch (many
 perturbations of many samples in one forward pass) on the chosen device. Methods are re-run
 with the parameters recorded in the heatmaps' attributes (robustness, randomisation);
 hand-made maps (labels that are not registered methods) get the metrics that do not need
@@ -30,11 +30,11 @@ from ..attribution.engine import (
 )
 from ..dims import METHOD_DIM, same_samples, sample_dim_of
 from ..grid import find_latlon, require_xarray
+from ..gtfree_metrics import GTFREE_METRICS, gtfree_metric_names
+from ..gtfree_metrics.base import Batch, CannotRerun, positive_count
 from ..io import restore
 from ..methods import METHODS
 from ..parallel import task_threads
-from ..probes import PROBES, probe_names
-from ..probes.base import Batch, CannotRerun, positive_count
 from ..registry import own_keyword_hint, take_alias
 from ..training import Ensemble, Model
 from ..training.model import resolve_device
@@ -124,7 +124,7 @@ def _block(x: np.ndarray, a: np.ndarray, index: np.ndarray, std: np.ndarray, bas
     with task_threads(1):
         dev = resolve_device(device)
         # the maps alone (sparseness, complexity) need no network: no private copy of it
-        maps_only = all(PROBES.get(q).needs == "map" for q in names)
+        maps_only = all(GTFREE_METRICS.get(q).needs == "map" for q in names)
         net = None if maps_only else model.network(dev, private=True, output=output)
         if net is not None:
             dev = next(net.parameters()).device
@@ -140,7 +140,7 @@ def _block(x: np.ndarray, a: np.ndarray, index: np.ndarray, std: np.ndarray, bas
         nb = torch.as_tensor(neighbours, device=dev)
         xt = torch.as_tensor(np.ascontiguousarray(x, np.float32), device=dev)
         bt = torch.as_tensor(np.asarray(base, np.float32), device=dev).expand(n, d)
-        widest = max(PROBES.get(q).expansion(params[q]) for q in names)
+        widest = max(GTFREE_METRICS.get(q).expansion(params[q]) for q in names)
         rows = int(batch_size or max(1, _BUDGET // (d * max(1, widest))))
         for j, label in enumerate(labels):
             explain = None if maps_only else (
@@ -157,7 +157,7 @@ def _block(x: np.ndarray, a: np.ndarray, index: np.ndarray, std: np.ndarray, bas
                           output_net=lambda j: model.network(dev, private=True, output=j))
                 for q, name in enumerate(names):
                     try:
-                        v = PROBES.get(name).kernel(b, **params[name])
+                        v = GTFREE_METRICS.get(name).kernel(b, **params[name])
                     except CannotRerun:
                         continue
                     out[sl, j, q] = np.asarray(v.detach().cpu().numpy() if hasattr(
@@ -251,7 +251,7 @@ def evaluate(
     ds : Dataset or DataArray
         The inputs, over the same samples as ``heat``.
     metrics : list of str, optional
-        Names from :data:`xattrib.probes.PROBES` (default: all).
+        Names from :data:`xattrib.gtfree_metrics.GTFREE_METRICS` (default: all).
     baseline : optional
         What "removed" cells are set to, in xattrib's baseline vocabulary (default: the
         heatmaps' own baseline, else ``"zero"`` = climatology for anomalies). One field for
@@ -299,7 +299,7 @@ def evaluate(
     1.0
     """
     metrics = take_alias(params, "metric", "metrics", metrics, None)
-    own_keyword_hint(evaluate, params, known=lambda k: k in PROBES)
+    own_keyword_hint(evaluate, params, known=lambda k: k in GTFREE_METRICS)
     heat, ds = _readable(heat, ds, model, output, x)
     kw = dict(metrics=metrics, baseline=baseline, weights=weights, seed=seed, std=std, x=x,
               device=device, batch_size=batch_size, sample_dim=sample_dim, explainers=explainers)
@@ -382,10 +382,10 @@ def _runnable_metrics(metrics: Any, model: Model, labels: list[str],
     """The metrics to compute: those asked for (default all that apply to the model); on
     maps no method can re-make, the metrics that re-run one are left out (by default) or
     refused (when named)."""
-    names = probe_names(metrics, model.outputs)
+    names = gtfree_metric_names(metrics, model.outputs)
     if any(_explainer_possible(lab) or lab in explainers for lab in labels):
         return names
-    rerun = [n for n in names if PROBES.get(n).needs == "method"]
+    rerun = [n for n in names if GTFREE_METRICS.get(n).needs == "method"]
     if metrics is None:  # all by default: those that can run on hand-made maps
         return [n for n in names if n not in rerun]
     if rerun:
@@ -431,7 +431,7 @@ def _stacked(inputs: xr.Dataset, parts: list[xr.DataArray], da: xr.DataArray, mo
     for part in parts:
         cells.check_grid(part, what="the heatmaps")
     for name in names:
-        check = PROBES.get(name).check
+        check = GTFREE_METRICS.get(name).check
         if check is not None:
             check(per[name], cells.n_cells * nv)
     same_samples(da, xda, sdim, "heat", "ds")
@@ -516,7 +516,7 @@ def _cores_split(xs: xr.DataArray, hs: xr.DataArray, names: list[str], sdim: str
     import os
 
     if getattr(xs.data, "chunks", None) is not None or getattr(hs.data, "chunks", None) \
-            is not None or all(PROBES.get(q).needs == "map" for q in names):
+            is not None or all(GTFREE_METRICS.get(q).needs == "map" for q in names):
         return 0
     n, cores = xs.sizes[sdim], os.cpu_count() or 1
     if cores < 2 or n < 2 * _MIN_PER_TASK:
@@ -535,7 +535,7 @@ def _params(names: list[str], params: dict[str, Any]) -> dict[str, dict[str, Any
                         f"metrics {names}; pass them as metric_name={{...}}")
     out = {}
     for name in names:
-        probe = PROBES.get(name)
+        probe = GTFREE_METRICS.get(name)
         given = params.get(name, {})
         if not isinstance(given, dict):
             raise TypeError(f"{name}= must be a dict of its parameters, e.g. "
@@ -558,10 +558,10 @@ def _params(names: list[str], params: dict[str, Any]) -> dict[str, dict[str, Any
 
 def _var_attrs(name: str, p: dict[str, Any], labels: list[str], rerun: list[str]
                ) -> dict[str, Any]:
-    probe = PROBES.get(name)
+    probe = GTFREE_METRICS.get(name)
     attrs: dict[str, Any] = {
         "long_name": probe.long_name, "units": probe.units,
-        "higher_is_better": int(probe.higher_is_better), "family": probe.family,
+        "higher_is_better": int(probe.higher_is_better), "category": probe.category,
         "needs": probe.needs, "description": probe.description,
         "parameters": ", ".join(f"{k}={v}" for k, v in p.items()) or "none",
         "reference": probe.reference,
@@ -579,17 +579,17 @@ def _var_attrs(name: str, p: dict[str, Any], labels: list[str], rerun: list[str]
 def _evaluate_features(da: xr.DataArray, names: list[str], per: dict[str, dict[str, Any]],
                        sample_dim: str | None) -> xr.Dataset:
     """TRIM results (groups of transformed features): the metrics of the map alone."""
-    need = [n for n in names if PROBES.get(n).needs != "map"]
+    need = [n for n in names if GTFREE_METRICS.get(n).needs != "map"]
     if need:
         raise ValueError(f"these heatmaps have no latitude/longitude (a TRIM result over "
                          f"{[d for d in da.dims if d != METHOD_DIM][-1]!r}): {need} perturb "
                          "the grid and cannot run on them; choose from "
-                         f"{[n for n in PROBES.names() if PROBES.get(n).needs == 'map']}")
+                         f"{[n for n in GTFREE_METRICS.names() if GTFREE_METRICS.get(n).needs == 'map']}")
     fdim = da.dims[-1]
     w = np.ones(da.sizes[fdim]) / da.sizes[fdim]
     out = xr.Dataset()
     for name in names:
-        probe = PROBES.get(name)
+        probe = GTFREE_METRICS.get(name)
 
         def kern(a: np.ndarray, probe: Any = probe) -> np.ndarray:
             import torch

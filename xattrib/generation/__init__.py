@@ -1,6 +1,6 @@
 """The benchmark generator: a grid or anomalies → (x, y, truth), lazily, seeded and exact."""
 
-from .assembly import BASELINES, benchmark, is_untouched
+from .benchmark_dataset import BASELINES, benchmark, is_untouched
 from .generator import Generator
 from .schema import generator_from_dataset, input_variables, is_benchmark
 

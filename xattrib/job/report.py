@@ -161,7 +161,7 @@ def _trust_section(trust: xr.Dataset) -> list[str]:
     return [
         "## GT-free metrics against the truth", "",
         "Which metric a user without a truth could rank these methods with (`audit.nc`; the "
-        "full audit: `xattrib audit`; formulas and reading: docs/metric-trust.md). *Rank "
+        "full audit: `xattrib audit`; formulas and reading: docs/audit.md). *Rank "
         "agreement*: Kendall τ between the methods ranked by the metric and by their Pearson "
         "r with the truth, per sample; *ladder*: how monotonically the metric worsens as the "
         "truth itself is corrupted (1: perfectly); *noise floor*: its spread over its own "

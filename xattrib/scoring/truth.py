@@ -1,6 +1,6 @@
 """Score heatmaps against the truth, per sample over valid cells, area-weighted by default.
 
-The metrics are a plug-in family (:mod:`xattrib.metrics`); :func:`score` stacks valid cells
+The metrics are a plug-in family (:mod:`xattrib.truth_metrics`); :func:`score` stacks valid cells
 once and applies every metric's kernel over ``(xai_method, sample)`` with
 ``xr.apply_ufunc`` (lazy for dask input).
 
@@ -28,9 +28,10 @@ import xarray as xr
 
 from ..dims import INPUT_VARIABLE_DIM, METHOD_DIM, TRUTH_KIND_DIM, sample_dim_of
 from ..grid import CellIndex, cell_area, find_latlon, require_xarray
+from ..gtfree_metrics import GTFREE_METRICS
 from ..io import restore
-from ..metrics import METRICS
 from ..registry import take_alias
+from ..truth_metrics import TRUTH_METRICS
 
 __all__ = ["score", "score_kinds", "truth_kinds"]
 
@@ -58,14 +59,20 @@ def metric_names(metrics: Any) -> list[str]:
     """``metrics=`` of :func:`score` as a list of registered names: one name or a list of
     names (never a string's letters), default all, each known (else the closest)."""
     if metrics is None:
-        return list(METRICS)
+        return list(TRUTH_METRICS)
     if isinstance(metrics, str):
         metrics = [metrics]
     if not isinstance(metrics, list | tuple) or not all(isinstance(m, str) for m in metrics):
         raise TypeError("metrics must be a metric's name or a list of names, e.g. "
-                        f"metrics=['pearson', 'nmae'] (xattrib list metrics); got {metrics!r}")
+                        f"metrics=['pearson', 'nmae'] (xattrib list truth-metrics); got {metrics!r}")
     for name in metrics:
-        METRICS.get(name)  # an unknown name: the valid ones and the closest
+        if name not in TRUTH_METRICS:
+            if name in GTFREE_METRICS:
+                raise ValueError(
+                    f"metrics: {name!r} is a GT-free metric (it needs a model, not a truth): "
+                    "xattrib.evaluate(heat, model, ds, metrics=...) computes it; score takes "
+                    f"truth metrics: {', '.join(TRUTH_METRICS)}")
+        TRUTH_METRICS.get(name)  # an unknown name: the valid ones and the closest
     return list(metrics)
 
 
@@ -94,7 +101,7 @@ def score(
         together (every variable's cells as one map), along ``input_variable``
         (the variables' names, then ``all``).
     metrics : list of str, optional
-        Names from :data:`xattrib.metrics.METRICS` (default: all).
+        Names from :data:`xattrib.truth_metrics.TRUTH_METRICS` (default: all).
     weights : "area", None or DataArray
         Cell weights over valid cells: cell area (default), uniform (None: the original's
         unweighted comparison) or user weights.
@@ -328,7 +335,7 @@ def _score_stacked(attribution: Any, heat: xr.DataArray, like: Any, a: xr.DataAr
             flip = positive_convention
     out = xr.Dataset()
     for name in names:
-        metric = METRICS.get(name)
+        metric = TRUTH_METRICS.get(name)
         res = xr.apply_ufunc(
             metric.kernel, a, g, input_core_dims=[["cell"], ["cell"]], dask="parallelized",
             output_dtypes=[float], kwargs={"w": w, "k": k, "sign_threshold": sign_threshold},

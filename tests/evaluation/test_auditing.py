@@ -6,7 +6,7 @@ import pytest
 import xarray as xr
 
 import xattrib
-from xattrib.evaluation.trust import _kendall_rows, audit, ladder_maps, trust_table
+from xattrib.evaluation.auditing import _kendall_rows, audit, ladder_maps, trust_table
 
 METRICS = ["faithfulness_correlation", "deletion_gap", "avg_sensitivity", "sparseness"]
 METHODS = ["integrated_gradients", "input_x_gradient", "gradient", "occlusion"]
@@ -112,7 +112,7 @@ def test_the_ladder_and_audit_of_two_variables(sst):
 
 
 def test_the_truth_and_a_random_map_are_re_run_for_robustness_and_randomisation():
-    from xattrib.evaluation.trust import reference_explainers
+    from xattrib.evaluation.auditing import reference_explainers
 
     bench = xattrib.benchmark(n_samples=40, chunks=40)
     f = xattrib.Model.exact(bench)

@@ -6,7 +6,7 @@ from typing import Any
 
 import numpy as np
 
-from .base import METRICS, TruthMetric, top_count, topk_mask
+from .base import TRUTH_METRICS, TruthMetric, top_count, topk_mask
 
 
 def topk(a: np.ndarray, g: np.ndarray, w: np.ndarray, k: float = 0.1, **_: Any) -> np.ndarray:
@@ -14,6 +14,6 @@ def topk(a: np.ndarray, g: np.ndarray, w: np.ndarray, k: float = 0.1, **_: Any) 
     return (topk_mask(np.abs(a), kk) & topk_mask(np.abs(g), kk)).sum(-1) / kk
 
 
-METRICS.register('topk', TruthMetric(
+TRUTH_METRICS.register('topk', TruthMetric(
     topk, 'overlap of the top-k cells by magnitude', '1',
     'overlap of the top-k (10 %) cells by |a| and by |g|'))

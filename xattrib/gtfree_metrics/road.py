@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from .base import PROBES, Batch, Probe
+from .base import GTFREE_METRICS, Batch, GTFreeMetric
 from .deletion import auc, relative_change, removal_masks
 
 
@@ -53,7 +53,7 @@ def road_gap(b: Batch, n_steps: int = 10, n_iter: int = 30, noise: float = 0.1) 
     return areas[0] - areas[1]
 
 
-PROBES.register("road_gap", Probe(
+GTFREE_METRICS.register("road_gap", GTFreeMetric(
     road_gap, "ROAD MoRF minus LeRF area", "faithfulness", "model", True, 1.0,
     {"n_steps": 10, "n_iter": 30, "noise": 0.1},
     "MoRF minus LeRF area with removed cells imputed from neighbouring valid cells (noisy "

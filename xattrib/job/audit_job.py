@@ -18,7 +18,7 @@ from typing import Any
 
 from .. import io, plots
 from ..generation import benchmark
-from ..probes import PROBES
+from ..gtfree_metrics import GTFREE_METRICS
 from ..training import Model, fit
 from .run import _source, check_data, check_out
 
@@ -67,7 +67,7 @@ class AuditConfig:
         from ..methods import get_method  # torch and captum
 
         for m in self.metrics or ():
-            PROBES.get(m, what="metric")
+            GTFREE_METRICS.get(m, what="metric")
         for m in self.methods or ():
             get_method(m)
 
@@ -76,7 +76,7 @@ def run_audit(out: str | Path, config: AuditConfig | None = None, quiet: bool = 
               overwrite: bool = False) -> dict[str, Path]:
     """Audit the GT-free metrics and write the files into ``out`` (atomically: a hidden
     folder moved into place when everything is written)."""
-    from ..evaluation import audit, family_skill_table
+    from ..evaluation import audit, category_skill_table
 
     cfg = config or AuditConfig()
     cfg.validate()
@@ -107,7 +107,7 @@ def run_audit(out: str | Path, config: AuditConfig | None = None, quiet: bool = 
             tables.append(f"## {kind} model\n\n{result.attrs['trust_table']}\n"
                           "Skill scores by family (mean over the family's metrics with a "
                           "skill score; 1 = ideal, 0 = a white-noise map):\n\n"
-                          f"{family_skill_table(result)}\n"
+                          f"{category_skill_table(result)}\n"
                           f"Took {time.perf_counter() - t0:.0f} s.\n")
             say(f"{kind} model done in {time.perf_counter() - t0:.0f} s")
         text = ("# Which GT-free metric tracks the truth\n\n"

@@ -6,7 +6,7 @@ from typing import Any
 
 import numpy as np
 
-from .base import METRICS, TruthMetric
+from .base import TRUTH_METRICS, TruthMetric
 from .pearson import pearson
 
 
@@ -20,6 +20,6 @@ def spearman(a: np.ndarray, g: np.ndarray, w: np.ndarray, **_: Any) -> np.ndarra
     return pearson(_ranks(a), _ranks(g), w)
 
 
-METRICS.register('spearman', TruthMetric(
+TRUTH_METRICS.register('spearman', TruthMetric(
     spearman, 'weighted Spearman rank correlation with the truth', '1',
     'weighted Pearson r of the ranks'))

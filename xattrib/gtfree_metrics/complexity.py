@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from .base import PROBES, Batch, Probe, area_entropy, area_gini
+from .base import GTFREE_METRICS, Batch, GTFreeMetric, area_entropy, area_gini
 
 
 def sparseness(b: Batch) -> Any:
@@ -27,11 +27,11 @@ def complexity(b: Batch) -> Any:
                                          b.w.double().cpu().numpy()))
 
 
-PROBES.register("sparseness", Probe(
+GTFREE_METRICS.register("sparseness", GTFreeMetric(
     sparseness, "sparseness (area-weighted Gini of |attribution|)", "complexity", "map", True,
     1.0, {}, "Gini coefficient of |attribution| with cells weighted by area",
     "Chalasani et al. (2020), ICML"))
-PROBES.register("complexity", Probe(
+GTFREE_METRICS.register("complexity", GTFreeMetric(
     complexity, "complexity (entropy of the area-weighted |attribution| share)", "complexity",
     "map", False, 0.0, {}, "Shannon entropy (nats) of the area-weighted |attribution| share",
     "Bhatt, Weller & Moura (2020), IJCAI", units="1"))

@@ -1,14 +1,14 @@
-"""The protocol of GT-free metrics ("probes"), their registry and shared torch kernels.
+"""The protocol of GT-free metrics, their registry and shared torch kernels.
 
-A probe scores one heatmap per sample without a truth, from the network and the inputs:
+A GT-free metric scores one heatmap per sample without a truth, from the network and the inputs:
 faithfulness (does removing what the map calls relevant change the prediction?), robustness
 (does the map change when the input barely does?), randomisation (does the map change when
-the network does?) and complexity (how concentrated is the map?). Each probe is one module
+the network does?) and complexity (how concentrated is the map?). Each metric is one module
 with a kernel ``kernel(batch, **params) -> (n,)`` over a :class:`Batch` of samples on the
 model's valid cells, and one registration line. :func:`xattrib.evaluate` builds the batches
 lazily per sample chunk and applies every kernel.
 
-Conventions shared by every probe (regression on grids):
+Conventions shared by every GT-free metric (regression on grids):
 
 - cells are weighted by area (``Batch.w`` sums to 1) wherever cells are drawn, ordered by
   area fraction or summed; invalid cells (land) never reach a kernel, so they are never
@@ -17,7 +17,7 @@ Conventions shared by every probe (regression on grids):
   climatology for anomalies), except ROAD, which imputes them from neighbouring valid cells;
 - prediction changes are real-valued (no labels): ``f(x̃) − f(x)``, relative to
   ``f(x) − f(baseline)`` where a scale is needed;
-- every random draw is seeded by ``(seed, probe, global sample index)``: results do not
+- every random draw is seeded by ``(seed, metric name, global sample index)``: results do not
   depend on chunking, batching or scheduler.
 """
 
@@ -31,16 +31,18 @@ from typing import Any
 import numpy as np
 
 from ..registry import Registry
+from ..truth_metrics import TRUTH_METRICS
 
-__all__ = ["FAMILIES", "PROBES", "Batch", "CannotRerun", "Probe", "probe_names", "area_entropy", "area_gini", "pearson_rows",
+__all__ = ["CATEGORIES", "GTFREE_METRICS", "Batch", "CannotRerun", "GTFreeMetric", "gtfree_metric_names", "area_entropy", "area_gini", "pearson_rows",
            "rowmean", "rowsum", "spearman_rows", "weighted_norm"]
 
-#: the four families of GT-free metrics (Bommer et al. 2024)
-FAMILIES = ("faithfulness", "robustness", "randomisation", "complexity")
+#: the four categories of GT-free metrics (Bommer et al. 2024); "family" in xattrib means
+#: a plug-in registry (``xattrib list``), never one of these
+CATEGORIES = ("faithfulness", "robustness", "randomisation", "complexity")
 
 
 @dataclass(frozen=True)
-class Probe:
+class GTFreeMetric:
     """A GT-free metric: its kernel, what it needs and how to read it.
 
     ``needs``: ``"map"`` (the heatmap alone), ``"model"`` (the network's predictions on
@@ -52,7 +54,7 @@ class Probe:
 
     kernel: Callable[..., Any]
     long_name: str
-    family: str
+    category: str
     needs: str
     higher_is_better: bool
     ideal: float
@@ -67,11 +69,16 @@ class Probe:
     #: the fewest network outputs it applies to (2: it compares the outputs' explanations)
     min_outputs: int = 1
 
+    @property
+    def family(self) -> str:
+        """Older name of :attr:`category`, kept for users' code."""
+        return self.category
 
-#: name → :class:`Probe`; ``xattrib list probes`` prints it
-PROBES: Registry[Probe] = Registry(
+
+#: name → :class:`GTFreeMetric`; ``xattrib list gtfree-metrics`` prints it
+GTFREE_METRICS: Registry[GTFreeMetric] = Registry(
     "GT-free metric", plural="GT-free metrics",
-    columns={"family": lambda p: p.family, "needs": lambda p: p.needs,
+    columns={"category": lambda p: p.category, "needs": lambda p: p.needs,
              "better": lambda p: "higher" if p.higher_is_better else "lower",
              "long name": lambda p: p.long_name})
 
@@ -248,7 +255,7 @@ def area_entropy(a: np.ndarray, w: np.ndarray) -> np.ndarray:
     return np.where(total > 0, np.maximum(h, 0.0), np.nan)
 
 
-def probe_names(metrics: Any, outputs: list[str]) -> list[str]:
+def gtfree_metric_names(metrics: Any, outputs: list[str]) -> list[str]:
     """``metrics=`` of :func:`~xattrib.evaluate` and :func:`~xattrib.audit` as registered
     names: one name or a list (never a string's letters), default all. Metrics that compare
     the explanations of several outputs are dropped from the default for a model of one
@@ -258,14 +265,19 @@ def probe_names(metrics: Any, outputs: list[str]) -> list[str]:
         raise TypeError("metrics must be a GT-free metric's name or a list of names, e.g. "
                         f"metrics=['faithfulness_correlation', 'mprt']; got {metrics!r}")
     names = [metrics] if isinstance(metrics, str) else (
-        list(metrics) if metrics is not None else PROBES.names())
+        list(metrics) if metrics is not None else GTFREE_METRICS.names())
     if not names:
-        raise ValueError("metrics is empty; name at least one (xattrib list probes)")
+        raise ValueError("metrics is empty; name at least one (xattrib list gtfree-metrics)")
     for name in names:
-        PROBES.get(name, what="metric")
+        if name not in GTFREE_METRICS and name in TRUTH_METRICS:
+            raise ValueError(
+                f"metrics: {name!r} is a truth metric (it needs the exact truth): "
+                "xattrib.score(heat, truth, metrics=...) computes it; this verb takes GT-free "
+                f"metrics: {', '.join(GTFREE_METRICS.names())}")
+        GTFREE_METRICS.get(name, what="metric")
     if len(set(names)) != len(names):
         raise ValueError(f"metrics has duplicates: {names}")
-    few = [n for n in names if PROBES.get(n).min_outputs > len(outputs)]
+    few = [n for n in names if GTFREE_METRICS.get(n).min_outputs > len(outputs)]
     if few and metrics is not None:
         raise ValueError(f"{few} compare the explanations of a model's outputs; this model has "
                          f"one output ({outputs[0]!r}): drop them")

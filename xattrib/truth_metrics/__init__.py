@@ -1,11 +1,11 @@
 """Metrics against the truth: one heatmap against one truth, per sample over valid cells.
 
-A plug-in family: one module per metric, each registering itself in :data:`METRICS` (the one
+A plug-in family: one module per metric, each registering itself in :data:`TRUTH_METRICS` (the one
 place the names are listed); :mod:`.base` holds the protocol. :func:`xattrib.score` applies
 them.
 """
 
-from .base import METRICS, TruthMetric
+from .base import TRUTH_METRICS, TruthMetric
 
 # isort: off
 # One line per member; the order is the registry's (score tables list metrics in it).
@@ -20,5 +20,8 @@ from .nmae import nmae  # noqa: E402
 from .completeness import completeness  # noqa: E402
 # isort: on
 
-__all__ = ["METRICS", "TruthMetric", "completeness", "cosine", "nmae", "pearson",
+#: older name of the registry (this package was ``xattrib.metrics``), kept for users' code
+METRICS = TRUTH_METRICS
+
+__all__ = ["TRUTH_METRICS", "TruthMetric", "completeness", "cosine", "nmae", "pearson",
            "rank_accuracy", "relevance_mass", "sign_agreement", "spearman", "topk"]

@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 
-from .base import PROBES, Batch, Probe
+from .base import GTFREE_METRICS, Batch, GTFreeMetric
 
 
 def removal_masks(b: Batch, fractions: Any, most_first: bool) -> Any:
@@ -38,7 +38,7 @@ def relative_change(b: Batch, xt: Any) -> Any:
 
 def auc(curve: Any, fractions: Any) -> Any:
     """Trapezoidal area under a curve over [0, last fraction], starting from 0 at 0 (row by
-    row in numpy: see :func:`xattrib.probes.base.rowsum`)."""
+    row in numpy: see :func:`xattrib.gtfree_metrics.base.rowsum`)."""
     import torch
 
     y = np.concatenate([np.zeros((curve.shape[0], 1)), curve.detach().cpu().double().numpy()],
@@ -88,7 +88,7 @@ for _name, _fn, _higher, _ideal, _what in (
         ("deletion_morf", deletion_morf, True, 1.0, "area under the MoRF deletion curve"),
         ("deletion_lerf", deletion_lerf, False, 0.0, "area under the LeRF deletion curve"),
         ("deletion_gap", deletion_gap, True, 1.0, "MoRF minus LeRF deletion area")):
-    PROBES.register(_name, Probe(
+    GTFREE_METRICS.register(_name, GTFreeMetric(
         _fn, _what, "faithfulness", "model", _higher, _ideal, {"n_steps": 20},
         f"{_what}: cells set to the baseline by area fraction, scored by the prediction "
         "change relative to f(x) - f(baseline)", _REF,

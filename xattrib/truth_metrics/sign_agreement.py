@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 
-from .base import METRICS, TruthMetric
+from .base import TRUTH_METRICS, TruthMetric
 
 
 def sign_agreement(a: np.ndarray, g: np.ndarray, w: np.ndarray, sign_threshold: float = 0.05,
@@ -21,6 +21,6 @@ def sign_agreement(a: np.ndarray, g: np.ndarray, w: np.ndarray, sign_threshold: 
         return (w * agree).sum(-1) / wk.sum(-1)
 
 
-METRICS.register('sign_agreement', TruthMetric(
+TRUTH_METRICS.register('sign_agreement', TruthMetric(
     sign_agreement, "weighted fraction of cells with the truth's sign", '1',
     "weighted share of cells with the truth's sign, among cells with |g| ≥ `sign_threshold` (5 %) of max |g|"))

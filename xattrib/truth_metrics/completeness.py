@@ -6,13 +6,13 @@ from typing import Any
 
 import numpy as np
 
-from .base import METRICS, TruthMetric
+from .base import TRUTH_METRICS, TruthMetric
 
 
 def completeness(a: np.ndarray, g: np.ndarray, w: np.ndarray, **_: Any) -> np.ndarray:
     return np.abs(a.sum(-1) - g.sum(-1))
 
 
-METRICS.register('completeness', TruthMetric(
+TRUTH_METRICS.register('completeness', TruthMetric(
     completeness, 'absolute difference of attribution and truth totals', '',
     '|Σa − Σg| (unweighted sums)'))

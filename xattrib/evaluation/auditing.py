@@ -1,6 +1,6 @@
 """``audit()``: which GT-free metric tracks the truth, checked on a benchmark.
 
-For every GT-free metric Q of :mod:`xattrib.probes`:
+For every GT-free metric Q of :mod:`xattrib.gtfree_metrics`:
 
 - ``rank_agreement``: per sample, Kendall τ between the methods ranked by Q (oriented, best
   first) and ranked by their fidelity to the truth (area-weighted Pearson r with ``truth``);
@@ -34,15 +34,15 @@ from ..attribution.engine import method_names, per_member
 from ..dims import INPUT_VARIABLE_DIM, METHOD_DIM
 from ..generation import generator_from_dataset, input_variables
 from ..grid import CellIndex
+from ..gtfree_metrics import CATEGORIES, GTFREE_METRICS, gtfree_metric_names
 from ..methods import METHODS
-from ..probes import FAMILIES, PROBES, probe_names
 from ..registry import own_keyword_hint, take_alias
 from ..scoring import score
 from ..scoring.truth import per_variable
 from ..training import Ensemble, Model
 from .gtfree import evaluate
 
-__all__ = ["DEFAULT_AUDIT_METHODS", "audit", "family_skill_table", "ladder_maps",
+__all__ = ["DEFAULT_AUDIT_METHODS", "audit", "category_skill_table", "ladder_maps",
            "trust_table"]
 
 #: methods the audit ranks by default: one input baseline each, cheap and diverse
@@ -211,7 +211,7 @@ def _nanmean(v: Any, axis: int | None = None) -> Any:
 
 
 def _oriented(q: xr.DataArray, name: str) -> xr.DataArray:
-    return q if PROBES.get(name).higher_is_better else -q
+    return q if GTFREE_METRICS.get(name).higher_is_better else -q
 
 
 def _kendall_rows(q: np.ndarray, r: np.ndarray) -> np.ndarray:
@@ -279,7 +279,7 @@ def audit(
     methods : list of str, optional
         At least three registered methods (default :data:`DEFAULT_AUDIT_METHODS`).
     metrics : list of str, optional
-        GT-free metrics (default: all of :data:`xattrib.probes.PROBES`).
+        GT-free metrics (default: all of :data:`xattrib.gtfree_metrics.GTFREE_METRICS`).
     n_samples : int
         Samples audited (the benchmark's last).
     seeds : int
@@ -304,7 +304,7 @@ def audit(
     """
     methods = take_alias(params, "method", "methods", methods, None)
     metrics = take_alias(params, "metric", "metrics", metrics, None)
-    own_keyword_hint(audit, params, known=lambda k: k in PROBES)
+    own_keyword_hint(audit, params, known=lambda k: k in GTFREE_METRICS)
     if isinstance(model, Ensemble):  # each member audited, along ``member``
         return _audit_members(bench, model, heat, params, methods=methods, metrics=metrics,
                               n_samples=n_samples, seeds=seeds, ladder=ladder, seed=seed,
@@ -346,9 +346,9 @@ def _audit_members(bench: xr.Dataset, model: Ensemble, heat: Any, params: dict[s
 
 def _audited(metrics: Any, methods: Any, heat: Any, model: Model) -> tuple[list[str],
                                                                            list[str]]:
-    """(metrics, methods) of the audit: the metrics by family, at least three methods."""
-    names = probe_names(metrics, model.outputs)
-    names.sort(key=lambda nm: FAMILIES.index(PROBES.get(nm).family))  # stable: by family
+    """(metrics, methods) of the audit: the metrics by category, at least three methods."""
+    names = gtfree_metric_names(metrics, model.outputs)
+    names.sort(key=lambda nm: CATEGORIES.index(GTFREE_METRICS.get(nm).category))  # stable: by category
     if methods is None and heat is not None:
         methods = [str(m) for m in heat[METHOD_DIM].values]
     chosen = method_names(methods or DEFAULT_AUDIT_METHODS)
@@ -403,7 +403,7 @@ def _evaluations(heat: xr.Dataset, model: Model, test: xr.Dataset, names: list[s
                  ) -> tuple[list[xr.Dataset], xr.Dataset]:
     """(the metrics of the methods' maps at each noise-floor seed, the metrics of the
     truth-corruption ladder), step by step under one progress bar."""
-    rerun = [nm for nm in names if PROBES.get(nm).needs == "method"]
+    rerun = [nm for nm in names if GTFREE_METRICS.get(nm).needs == "method"]
     bar = tqdm(total=seeds + 1 + bool(rerun), unit="step", disable=not progress,
                desc=f"audit: {len(names)} metrics x {n_methods} methods")
     runs = []
@@ -416,7 +416,7 @@ def _evaluations(heat: xr.Dataset, model: Model, test: xr.Dataset, names: list[s
     bar.set_description(f"audit: the truth-corruption ladder ({len(ladder)} maps)")
     lad = ladder_maps(test, tuple(ladder), seed=seed)
     # the ladder's maps are hand-made: metrics that re-run a method cannot score them
-    on_maps = [nm for nm in names if PROBES.get(nm).needs != "method"]
+    on_maps = [nm for nm in names if GTFREE_METRICS.get(nm).needs != "method"]
     ql = evaluate(lad, model, test, metrics=on_maps, seed=seed, device=device,
                   **{k: v for k, v in params.items() if k in on_maps}).compute() \
         if on_maps else xr.Dataset()
@@ -459,7 +459,7 @@ def _trust(names: list[str], chosen: list[str], runs: list[xr.Dataset], ql: xr.D
     skill = np.full_like(value, np.nan)
     r = np.asarray(fid.transpose(METHOD_DIM, "sample").values, float)
     for k, name in enumerate(names):
-        probe = PROBES.get(name)
+        probe = GTFREE_METRICS.get(name)
         qo = np.asarray(_oriented(q[name], name).transpose(METHOD_DIM, "sample").values, float)
         mean, lo, hi = _mean_ci(_kendall_rows(qo, r), seed)
         rows["rank_agreement"].append(mean)
@@ -497,7 +497,7 @@ def _trust(names: list[str], chosen: list[str], runs: list[xr.Dataset], ql: xr.D
         {k: (METRIC_DIM, np.asarray(v, object if k == "picks" else float))
          for k, v in rows.items()},
         coords={METRIC_DIM: names, METHOD_DIM: chosen,
-                "family": (METRIC_DIM, [PROBES.get(nm).family for nm in names])})
+                "category": (METRIC_DIM, [GTFREE_METRICS.get(nm).category for nm in names])})
     out["picks"] = out["picks"].astype(str)
     out["value"] = ((METRIC_DIM, METHOD_DIM), value)
     out["skill"] = ((METRIC_DIM, METHOD_DIM), skill)
@@ -546,31 +546,31 @@ def trust_table(result: xr.Dataset) -> str:
              + f"; the truth picks **{truth}**. Settings: {result.attrs.get('seeds')} seeds "
              f"of the noise floor, ladder λ = {result.attrs.get('ladder')}; metric "
              f"parameters: {result.attrs.get('metric_parameters', 'defaults')}.", "",
-             "| metric | family | rank agreement τ [95 % CI] | ladder | truth first | "
+             "| metric | category | rank agreement τ [95 % CI] | ladder | truth first | "
              "noise floor | picks |",
              "|---|---|---|---|---|---|---|"]
     for name in result[METRIC_DIM].values:
         row = result.sel({METRIC_DIM: name})
         pick = str(row["picks"].values)
         lines.append(
-            f"| {name} | {row['family'].values} | {_fmt(row['rank_agreement'])} "
+            f"| {name} | {row['category'].values} | {_fmt(row['rank_agreement'])} "
             f"[{_fmt(row['rank_agreement_low'])}, {_fmt(row['rank_agreement_high'])}] | "
             f"{_fmt(row['ladder_monotonicity'])} | {_fmt(row['truth_first'])} | "
             f"{_fmt(row['noise_floor'], 3)} | {pick}{' ✓' if pick == truth else ''} |")
     return "\n".join(lines) + "\n"
 
 
-def family_skill_table(result: xr.Dataset) -> str:
-    """Methods × metric families, each cell the mean skill score (against a white-noise map)
-    of the family's metrics that have one — Bommer et al. (2024)'s table in shape — with
+def category_skill_table(result: xr.Dataset) -> str:
+    """Methods × metric categories, each cell the mean skill score (against a white-noise map)
+    of the category's metrics that have one — Bommer et al. (2024)'s table in shape — with
     each method's fidelity to the truth (Pearson r) beside it."""
-    fams = [f for f in dict.fromkeys(str(v) for v in result["family"].values)]
-    lines = ["| method | " + " | ".join(fams) + " | Pearson r with the truth |",
-             "|---|" + "---|" * (len(fams) + 1)]
+    cats = [f for f in dict.fromkeys(str(v) for v in result["category"].values)]
+    lines = ["| method | " + " | ".join(cats) + " | Pearson r with the truth |",
+             "|---|" + "---|" * (len(cats) + 1)]
     for m in result[METHOD_DIM].values:
         cells = []
-        for f in fams:
-            sel = result["skill"].sel({METHOD_DIM: m}).where(result["family"] == f)
+        for f in cats:
+            sel = result["skill"].sel({METHOD_DIM: m}).where(result["category"] == f)
             cells.append(_fmt(_nanmean(sel.values)))
         lines.append(f"| {m} | " + " | ".join(cells)
                      + f" | {_fmt(result['fidelity'].sel({METHOD_DIM: m}))} |")

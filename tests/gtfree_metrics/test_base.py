@@ -7,7 +7,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy.stats import pearsonr, spearmanr
 
-from xattrib.probes.base import area_entropy, area_gini, pearson_rows, spearman_rows
+from xattrib.gtfree_metrics.base import area_entropy, area_gini, pearson_rows, spearman_rows
 
 
 def test_gini_constant_zero_one_hot_near_one_whatever_the_areas():

@@ -6,7 +6,7 @@ from typing import Any
 
 import numpy as np
 
-from .base import METRICS, TruthMetric, unit_max
+from .base import TRUTH_METRICS, TruthMetric, unit_max
 
 
 def cosine(a: np.ndarray, g: np.ndarray, w: np.ndarray, **_: Any) -> np.ndarray:
@@ -17,6 +17,6 @@ def cosine(a: np.ndarray, g: np.ndarray, w: np.ndarray, **_: Any) -> np.ndarray:
         return np.where(den > 0, num / np.where(den > 0, den, 1.0), np.nan)
 
 
-METRICS.register('cosine', TruthMetric(
+TRUTH_METRICS.register('cosine', TruthMetric(
     cosine, 'weighted cosine similarity with the truth', '1',
     'weighted uncentred cosine similarity'))

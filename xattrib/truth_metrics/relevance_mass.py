@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 
-from .base import METRICS, TruthMetric
+from .base import TRUTH_METRICS, TruthMetric
 
 
 def relevance_mass(a: np.ndarray, g: np.ndarray, w: np.ndarray, k: float = 0.1, **_: Any
@@ -19,6 +19,6 @@ def relevance_mass(a: np.ndarray, g: np.ndarray, w: np.ndarray, k: float = 0.1, 
         return np.where(total > 0, (ap * gt).sum(-1) / np.where(total > 0, total, 1.0), np.nan)
 
 
-METRICS.register('relevance_mass', TruthMetric(
+TRUTH_METRICS.register('relevance_mass', TruthMetric(
     relevance_mass, 'share of positive relevance on positive-truth cells', '1',
     'share of the positive relevance a⁺ on cells whose truth is positive'))

@@ -5,7 +5,7 @@ import torch
 
 import xattrib
 from xattrib.evaluation.gtfree import evaluate
-from xattrib.probes.randomisation import layers, randomised
+from xattrib.gtfree_metrics.randomisation import layers, randomised
 
 
 def test_fully_randomised_gradients_are_uncorrelated(small_grid):

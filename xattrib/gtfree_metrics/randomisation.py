@@ -7,7 +7,7 @@ import copy
 import zlib
 from typing import Any
 
-from .base import PROBES, Batch, Probe, area_entropy, rowmean, spearman_rows
+from .base import GTFREE_METRICS, Batch, GTFreeMetric, area_entropy, rowmean, spearman_rows
 
 
 def layers(net: Any) -> list[Any]:
@@ -93,17 +93,17 @@ def emprt(b: Batch) -> Any:
 
 
 _HED = "Hedström et al. (2024), TMLR"
-PROBES.register("mprt", Probe(
+GTFREE_METRICS.register("mprt", GTFreeMetric(
     mprt, "model parameter randomisation (mean Spearman over the cascade)", "randomisation",
     "method", False, 0.0, {"order": "top_down", "n_noise": 1, "sigma": 0.1},
     "mean Spearman rho of |a| between the network and its cumulatively randomised copies",
     "Adebayo et al. (2018), NeurIPS", expansion=lambda p: 8))
-PROBES.register("smprt", Probe(
+GTFREE_METRICS.register("smprt", GTFreeMetric(
     smprt, "smooth model parameter randomisation", "randomisation", "method", False, 0.0,
     {"order": "bottom_up", "n_noise": 10, "sigma": 0.1},
     "MPRT on explanations averaged over noisy copies of the input", _HED,
     expansion=lambda p: 8 * int(p["n_noise"])))
-PROBES.register("emprt", Probe(
+GTFREE_METRICS.register("emprt", GTFreeMetric(
     emprt, "efficient model parameter randomisation (complexity ratio)", "randomisation",
     "method", True, float("inf"), {},
     "entropy of the map of the fully randomised network over that of the network", _HED,

@@ -6,7 +6,7 @@ from typing import Any
 
 import numpy as np
 
-from .base import PROBES, Batch, Probe, pearson_rows, positive_count
+from .base import GTFREE_METRICS, Batch, GTFreeMetric, pearson_rows, positive_count
 
 
 def subset_size(d: int, subset: float) -> int:
@@ -64,7 +64,7 @@ def faithfulness_correlation(b: Batch, n_runs: int = 100, subset: float = 0.1) -
     return pearson_rows(sums, change)
 
 
-PROBES.register("faithfulness_correlation", Probe(
+GTFREE_METRICS.register("faithfulness_correlation", GTFreeMetric(
     faithfulness_correlation, "faithfulness correlation", "faithfulness", "model", True, 1.0,
     {"n_runs": 100, "subset": 0.1},
     "Pearson r between the attribution summed over random area-drawn cell subsets and the "

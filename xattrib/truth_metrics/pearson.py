@@ -6,7 +6,7 @@ from typing import Any
 
 import numpy as np
 
-from .base import METRICS, TruthMetric, center, spread, unit_max
+from .base import TRUTH_METRICS, TruthMetric, center, spread, unit_max
 
 
 def pearson(a: np.ndarray, g: np.ndarray, w: np.ndarray, **_: Any) -> np.ndarray:
@@ -19,6 +19,6 @@ def pearson(a: np.ndarray, g: np.ndarray, w: np.ndarray, **_: Any) -> np.ndarray
         return np.where(ok, num / np.sqrt(np.where(ok, va * vg, 1.0)), np.nan)
 
 
-METRICS.register('pearson', TruthMetric(
+TRUTH_METRICS.register('pearson', TruthMetric(
     pearson, 'weighted Pearson correlation with the truth', '1',
     "weighted Pearson r (the original's metric, with `weights=None`)"))

@@ -6,7 +6,7 @@ from typing import Any
 
 import numpy as np
 
-from .base import METRICS, TruthMetric
+from .base import TRUTH_METRICS, TruthMetric
 
 
 def nmae(a: np.ndarray, g: np.ndarray, w: np.ndarray, **_: Any) -> np.ndarray:
@@ -15,6 +15,6 @@ def nmae(a: np.ndarray, g: np.ndarray, w: np.ndarray, **_: Any) -> np.ndarray:
         return np.where(den > 0, (w * np.abs(a - g)).sum(-1) / np.where(den > 0, den, 1), np.nan)
 
 
-METRICS.register('nmae', TruthMetric(
+TRUTH_METRICS.register('nmae', TruthMetric(
     nmae, "mean absolute error normalised by the truth's mean magnitude", '1',
     'Σw|a − g| / Σw|g|'))

@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 
-from .base import PROBES, Batch, Probe, spearman_rows
+from .base import GTFREE_METRICS, Batch, GTFreeMetric, spearman_rows
 
 
 def random_output(b: Batch) -> Any:
@@ -37,7 +37,7 @@ def random_output(b: Batch) -> Any:
     return out
 
 
-PROBES.register("random_output", Probe(
+GTFREE_METRICS.register("random_output", GTFreeMetric(
     random_output, "random output (random-logit for regression)", "randomisation", "method",
     False, 0.0, {}, "Spearman rho of |a| between the output explained and a random other "
     "output of the same network", "Sixt et al. (2020), ICML (random logit), for regression",

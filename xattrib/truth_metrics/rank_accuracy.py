@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 
-from .base import METRICS, TruthMetric, top_count, topk_mask
+from .base import TRUTH_METRICS, TruthMetric, top_count, topk_mask
 
 
 def rank_accuracy(a: np.ndarray, g: np.ndarray, w: np.ndarray, k: float = 0.1, **_: Any
@@ -21,6 +21,6 @@ def rank_accuracy(a: np.ndarray, g: np.ndarray, w: np.ndarray, k: float = 0.1, *
         return np.where(n_gt > 0, hits / np.maximum(n_gt, 1), np.nan)
 
 
-METRICS.register('rank_accuracy', TruthMetric(
+TRUTH_METRICS.register('rank_accuracy', TruthMetric(
     rank_accuracy, 'fraction of top-k positive relevance in top-k truth', '1',
     'share of the top-k cells of a⁺ that are top-k cells of g⁺ (Arras et al. 2022)'))

@@ -6,7 +6,7 @@ A metric compares one heatmap ``a`` with one truth ``g`` per sample: a numpy ker
 over ``(xai_method, sample)`` with ``xr.apply_ufunc``.
 
 A new metric is one module with its kernel and one registration line,
-``METRICS.register("name", TruthMetric(kernel, long_name, units, description))``.
+``TRUTH_METRICS.register("name", TruthMetric(kernel, long_name, units, description))``.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ import numpy as np
 
 from ..registry import Registry
 
-__all__ = ["METRICS", "TruthMetric", "center", "spread", "top_count", "topk_mask", "unit_max"]
+__all__ = ["TRUTH_METRICS", "TruthMetric", "center", "spread", "top_count", "topk_mask", "unit_max"]
 
 
 @dataclass(frozen=True)
@@ -33,7 +33,7 @@ class TruthMetric:
 
 
 #: name → :class:`TruthMetric`; similarity metrics are 1 for a perfect map
-METRICS: Registry[TruthMetric] = Registry(
+TRUTH_METRICS: Registry[TruthMetric] = Registry(
     "metric", columns={"long name": lambda m: m.long_name})
 
 

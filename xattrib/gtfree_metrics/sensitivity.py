@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from .base import PROBES, Batch, Probe, rowmean, weighted_norm
+from .base import GTFREE_METRICS, Batch, GTFreeMetric, rowmean, weighted_norm
 
 
 def _ratios(b: Batch, n_samples: int, radius: float) -> Any:
@@ -50,17 +50,17 @@ def local_lipschitz(b: Batch, n_samples: int = 10, sigma: float = 0.1) -> Any:
 
 
 _YEH = "Yeh et al. (2019), NeurIPS"
-PROBES.register("avg_sensitivity", Probe(
+GTFREE_METRICS.register("avg_sensitivity", GTFreeMetric(
     avg_sensitivity, "average sensitivity", "robustness", "method", False, 0.0,
     {"n_samples": 10, "radius": 0.2},
     "mean relative change of the map under small uniform input perturbations (std-scaled)",
     _YEH, expansion=lambda p: int(p["n_samples"])))
-PROBES.register("max_sensitivity", Probe(
+GTFREE_METRICS.register("max_sensitivity", GTFreeMetric(
     max_sensitivity, "max sensitivity", "robustness", "method", False, 0.0,
     {"n_samples": 10, "radius": 0.2},
     "largest relative change of the map under small uniform input perturbations",
     _YEH, expansion=lambda p: int(p["n_samples"])))
-PROBES.register("local_lipschitz", Probe(
+GTFREE_METRICS.register("local_lipschitz", GTFreeMetric(
     local_lipschitz, "local Lipschitz estimate", "robustness", "method", False, 0.0,
     {"n_samples": 10, "sigma": 0.1},
     "largest ratio of map change to input change under small Gaussian perturbations",

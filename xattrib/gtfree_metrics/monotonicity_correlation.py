@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from .base import PROBES, Batch, Probe, rowmean, rowsum, spearman_rows
+from .base import GTFREE_METRICS, Batch, GTFreeMetric, rowmean, rowsum, spearman_rows
 
 
 def monotonicity_correlation(b: Batch, n_groups: int = 20, n_draws: int = 10) -> Any:
@@ -35,7 +35,7 @@ def monotonicity_correlation(b: Batch, n_groups: int = 20, n_draws: int = 10) ->
     return spearman_rows(mass, change)
 
 
-PROBES.register("monotonicity_correlation", Probe(
+GTFREE_METRICS.register("monotonicity_correlation", GTFreeMetric(
     monotonicity_correlation, "monotonicity correlation", "faithfulness", "model", True, 1.0,
     {"n_groups": 20, "n_draws": 10},
     "Spearman rho between groups' summed |attribution| and the mean squared prediction "

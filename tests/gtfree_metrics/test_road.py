@@ -5,8 +5,8 @@ import numpy as np
 import torch
 
 from xattrib.evaluation.gtfree import evaluate
-from xattrib.probes.base import Batch
-from xattrib.probes.road import impute
+from xattrib.gtfree_metrics.base import Batch
+from xattrib.gtfree_metrics.road import impute
 
 
 def test_imputation_is_the_mean_of_kept_neighbours(linear_case):

@@ -70,6 +70,8 @@ _LAZY: dict[str, tuple[str, str | None]] = {
     "trim": (".attribution", "trim"),
     "evaluate": (".evaluation", "evaluate"),
     "audit": (".evaluation", "audit"),
+    "advise": (".advice", "advise"),
+    "advice": (".advice", None),
     "evaluation": (".evaluation", None),
     "gtfree_metrics": (".gtfree_metrics", None),
     "probes": (".gtfree_metrics", None),
@@ -84,7 +86,7 @@ _LAZY: dict[str, tuple[str, str | None]] = {
 }
 
 __all__ = [
-    "CellIndex", "Ensemble", "Model", "__version__", "agreement", "architectures", "attribute",
+    "advice", "advise", "CellIndex", "Ensemble", "Model", "__version__", "agreement", "architectures", "attribute",
     "attribution", "audit", "benchmark", "decompose_error", "covariance", "covariances", "datasets", "evaluate", "evaluation", "fit",
     "generator_from_dataset", "grid", "gtfree_metrics", "io", "job", "methods", "metrics",
     "parallel", "plots", "probes", "truth_metrics", "responses", "score", "scoring", "summary", "training", "transforms", "trim",

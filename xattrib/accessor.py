@@ -39,8 +39,9 @@ class _Deferred:
     happens when the method is first looked up (called, or shown by help() / Shift-Tab),
     not with ``import xattrib``; it then carries the function's signature and docstring."""
 
-    def __init__(self, module: str, name: str) -> None:
-        self.module, self.name = module, name
+    def __init__(self, module: str, name: str, position: int = 0) -> None:
+        # position: where the object goes among the arguments (advise(model, data): 1)
+        self.module, self.name, self.position = module, name, position
         self._method: Any = None
 
     def __get__(self, obj: Any, owner: Any = None) -> Any:
@@ -49,8 +50,10 @@ class _Deferred:
 
             func = getattr(importlib.import_module(f".{self.module}", __package__), self.name)
 
-            def method(self: Any, *args: Any, **kwargs: Any) -> Any:
-                return func(self._obj, *args, **kwargs)
+            at = self.position
+
+            def method(obj: Any, *args: Any, **kwargs: Any) -> Any:
+                return func(*args[:at], obj._obj, *args[at:], **kwargs)
 
             method.__name__ = method.__qualname__ = self.name
             self._method = _shows(func)(method)
@@ -81,6 +84,8 @@ class _Accessor:
     trim = _Deferred("attribution", "trim")
     evaluate = _Deferred("evaluation", "evaluate")
     audit = _Deferred("evaluation", "audit")
+    #: ``data.xattrib.advise(model, ...)``: the data is advise's second argument
+    advise = _Deferred("advice", "advise", position=1)
 
     @_shows(score)
     def score(self, *args: Any, **kwargs: Any) -> xr.Dataset:

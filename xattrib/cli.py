@@ -12,7 +12,15 @@ from typing import Any
 
 from .covariances import KERNELS, SAMPLERS
 from .gtfree_metrics import GTFREE_METRICS
-from .job import AuditConfig, JobConfig, check_out, run_audit, run_benchmark
+from .job import (
+    AdviseConfig,
+    AuditConfig,
+    JobConfig,
+    check_out,
+    run_advise,
+    run_audit,
+    run_benchmark,
+)
 from .registry import closest_hint
 from .responses import RESPONSES
 from .truth_metrics import TRUTH_METRICS
@@ -126,11 +134,67 @@ def _parser() -> argparse.ArgumentParser:
     a.add_argument("--device")
     a.add_argument("--quiet", action="store_true")
     a.add_argument("--overwrite", action="store_true")
+    _advise_parser(sub)
     ls = sub.add_parser("list", help="list the members of a plug-in family",
                         description="Print a family's registry as a Markdown table: its names "
                                     "and what each does.")
     ls.add_argument("family", choices=list(FAMILIES) + list(FAMILY_ALIASES))
     return p
+
+
+def _advise_parser(sub: Any) -> None:
+    v = sub.add_parser("advise", help="which attribution method to believe for your network "
+                                      "and data, and which metric to check it with",
+                       description="Train surrogate networks of your model's architecture on "
+                                   "benchmarks shaped like your data, score every method "
+                                   "against the exact truth, audit every GT-free metric by "
+                                   "the rule of trust, and check the trusted metrics on your "
+                                   "own network; writes advice.nc, heatmaps.nc, report.md "
+                                   "and trust_*.png.")
+    v.add_argument("--model-file", required=True, help="your saved model (Model.save)")
+    v.add_argument("--trusted", action="append", metavar="NAME",
+                   help="a factory ('package.module:function') the model file may be rebuilt "
+                        "with; repeat it for several (as Model.load(trusted=))")
+    v.add_argument("--data", required=True, metavar="FILE",
+                   help="your inputs: a netCDF file or zarr store on the model's grid")
+    v.add_argument("--var", action="append", metavar="NAME",
+                   help="the variable the model reads; repeat it for several")
+    v.add_argument("--target", metavar="NAME",
+                   help="a variable of --data with what the model predicts (one value per "
+                        "sample): its R² is reported beside the surrogates'")
+    v.add_argument("--out", required=True, help="output folder")
+    v.add_argument("--n-train", type=int, help="surrogates' training samples (default: the "
+                                               "samples in --data)")
+    v.add_argument("--responses", help="comma-separated response families (pwl,tanh)")
+    v.add_argument("--members", type=int, default=2, help="surrogates per family (2)")
+    v.add_argument("--methods", help="comma-separated methods (default: six diverse ones)")
+    v.add_argument("--metrics", help="comma-separated GT-free metrics (default: all)")
+    v.add_argument("--audit-samples", type=int, default=40, help="benchmark samples scored and "
+                                                                 "audited per family (40)")
+    v.add_argument("--explain-samples", type=int, default=100,
+                   help="samples of --data explained on your network (the last 100)")
+    v.add_argument("--seeds", type=int, default=2, help="seeds of the noise floor (2)")
+    v.add_argument("--seed", type=int, default=0)
+    v.add_argument("--epochs", type=int, help="surrogates' training epochs (fit's recipe)")
+    v.add_argument("--device")
+    v.add_argument("--quiet", action="store_true")
+    v.add_argument("--overwrite", action="store_true")
+
+
+def _advise(args: argparse.Namespace) -> int:
+    try:
+        cfg = AdviseConfig(
+            model_file=args.model_file, data=args.data, var=args.var, target=args.target,
+            trusted=args.trusted, n_train=args.n_train, responses=_split(args.responses),
+            members=args.members, methods=_split(args.methods), metrics=_split(args.metrics),
+            audit_samples=args.audit_samples, explain_samples=args.explain_samples,
+            seeds=args.seeds, seed=args.seed, epochs=args.epochs, device=args.device)
+        cfg.validate()
+        check_out(args.out, args.overwrite)
+    except DATA_ERRORS as err:
+        return _refuse(err)
+    return _running(lambda: run_advise(args.out, cfg, quiet=args.quiet,
+                                       overwrite=args.overwrite), args.out)
 
 
 def config_from_args(args: argparse.Namespace) -> JobConfig:
@@ -170,6 +234,8 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     if args.command == "audit":
         return _audit(args)
+    if args.command == "advise":
+        return _advise(args)
     try:
         cfg = config_from_args(args)
         cfg.validate()

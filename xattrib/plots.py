@@ -420,7 +420,24 @@ def plot_skill(skill: xr.DataArray, path: str | os.PathLike | None = None) -> An
 def plot_trust(result: xr.Dataset, path: str | os.PathLike | None = None) -> Any:
     """The audit of GT-free metrics (:func:`xattrib.audit`) at a glance: per metric, its rank
     agreement with the truth (Kendall τ, bar with the bootstrap 95 % interval) and its ladder
-    score (diamond), coloured by family; a tick where the metric picks the truth's method."""
+    score (diamond), coloured by category; a tick (✓) on the metrics the rule of trust
+    trusts (``verdict``, :data:`xattrib.evaluation.TRUST_RULE`), a cross (✗) on the
+    misleading ones.
+
+    Examples
+    --------
+    >>> import matplotlib
+    >>> matplotlib.use("Agg")
+    >>> import xarray as xr
+    >>> r = xr.Dataset({k: ("gtfree_metric", v) for k, v in {
+    ...     "rank_agreement": [0.5, -0.5], "rank_agreement_low": [0.4, -0.6],
+    ...     "rank_agreement_high": [0.6, -0.4], "ladder_monotonicity": [1.0, 0.2],
+    ...     "verdict": ["trusted", "misleading"]}.items()},
+    ...     coords={"gtfree_metric": ["faithfulness_correlation", "mprt"],
+    ...             "category": ("gtfree_metric", ["faithfulness", "randomisation"])})
+    >>> [t.get_text() for t in plot_trust(r).axes[0].get_yticklabels()]
+    ['faithfulness_correlation  ✓', 'mprt  ✗']
+    """
     plt = _pyplot()
     names = [str(n) for n in result["gtfree_metric"].values]
     fam = [str(f) for f in result["category"].values]
@@ -437,10 +454,10 @@ def plot_trust(result: xr.Dataset, path: str | os.PathLike | None = None) -> Any
                 fmt="none", ecolor="k", lw=0.8)
     lad = np.asarray(result["ladder_monotonicity"].values, float)
     ax.plot(lad, y, "D", color="k", ms=4, label="ladder monotonicity")
-    truth = result.attrs.get("truth_picks")
-    picks = [str(p) for p in result["picks"].values]
-    ax.set_yticks(y, [f"{n}{'  ✓' if p == truth else ''}" for n, p in zip(names, picks,
-                                                                           strict=True)])
+    said = ([str(v) for v in result["verdict"].values] if "verdict" in result
+            else ["uninformative"] * len(names))
+    mark = {"trusted": "  ✓", "misleading": "  ✗"}
+    ax.set_yticks(y, [f"{n}{mark.get(v, '')}" for n, v in zip(names, said, strict=True)])
     ax.axvline(0, color="0.5", lw=0.8)
     ax.set_xlim(-1.05, 1.05)  # a ladder score of exactly ±1 stays in view
     ax.set_xlabel("agreement with the truth's ranking of methods (Kendall τ)",
@@ -450,6 +467,7 @@ def plot_trust(result: xr.Dataset, path: str | os.PathLike | None = None) -> Any
     ax.legend(handles + ax.get_legend_handles_labels()[0],
               list(colours) + ["ladder monotonicity"], fontsize=TICK_SIZE, frameon=False,
               loc="lower left")
-    ax.set_title(f"GT-free metrics against the truth (✓: picks {truth})", fontsize=TITLE_SIZE)
+    ax.set_title("GT-free metrics against the truth (✓ trusted, ✗ misleading)",
+                 fontsize=TITLE_SIZE)
     _save(fig, path)
     return fig

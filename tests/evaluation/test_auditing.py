@@ -59,6 +59,36 @@ def test_structure_noise_floor_and_table(audited):
     table = a.attrs["trust_table"]
     assert table == trust_table(a) and table.count("\n| ") == len(METRICS) + 1
     assert "| faithfulness_correlation | faithfulness |" in table
+    assert "Rule: trusted: lower 95 % bound" in table
+
+
+def test_verdicts_follow_the_rule_and_only_trusted_picks_count(audited):
+    """✓ comes from the rule alone: each metric's verdict is the rule applied to its own
+    numbers, and a metric the rule does not trust shows its pick in brackets."""
+    from xattrib.evaluation.auditing import TRUST_TAU, TRUST_TRUTH_FIRST
+
+    _, _, a = audited
+    table = a.attrs["trust_table"]
+    for name in a["gtfree_metric"].values:
+        row = a.sel(gtfree_metric=name)
+        lo, hi, tf = (float(row[k]) for k in ("rank_agreement_low", "rank_agreement_high",
+                                               "truth_first"))
+        want = ("misleading" if hi < 0 else "trusted" if lo >= TRUST_TAU
+                and tf >= TRUST_TRUTH_FIRST else "uninformative")
+        assert str(row["verdict"].values) == want, name
+        line = next(x for x in table.splitlines() if x.startswith(f"| {name} |"))
+        assert line.endswith("trusted ✓ |") == (want == "trusted")
+        assert (f"({row['picks'].values})" in line) == (want != "trusted")
+    # on the exact linear network faithfulness correlation tracks the truth (SCIENCE.md)
+    assert str(a["verdict"].sel(gtfree_metric="faithfulness_correlation").values) == "trusted"
+
+
+def test_skill_scores_are_bounded_by_their_definition(audited):
+    """A skill score is at most 1 (the ideal): metrics whose ideal is no bound get none."""
+    _, _, a = audited
+    s = a["skill"].values
+    assert np.all(s[np.isfinite(s)] <= 1 + 1e-9)
+    assert np.isnan(a["skill"].sel(gtfree_metric="deletion_gap")).all()
 
 
 def test_kendall_rows_ranks_per_sample():

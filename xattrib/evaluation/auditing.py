@@ -42,7 +42,7 @@ from ..scoring.truth import per_variable
 from ..training import Ensemble, Model
 from .gtfree import evaluate
 
-__all__ = ["DEFAULT_AUDIT_METHODS", "audit", "category_skill_table", "ladder_maps",
+__all__ = ["TRUST_RULE", "VERDICTS", "verdict", "DEFAULT_AUDIT_METHODS", "audit", "category_skill_table", "ladder_maps",
            "trust_table"]
 
 #: methods the audit ranks by default: one input baseline each, cheap and diverse
@@ -113,6 +113,38 @@ def ladder_maps(bench: xr.Dataset, lambdas: tuple[float, ...] = _LADDER, seed: i
     if not names:
         return one(0)
     return per_variable({v: one(i) for i, v in enumerate(names)})
+
+
+#: The rule of trust (docs/audit.md, "The rule"): a GT-free metric is **trusted** when the
+#: lower 95 % bound of its rank agreement τ with the truth is at least TRUST_TAU *and* the
+#: truth itself scores best of the corruption ladder in at least TRUST_TRUTH_FIRST of the
+#: samples; **misleading** when τ's upper 95 % bound is below 0 (it ranks methods against
+#: their fidelity); **uninformative** otherwise. τ ≥ 0.3 among six methods means that,
+#: of any two methods, the metric orders them as the truth does about two times in three
+#: (P(concordant) = (1 + τ)/2 = 0.65); the truth coming first in most samples rules out
+#: metrics that rank methods by a property (smoothness, concentration) that happens to
+#: correlate with fidelity in one regime. The thresholds were chosen on the validation in
+#: docs/advise.md (benchmarks/advise.py).
+TRUST_TAU = 0.3
+TRUST_TRUTH_FIRST = 0.5
+VERDICTS = ("trusted", "uninformative", "misleading")
+TRUST_RULE = (f"trusted: lower 95 % bound of rank agreement tau >= {TRUST_TAU} and the truth "
+              f"scores best of the ladder in >= {TRUST_TRUTH_FIRST:.0%} of samples; misleading: "
+              "upper 95 % bound of tau < 0; uninformative: otherwise")
+
+
+def verdict(low: float, high: float, truth_first: float) -> str:
+    """The rule of trust for one metric (:data:`TRUST_RULE`).
+
+    >>> verdict(0.46, 0.53, 0.98), verdict(0.44, 0.60, 0.17), verdict(-0.58, -0.44, 0.0)
+    ('trusted', 'uninformative', 'misleading')
+    """
+    if math.isfinite(high) and high < 0:
+        return "misleading"
+    if math.isfinite(low) and low >= TRUST_TAU and math.isfinite(truth_first) \
+            and truth_first >= TRUST_TRUTH_FIRST:
+        return "trusted"
+    return "uninformative"
 
 
 #: skill scores are left out (NaN) when the random reference lies within this fraction of
@@ -485,7 +517,8 @@ def _trust(names: list[str], chosen: list[str], runs: list[xr.Dataset], ql: xr.D
         # a skill score needs a random reference clearly worse than the ideal: MPRT's two
         # unrelated random maps already have Spearman ≈ 0, its ideal, and dividing by that
         # gap would blow noise up into huge negative skills (Binder et al. 2023's point)
-        if math.isfinite(probe.ideal) and math.isfinite(q_rand) and \
+        # and an ideal no map can beat (else "skill" could exceed 1: not a skill score)
+        if probe.ideal_is_bound and math.isfinite(probe.ideal) and math.isfinite(q_rand) and \
                 abs(probe.ideal - q_rand) >= SKILL_GAP * max(1.0, abs(probe.ideal)):
             skill[k] = (value[k] - q_rand) / (probe.ideal - q_rand)
             rows["truth_skill"].append((q_true - q_rand) / (probe.ideal - q_rand))
@@ -502,7 +535,12 @@ def _trust(names: list[str], chosen: list[str], runs: list[xr.Dataset], ql: xr.D
     out["value"] = ((METRIC_DIM, METHOD_DIM), value)
     out["skill"] = ((METRIC_DIM, METHOD_DIM), skill)
     out["fidelity"] = (METHOD_DIM, _nanmean(r, 1))
+    out["verdict"] = (METRIC_DIM, np.asarray(
+        [verdict(lo, hi, tf) for lo, hi, tf in zip(rows["rank_agreement_low"],
+                                                   rows["rank_agreement_high"],
+                                                   rows["truth_first"], strict=True)], str))
     out.attrs["truth_picks"] = chosen[int(np.nanargmax(_nanmean(r, 1)))]
+    out.attrs["trust_rule"] = TRUST_RULE
     _describe(out)
     return out
 
@@ -523,9 +561,10 @@ def _describe(out: xr.Dataset) -> None:
         "value": "the metric per method (mean over samples)",
         "skill": "skill score against a white-noise map: (Q - Q_random) / (Q_ideal - Q_random)",
         "fidelity": "area-weighted Pearson r with the truth (mean over samples)",
+        "verdict": "trusted, uninformative or misleading, by the rule in attrs['trust_rule']",
     }
     for k, v in text.items():
-        out[k].attrs.update(long_name=v, units="1")
+        out[k].attrs.update(long_name=v, **({} if k in ("picks", "verdict") else {"units": "1"}))
 
 
 def _fmt(v: Any, digits: int = 2) -> str:
@@ -547,16 +586,22 @@ def trust_table(result: xr.Dataset) -> str:
              f"of the noise floor, ladder λ = {result.attrs.get('ladder')}; metric "
              f"parameters: {result.attrs.get('metric_parameters', 'defaults')}.", "",
              "| metric | category | rank agreement τ [95 % CI] | ladder | truth first | "
-             "noise floor | picks |",
-             "|---|---|---|---|---|---|---|"]
+             "noise floor | picks | verdict |",
+             "|---|---|---|---|---|---|---|---|"]
     for name in result[METRIC_DIM].values:
         row = result.sel({METRIC_DIM: name})
         pick = str(row["picks"].values)
+        said = str(row["verdict"].values) if "verdict" in row else "–"
+        # a metric's pick counts only when the rule trusts it: ✓ marks the trusted metrics
+        pick = pick if said == "trusted" else f"({pick})"
         lines.append(
             f"| {name} | {row['category'].values} | {_fmt(row['rank_agreement'])} "
             f"[{_fmt(row['rank_agreement_low'])}, {_fmt(row['rank_agreement_high'])}] | "
             f"{_fmt(row['ladder_monotonicity'])} | {_fmt(row['truth_first'])} | "
-            f"{_fmt(row['noise_floor'], 3)} | {pick}{' ✓' if pick == truth else ''} |")
+            f"{_fmt(row['noise_floor'], 3)} | {pick} | "
+            f"{said}{' ✓' if said == 'trusted' else ''} |")
+    lines += ["", f"Rule: {result.attrs.get('trust_rule', TRUST_RULE)}. A pick in brackets "
+              "is not evidence: the rule does not trust that metric."]
     return "\n".join(lines) + "\n"
 
 

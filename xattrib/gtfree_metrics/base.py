@@ -68,6 +68,11 @@ class GTFreeMetric:
     check: Callable[[dict[str, Any], int], None] | None = None
     #: the fewest network outputs it applies to (2: it compares the outputs' explanations)
     min_outputs: int = 1
+    #: whether ``ideal`` bounds the metric's values (no map can beat it). Only then is a skill
+    #: score (Q − Q_random) / (Q_ideal − Q_random) at most 1, as a skill score must be; the
+    #: deletion and ROAD areas are prediction changes relative to f(x) − f(b), which a
+    #: nonlinear network overshoots (areas above 1), so they get no skill score
+    ideal_is_bound: bool = True
 
     @property
     def family(self) -> str:

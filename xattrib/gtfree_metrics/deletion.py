@@ -92,4 +92,4 @@ for _name, _fn, _higher, _ideal, _what in (
         _fn, _what, "faithfulness", "model", _higher, _ideal, {"n_steps": 20},
         f"{_what}: cells set to the baseline by area fraction, scored by the prediction "
         "change relative to f(x) - f(baseline)", _REF,
-        expansion=lambda p: 2 * int(p["n_steps"])))
+        expansion=lambda p: 2 * int(p["n_steps"]), ideal_is_bound=False))

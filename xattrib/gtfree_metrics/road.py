@@ -58,4 +58,5 @@ GTFREE_METRICS.register("road_gap", GTFreeMetric(
     {"n_steps": 10, "n_iter": 30, "noise": 0.1},
     "MoRF minus LeRF area with removed cells imputed from neighbouring valid cells (noisy "
     "linear imputation) instead of set to the baseline",
-    "Rong et al. (2022), ICML", expansion=lambda p: 2 * int(p["n_steps"])))
+    "Rong et al. (2022), ICML", expansion=lambda p: 2 * int(p["n_steps"]),
+    ideal_is_bound=False))

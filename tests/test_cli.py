@@ -166,10 +166,43 @@ def test_audit_from_the_shell(tmp_path, capsys):
     assert not (tmp_path / "b").exists()
 
 
-def test_list_probes(capsys):
-    assert main(["list", "probes"]) == 0
+def test_list_gtfree_metrics_by_its_name_and_its_old_one(capsys):
+    assert main(["list", "gtfree-metrics"]) == 0
     text = capsys.readouterr().out
     assert "faithfulness_correlation" in text and "randomisation" in text
+    assert main(["list", "probes"]) == 0
+    assert capsys.readouterr().out == text
+
+
+def test_advise_from_the_shell(tmp_path, capsys):
+    """A saved network and a netCDF file of its inputs and target: advice.nc (CF-clean),
+    heatmaps.nc, report.md with the verdict first, one trust figure per family; a wrong
+    target is one line and exit 2, with nothing written."""
+    sst = xattrib.datasets.pacific_sst()
+    bench = xattrib.benchmark(sst, n_samples=300, seed=5, response="linear")
+    mine = xattrib.fit(bench, hidden=(8,), epochs=2, progress=False)
+    mine.save(tmp_path / "model.nc")
+    ds = sst.to_dataset(name="sst")
+    ds["nino"] = mine.predict(sst.rename("x")).rename(None)
+    ds.to_netcdf(tmp_path / "data.nc")
+    out = tmp_path / "advice"
+    args = ["advise", "--model-file", str(tmp_path / "model.nc"), "--data",
+            str(tmp_path / "data.nc"), "--var", "sst", "--methods",
+            "gradient,input_x_gradient,integrated_gradients", "--metrics", "sparseness",
+            "--audit-samples", "10", "--explain-samples", "5", "--seeds", "1", "--epochs", "2"]
+    assert main([*args, "--target", "nino", "--out", str(out), "--quiet"]) == 0
+    assert {p.name for p in out.iterdir()} == {"advice.nc", "heatmaps.nc", "report.md",
+                                               "trust_pwl.png", "trust_tanh.png"}
+    assert xattrib.io.check_cf(out / "advice.nc") == []
+    assert xattrib.io.check_cf(out / "heatmaps.nc") == []
+    adv = xattrib.io.open_dataset(out / "advice.nc")
+    report = (out / "report.md").read_text()
+    assert report.split("\n\n")[1] == adv.attrs["verdict"]
+    assert adv.attrs["verdict"].startswith(f"Believe {adv.attrs['recommended_method']}")
+    assert adv.attrs["user_r2"] == pytest.approx(1.0)
+    assert main([*args, "--target", "nope", "--out", str(tmp_path / "b")]) == 2
+    assert "target 'nope' is not a variable of" in capsys.readouterr().err
+    assert not (tmp_path / "b").exists()
 
 
 def test_the_job_on_a_users_file(tmp_path):

@@ -245,6 +245,22 @@ CASES = [
     ("parameters", "the job given one variable twice",
      lambda: _job(data="anomalies.nc", var=["sst", "sst"]),
      ValueError, r"var repeats a variable: \['sst', 'sst'\]; name each once"),
+    ("grids", "advise: the model and the data on different grids",
+     lambda: xattrib.advise(_model(), _sst().isel(lat=slice(2, None)), progress=False),
+     ValueError, r"data\['x'\] \(model and data on different grids\) is not on the expected "
+                 r"grid: lat has 16 points, expected 18"),
+    ("parameters", "advise: a target of the wrong length",
+     lambda: xattrib.advise(_model(), _sst(), target=xr.DataArray(np.zeros(7), dims="time"),
+                            progress=False),
+     ValueError, r"target must have one value per sample of data: dims \('time',\) of length "
+                 r"50; got dims \('time',\) of shape \(7,\)"),
+    ("parameters", "advise: too few samples for the rule",
+     lambda: xattrib.advise(_model(), _sst().isel(time=slice(0, 30)), progress=False),
+     ValueError, r"data has 30 samples; advise needs at least 50"),
+    ("models", "advise: a module of your own without a factory",
+     lambda: xattrib.advise(xattrib.Model.from_module(
+         __import__("torch").nn.Linear(450, 1), like=_sst()), _sst(), progress=False),
+     ValueError, r"cannot rebuild your own module without a factory: pass factory="),
     ("grids", "several variables on different grids",
      lambda: xattrib.covariances.from_data(_two_grids()),
      ValueError, r"variable 'slp' is not on the expected grid: lat_c has 9 points, expected "

@@ -331,20 +331,20 @@ def _tables(per: list[dict[str, Any]], responses: list[str], methods: list[str],
         pooled[:, j] = _boot(np.concatenate([np.asarray(p["r"].sel({METHOD_DIM: m}).values,
                                                         float).ravel() for p in per]), seed)
     out = xr.Dataset(coords={"response": responses, METHOD_DIM: methods, METRIC_DIM: metrics})
-    for k, suffix in enumerate(("", "_low", "_high")):
-        out[f"fidelity{suffix}"] = (("response", METHOD_DIM), fid[k])
-        out[f"pooled_fidelity{suffix}"] = (METHOD_DIM, pooled[k])
+    for j, suffix in enumerate(("", "_low", "_high")):
+        out[f"fidelity{suffix}"] = (("response", METHOD_DIM), fid[j])
+        out[f"pooled_fidelity{suffix}"] = (METHOD_DIM, pooled[j])
     out["exact_fidelity"] = (("response", METHOD_DIM), np.stack(
         [p["r_exact"].sel({METHOD_DIM: methods}).values for p in per]))
-    for k in ("bias2", "variance"):
-        out[k] = (("response", METHOD_DIM), np.stack(
-            [p["split"][k].sel({METHOD_DIM: methods}).values for p in per]))
+    for part in ("bias2", "variance"):
+        out[part] = (("response", METHOD_DIM), np.stack(
+            [p["split"][part].sel({METHOD_DIM: methods}).values for p in per]))
     out = out.assign_coords(category=(METRIC_DIM, [GTFREE_METRICS.get(m).category
                                                    for m in metrics]))
-    for k in ("rank_agreement", "rank_agreement_low", "rank_agreement_high", "truth_first",
-              "ladder_monotonicity"):
-        out[k] = (("response", METRIC_DIM), np.stack(
-            [p["audit"][k].sel({METRIC_DIM: metrics}).values for p in per]).astype(float))
+    for name in ("rank_agreement", "rank_agreement_low", "rank_agreement_high", "truth_first",
+                 "ladder_monotonicity"):
+        out[name] = (("response", METRIC_DIM), np.stack(
+            [p["audit"][name].sel({METRIC_DIM: metrics}).values for p in per]).astype(float))
     said = np.array([[verdict(*(float(out[k][i, j]) for k in (
         "rank_agreement_low", "rank_agreement_high", "truth_first")))
         for j in range(len(metrics))] for i in range(nr)])
@@ -377,9 +377,9 @@ def _on_user_network(model: Model | Ensemble, inputs: xr.Dataset, sdim: str,
         ev = evaluate(heat, model, last, metrics=trusted, seed=seed, device=device)
         bench_rank = np.asarray(out["pooled_fidelity"].sel({METHOD_DIM: methods}).values)
         for name in trusted:
-            q = ev[name]
-            q = q.mean([d for d in q.dims if d != METHOD_DIM]).sel({METHOD_DIM: methods})
-            q = np.asarray(q.values, float)
+            da = ev[name]
+            da = da.mean([d for d in da.dims if d != METHOD_DIM]).sel({METHOD_DIM: methods})
+            q = np.asarray(da.values, float)
             k = names.index(name)
             value[k] = q
             oriented = q if GTFREE_METRICS.get(name).higher_is_better else -q

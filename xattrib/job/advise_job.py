@@ -50,7 +50,7 @@ class AdviseConfig:
         """Everything that can be checked before anything runs (files, names, numbers)."""
         if not Path(self.model_file).exists():
             raise FileNotFoundError(f"model file {self.model_file!r} does not exist")
-        for v in self.var or [None]:
+        for v in self.var or [None]:  # type: ignore[list-item]
             check_field(self.data, v)
         if self.target is not None:
             with io.open_dataset(self.data) as ds:
@@ -68,7 +68,7 @@ class AdviseConfig:
 def _inputs(cfg: AdviseConfig, model: Model) -> Any:
     """The data the network reads: one variable (renamed to the network's own name when it
     reads one), or several by name."""
-    names = cfg.var or [None]
+    names: list[str | None] = list(cfg.var) if cfg.var else [None]
     if len(names) == 1:
         return open_field(cfg.data, names[0]).rename(model.variables[0])
     return {v: open_field(cfg.data, v) for v in names}

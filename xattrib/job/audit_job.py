@@ -105,7 +105,7 @@ def run_audit(out: str | Path, config: AuditConfig | None = None, quiet: bool = 
             plots.close(plots.plot_trust(result, path=stage / f"trust_{kind}.png"))
             paths[f"trust_{kind}"] = stage / f"trust_{kind}.png"
             tables.append(f"## {kind} model\n\n{result.attrs['trust_table']}\n"
-                          "Skill scores by family (mean over the family's metrics with a "
+                          "Skill scores by category (mean over the category's metrics with a "
                           "skill score; 1 = ideal, 0 = a white-noise map):\n\n"
                           f"{category_skill_table(result)}\n"
                           f"Took {time.perf_counter() - t0:.0f} s.\n")

@@ -144,6 +144,11 @@ def test_report_audits_gtfree_metrics_against_the_truth(run_dir):
     text = (run_dir / "report.md").read_text()
     assert "## GT-free metrics against the truth" in text
     assert "| faithfulness_correlation | faithfulness |" in text and "the truth picks" in text
+    assert "Rule: trusted: lower 95 % bound" in text  # ✓ by the rule, in the job's report too
+    audit_ = xattrib.io.open_dataset(run_dir / "audit.nc")
+    for q, v in zip(audit_["gtfree_metric"].values, audit_["verdict"].values, strict=True):
+        line = next(x for x in text.splitlines() if x.startswith(f"| {q} |"))
+        assert line.endswith(f"| {v}{' ✓' if v == 'trusted' else ''} |")
     audit = xattrib.io.open_dataset(run_dir / "audit.nc")
     assert list(audit["gtfree_metric"].values)[0] == "faithfulness_correlation"
     assert set(audit["xai_method"].values) == {"gradient", "integrated_gradients", "lrp_z",

@@ -38,8 +38,7 @@ def test_a_users_own_module_is_rebuilt_fresh_in_its_layout(sst_bench):
     ny, nx = sst.sizes["lat"], sst.sizes["lon"]
     mine = xattrib.Model.from_module(make_cnn(ny, nx), like=sst, layout="grid",
                                      factory=make_cnn, factory_kwargs={"ny": ny, "nx": nx})
-    build = surrogate_builder(mine)
-    a, b = build(bench, 1, epochs=1), build(bench, 2, epochs=1)
+    a, b = surrogate_builder(mine)(bench, [1, 2], epochs=1).members
     for s in (a, b):
         inner = s.module.module
         assert type(inner) is TinyCNN and inner is not mine.module
@@ -57,8 +56,14 @@ def test_a_users_own_module_is_rebuilt_fresh_in_its_layout(sst_bench):
 def test_a_registry_network_is_rebuilt_by_name_with_its_settings(sst_bench):
     _, bench = sst_bench
     mine = xattrib.fit(bench, hidden=(6, 4), epochs=1, progress=False)
-    s = surrogate_builder(mine)(bench, 5, epochs=1)
+    ens = surrogate_builder(mine)(bench, [5, 6], epochs=1)
+    assert ens.seeds == [5, 6]
+    s = ens.members[0]
     assert s.arch == "mlp" and s.arch_kwargs == mine.arch_kwargs
+    # the ensemble path gives each member exactly what fitting it alone gives
+    alone = xattrib.fit(bench, hidden=(6, 4), epochs=1, progress=False, fresh=False, seed=5)
+    for p, q in zip(s.module.parameters(), alone.module.parameters(), strict=True):
+        assert torch.equal(p, q)
     shapes = [tuple(p.shape) for p in s.module.parameters()]
     assert shapes == [tuple(p.shape) for p in mine.module.parameters()]
 

@@ -260,7 +260,7 @@ def _target(target: Any, data: Any, sdim: str, n: int) -> xr.DataArray | None:
 
 
 def _builder(model: Model | Ensemble, factory: Any) -> Any:
-    """``build(bench, seed, **fit_kwargs) -> Model``: a fresh network of the user's
+    """``build(bench, seeds, **fit_kwargs) -> Ensemble``: fresh networks of the user's
     architecture trained on ``bench`` (the refusal names the fix)."""
     from .surrogates import surrogate_builder
 
@@ -280,9 +280,9 @@ def _on_benchmark(response: str, i: int, inputs: xr.Dataset, sdim: str, build: A
     train, test = bench.isel(sample=slice(0, n_train)), bench.isel(sample=slice(n_train, None))
     steps.update(1)
     steps.set_postfix_str(f"{response}: {members} surrogates")
-    nets = [build(train, seed + 1000 * i + k, device=device, **fit_kwargs)
-            for k in range(members)]
-    ens = Ensemble(nets, [seed + 1000 * i + k for k in range(members)])
+    ens = build(train, [seed + 1000 * i + k for k in range(members)], device=device,
+                **fit_kwargs)
+    nets = ens.members
     steps.update(1)
     steps.set_postfix_str(f"{response}: scores")
     heat = attribute(test, ens, methods=methods, seed=seed, device=device,

@@ -1,5 +1,10 @@
 """Surrogate networks: fresh copies of the user's architecture, trained on a benchmark.
 
+``build(bench, seeds, **fit_kwargs)`` returns an :class:`~xattrib.Ensemble` of one fresh
+network per seed. Networks rebuilt by name train through :func:`xattrib.fit`'s ensemble
+path: on a dask cluster (an active ``distributed.Client``) each member is one task, locally
+members share the cores in threads — the same numbers either way.
+
 A network of xattrib's registry (``fit(arch="mlp")``, ``"cnn"``) is rebuilt by name with its
 recorded keyword arguments; one made by a factory (``fit(arch=my_factory)``,
 ``Model.from_module(..., factory=)``, or a saved file loaded with its factory) by calling
@@ -15,7 +20,7 @@ import numpy as np
 import xarray as xr
 
 from ..architectures import ARCHITECTURES
-from ..training import Model, fit
+from ..training import Ensemble, Model, fit
 from ..training.factories import call_factory, import_factory
 from ..training.wrapping import Wrapped
 
@@ -28,7 +33,7 @@ TRAINING = {"fresh": False, "progress": False}
 
 
 def surrogate_builder(model: Model, factory: Any = None) -> Any:
-    """``build(bench, seed, **fit_kwargs) -> Model`` for the user's architecture."""
+    """``build(bench, seeds, **fit_kwargs) -> Ensemble`` for the user's architecture."""
     if model.arch in ("exact", "exact-space") or model.arch.startswith("exact"):
         raise ValueError("advise needs the network you explain, not Model.exact (the exact "
                          "response has no architecture to train surrogates of)")
@@ -41,8 +46,9 @@ def surrogate_builder(model: Model, factory: Any = None) -> Any:
             raise ValueError(_REFUSAL.format(what=f"a network of architecture {model.arch!r}"))
         kwargs = dict(model.arch_kwargs)
 
-        def build(bench: xr.Dataset, seed: int, **fit_kwargs: Any) -> Model:
-            return fit(bench, arch=arch, seed=seed, **{**TRAINING, **kwargs, **fit_kwargs})
+        def build(bench: xr.Dataset, seeds: list[int], **fit_kwargs: Any) -> Ensemble:
+            return fit(bench, arch=arch, seed=list(seeds),
+                       **{**TRAINING, **kwargs, **fit_kwargs})
 
         return build
     spec = model.spec
@@ -51,7 +57,12 @@ def surrogate_builder(model: Model, factory: Any = None) -> Any:
     if fn is None:
         raise ValueError(_REFUSAL.format(what="your own module without a factory"))
 
-    def build_own(bench: xr.Dataset, seed: int, **fit_kwargs: Any) -> Model:
+    def build_own(bench: xr.Dataset, seeds: list[int], **fit_kwargs: Any) -> Ensemble:
+        """One fresh module per seed, in the user's layout (trained here, one by one: a
+        module instance is not sent to a cluster)."""
+        return Ensemble([one(bench, s, **fit_kwargs) for s in seeds], list(seeds))
+
+    def one(bench: xr.Dataset, seed: int, **fit_kwargs: Any) -> Model:
         import torch
 
         torch.manual_seed(seed)  # a fresh initialisation per member, repeatable

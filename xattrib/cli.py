@@ -182,19 +182,25 @@ def _advise_parser(sub: Any) -> None:
 
 
 def _advise(args: argparse.Namespace) -> int:
+    return _job(args, run_advise, lambda: AdviseConfig(
+        model_file=args.model_file, data=args.data, var=args.var, target=args.target,
+        trusted=args.trusted, n_train=args.n_train, responses=_split(args.responses),
+        members=args.members, methods=_split(args.methods), metrics=_split(args.metrics),
+        audit_samples=args.audit_samples, explain_samples=args.explain_samples,
+        seeds=args.seeds, seed=args.seed, epochs=args.epochs, device=args.device))
+
+
+def _job(args: argparse.Namespace, run: Any, config: Any) -> int:
+    """A command's settings checked (files, names, numbers, the out folder) before its job
+    runs: bad input is one line and exit 2, with nothing written."""
     try:
-        cfg = AdviseConfig(
-            model_file=args.model_file, data=args.data, var=args.var, target=args.target,
-            trusted=args.trusted, n_train=args.n_train, responses=_split(args.responses),
-            members=args.members, methods=_split(args.methods), metrics=_split(args.metrics),
-            audit_samples=args.audit_samples, explain_samples=args.explain_samples,
-            seeds=args.seeds, seed=args.seed, epochs=args.epochs, device=args.device)
+        cfg = config()
         cfg.validate()
         check_out(args.out, args.overwrite)
     except DATA_ERRORS as err:
         return _refuse(err)
-    return _running(lambda: run_advise(args.out, cfg, quiet=args.quiet,
-                                       overwrite=args.overwrite), args.out)
+    return _running(lambda: run(args.out, cfg, quiet=args.quiet, overwrite=args.overwrite),
+                    args.out)
 
 
 def config_from_args(args: argparse.Namespace) -> JobConfig:
@@ -252,23 +258,16 @@ def _split(v: str | None) -> list[str] | None:
 
 
 def _audit(args: argparse.Namespace) -> int:
-    try:
-        cfg = AuditConfig(
-            samples=args.samples, audit_samples=args.audit_samples, seed=args.seed,
-            seeds=args.seeds, models=tuple(_split(args.models) or ()),
-            model_file=args.model_file, trusted=args.trusted, data=args.data, var=args.var,
-            sample_dim=args.sample_dim, methods=_split(args.methods),
-            metrics=_split(args.metrics),
-            grid=None if args.grid in (None, "pacific_sst") else args.grid,
-            resolution=args.resolution, length_scale_km=args.length_scale_km,
-            response=args.response, epochs=args.epochs,
-            samples_per_epoch=args.samples_per_epoch, device=args.device)
-        cfg.validate()
-        check_out(args.out, args.overwrite)
-    except DATA_ERRORS as err:
-        return _refuse(err)
-    return _running(lambda: run_audit(args.out, cfg, quiet=args.quiet,
-                                      overwrite=args.overwrite), args.out)
+    return _job(args, run_audit, lambda: AuditConfig(
+        samples=args.samples, audit_samples=args.audit_samples, seed=args.seed,
+        seeds=args.seeds, models=tuple(_split(args.models) or ()),
+        model_file=args.model_file, trusted=args.trusted, data=args.data, var=args.var,
+        sample_dim=args.sample_dim, methods=_split(args.methods),
+        metrics=_split(args.metrics),
+        grid=None if args.grid in (None, "pacific_sst") else args.grid,
+        resolution=args.resolution, length_scale_km=args.length_scale_km,
+        response=args.response, epochs=args.epochs,
+        samples_per_epoch=args.samples_per_epoch, device=args.device))
 
 
 #: what bad input raises (a missing variable, an unreadable file, an untrusted factory,

@@ -185,7 +185,7 @@ def test_advise_from_the_shell(tmp_path, capsys):
     target is one line and exit 2, with nothing written."""
     sst = xattrib.datasets.pacific_sst()
     bench = xattrib.benchmark(sst, n_samples=300, seed=5, response="linear")
-    mine = xattrib.fit(bench, hidden=(8,), epochs=2, progress=False)
+    mine = xattrib.fit(bench, hidden=(8,), epochs=2, progress=False, fresh=False)
     mine.save(tmp_path / "model.nc")
     ds = sst.to_dataset(name="sst")
     ds["nino"] = mine.predict(sst.rename("x")).rename(None)

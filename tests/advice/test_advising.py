@@ -22,7 +22,7 @@ def users():
     """A user's network on the bundled SST (trained on another benchmark than advise's)."""
     sst = xattrib.datasets.pacific_sst().rename("sst")
     bench = xattrib.benchmark(sst, n_samples=300, seed=7, response="linear")
-    mine = xattrib.fit(bench, hidden=(8,), epochs=3, progress=False)
+    mine = xattrib.fit(bench, hidden=(8,), epochs=3, progress=False, fresh=False)
     return sst, mine
 
 
@@ -108,7 +108,7 @@ def test_the_report_says_the_verdict_first(advised):
 def test_the_accessor_and_an_ensemble(users):
     sst, _ = users
     bench = xattrib.benchmark(sst, n_samples=300, seed=7, response="linear")
-    ens = xattrib.fit(bench, hidden=(8,), epochs=2, progress=False, seed=[0, 1])
+    ens = xattrib.fit(bench, hidden=(8,), epochs=2, progress=False, seed=[0, 1], fresh=False)
     kw = dict(QUICK, responses=["pwl"], metrics=["sparseness"])
     a = xattrib.advise(ens, sst, **kw)
     b = sst.xattrib.advise(ens, **kw)

@@ -55,7 +55,7 @@ def test_a_users_own_module_is_rebuilt_fresh_in_its_layout(sst_bench):
 
 def test_a_registry_network_is_rebuilt_by_name_with_its_settings(sst_bench):
     _, bench = sst_bench
-    mine = xattrib.fit(bench, hidden=(6, 4), epochs=1, progress=False)
+    mine = xattrib.fit(bench, hidden=(6, 4), epochs=1, progress=False, fresh=False)
     ens = surrogate_builder(mine)(bench, [5, 6], epochs=1)
     assert ens.seeds == [5, 6]
     s = ens.members[0]

@@ -143,7 +143,7 @@ def advise(
     >>> import xattrib
     >>> sst = xattrib.datasets.pacific_sst()
     >>> mine = xattrib.fit(xattrib.benchmark(sst, n_samples=400, seed=5, response="linear"),
-    ...                    hidden=(8,), epochs=2, progress=False)
+    ...                    hidden=(8,), epochs=2, fresh=False, progress=False)
     >>> adv = xattrib.advise(mine, sst, n_train=200, members=2, responses=["pwl"],
     ...                      methods=["gradient", "input_x_gradient", "integrated_gradients"],
     ...                      metrics=["faithfulness_correlation", "sparseness"],

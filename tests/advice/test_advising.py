@@ -137,3 +137,20 @@ def test_the_exact_response_is_not_a_network_to_advise_on(users):
     bench = xattrib.benchmark(sst, n_samples=20, seed=0)
     with pytest.raises(ValueError, match="not Model.exact"):
         xattrib.advise(xattrib.Model.exact(bench), sst, **QUICK)
+
+
+def test_default_methods_a_network_cannot_run_are_left_out_and_said():
+    """LRP has no rule for a CNN's normalisation layers: advise's defaults drop it for this
+    network and say why (in the advice and its report), rather than fail after training."""
+    sst = xattrib.datasets.pacific_sst()
+    b = xattrib.benchmark(sst, n_samples=200, seed=1)
+    cnn = xattrib.fit(b, arch="cnn", channels=(4, 8), epochs=1, fresh=False, progress=False)
+    adv = xattrib.advise(cnn, sst, metrics=["sparseness"], responses=["pwl"], n_samples=8,
+                         n_explain=4, seeds=1, epochs=1, progress=False)
+    assert "lrp_z" not in adv.advice["xai_method"].values
+    assert adv.advice.attrs["skipped_methods"].startswith("lrp_z: Module of type")
+    assert "left out: lrp_z" in adv.report()
+    with pytest.raises(TypeError, match="no rule defined"):  # named, it is not dropped
+        xattrib.advise(cnn, sst, methods=["gradient", "lrp_z", "integrated_gradients"],
+                       metrics=["sparseness"], responses=["pwl"], n_samples=8, n_explain=4,
+                       seeds=1, epochs=1, progress=False)

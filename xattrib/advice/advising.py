@@ -163,7 +163,10 @@ def advise(
                                      _count(n_samples, 12, "n_samples", least=6),
                                      _count(n_explain, 1, "n_explain", least=1))
     responses = _responses(responses)
-    methods = list(methods) if methods is not None else list(DEFAULT_AUDIT_METHODS)
+    skipped: dict[str, str] = {}
+    if methods is None:  # the defaults this network can run (LRP has no rule for every layer)
+        methods, skipped = _runnable(model, inputs, sdim, list(DEFAULT_AUDIT_METHODS), device)
+    methods = list(methods)
     if len(methods) < 3:
         raise ValueError(f"methods: advise ranks at least three methods, got {methods}")
     metrics = gtfree_metric_names(metrics, ["y"])
@@ -179,9 +182,26 @@ def advise(
     steps.update(1)
     out = xr.merge([out, real], combine_attrs="override")
     _conclude(out, model, inputs, y, sdim, n, n_train)
+    out.attrs["skipped_methods"] = "; ".join(f"{m}: {why}" for m, why in skipped.items()) \
+        or "none"
     steps.update(1)
     steps.close()
     return Advice(out, heat)
+
+
+def _runnable(model: Model | Ensemble, inputs: xr.Dataset, sdim: str, methods: list[str],
+              device: Any) -> tuple[list[str], dict[str, str]]:
+    """The default methods that run on this network (tried on two samples of the data);
+    the others with the reason, which the advice records."""
+    two = inputs.isel({sdim: slice(0, 2)})
+    ok, skipped = [], {}
+    for m in methods:
+        try:
+            attribute(two, model, methods=[m], device=device, progress=False).compute()
+            ok.append(m)
+        except (TypeError, ValueError, RuntimeError) as err:
+            skipped[m] = " ".join(str(err).split())[:200]
+    return ok, skipped
 
 
 def _fit_keyword(name: str) -> bool:

@@ -132,6 +132,9 @@ def advice_report(out: xr.Dataset) -> str:
             for r in out["response"].values)
         lines.append(f"| {q} | {per} | {row['verdict'].values} | "
                      f"{_f(row['real_rank_agreement'])} | {row['real_pick'].values or '–'} |")
+    skipped = out.attrs.get("skipped_methods", "none")
+    if skipped != "none":
+        lines += ["", f"Default methods that cannot run on this network, left out: {skipped}."]
     lines += ["", f"Rule: {out.attrs['trust_rule']}.", "",
               "The advice holds for networks like yours on fields like yours: it is measured on "
               f"surrogates of your architecture (validation R² "

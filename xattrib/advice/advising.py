@@ -163,12 +163,7 @@ def advise(
                                      _count(n_samples, 12, "n_samples", least=6),
                                      _count(n_explain, 1, "n_explain", least=1))
     responses = _responses(responses)
-    skipped: dict[str, str] = {}
-    if methods is None:  # the defaults this network can run (LRP has no rule for every layer)
-        methods, skipped = _runnable(model, inputs, sdim, list(DEFAULT_AUDIT_METHODS), device)
-    methods = list(methods)
-    if len(methods) < 3:
-        raise ValueError(f"methods: advise ranks at least three methods, got {methods}")
+    methods, skipped = _methods(methods, model, inputs, sdim, device)
     metrics = gtfree_metric_names(metrics, ["y"])
     build = _builder(model, factory)
     steps = tqdm(total=len(responses) * 4 + 2, desc="advise", unit="step", leave=False,
@@ -189,18 +184,26 @@ def advise(
     return Advice(out, heat)
 
 
-def _runnable(model: Model | Ensemble, inputs: xr.Dataset, sdim: str, methods: list[str],
-              device: Any) -> tuple[list[str], dict[str, str]]:
-    """The default methods that run on this network (tried on two samples of the data);
-    the others with the reason, which the advice records."""
+def _methods(methods: Any, model: Model | Ensemble, inputs: xr.Dataset, sdim: str,
+             device: Any) -> tuple[list[str], dict[str, str]]:
+    """The methods compared: those named, or the defaults that run on this network (tried on
+    two samples of the data: LRP has no rule for every layer), the others with the reason,
+    which the advice records."""
+    if methods is not None:
+        if isinstance(methods, str) or len(list(methods)) < 3:
+            raise ValueError(f"methods: advise ranks at least three methods, got {methods!r}")
+        return list(methods), {}
     two = inputs.isel({sdim: slice(0, 2)})
     ok, skipped = [], {}
-    for m in methods:
+    for m in DEFAULT_AUDIT_METHODS:
         try:
             attribute(two, model, methods=[m], device=device, progress=False).compute()
             ok.append(m)
         except (TypeError, ValueError, RuntimeError) as err:
             skipped[m] = " ".join(str(err).split())[:200]
+    if len(ok) < 3:
+        raise ValueError(f"methods: fewer than three of the default methods run on this "
+                         f"network ({skipped}); name at least three that do")
     return ok, skipped
 
 

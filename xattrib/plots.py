@@ -445,7 +445,7 @@ def plot_trust(result: xr.Dataset, path: str | os.PathLike | None = None) -> Any
                                                          "tab:purple", "tab:grey"),
                                     strict=False)}
     y = np.arange(len(names))[::-1]
-    fig, ax = plt.subplots(figsize=(6.5, 0.35 * len(names) + 1.4), constrained_layout=True)
+    fig, ax = plt.subplots(figsize=(8.0, 0.35 * len(names) + 1.4), constrained_layout=True)
     tau = np.asarray(result["rank_agreement"].values, float)
     lo = np.asarray(result["rank_agreement_low"].values, float)
     hi = np.asarray(result["rank_agreement_high"].values, float)
@@ -466,7 +466,7 @@ def plot_trust(result: xr.Dataset, path: str | os.PathLike | None = None) -> Any
     handles = [plt.Rectangle((0, 0), 1, 1, color=c, alpha=0.8) for c in colours.values()]
     ax.legend(handles + ax.get_legend_handles_labels()[0],
               list(colours) + ["ladder monotonicity"], fontsize=TICK_SIZE, frameon=False,
-              loc="lower left")
+              loc="upper left", bbox_to_anchor=(1.01, 1.0))  # beside the bars, never on them
     ax.set_title("GT-free metrics against the truth (✓ trusted, ✗ misleading)",
                  fontsize=TITLE_SIZE)
     _save(fig, path)

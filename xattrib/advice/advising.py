@@ -22,6 +22,7 @@ The answer is measured, not assumed, in five steps that reuse the package's verb
 
 from __future__ import annotations
 
+import inspect
 import math
 from typing import Any, NamedTuple
 
@@ -38,6 +39,7 @@ from ..registry import own_keyword_hint
 from ..responses import RESPONSES
 from ..scoring import decompose_error, score
 from ..training import Ensemble, Model, fit
+from .surrogates import surrogate_builder
 
 __all__ = ["Advice", "advise", "MIN_SAMPLES", "DEFAULT_RESPONSES"]
 
@@ -165,7 +167,8 @@ def advise(
     responses = _responses(responses)
     methods, skipped = _methods(methods, model, inputs, sdim, device)
     metrics = gtfree_metric_names(metrics, ["y"])
-    build = _builder(model, factory)
+    build = surrogate_builder(model.members[0] if isinstance(model, Ensemble) else model,
+                              factory)
     steps = tqdm(total=len(responses) * 4 + 2, desc="advise", unit="step", leave=False,
                  disable=not progress)
     per = [_on_benchmark(r, i, inputs, sdim, build, n_train, members, methods, metrics,
@@ -208,8 +211,6 @@ def _methods(methods: Any, model: Model | Ensemble, inputs: xr.Dataset, sdim: st
 
 
 def _fit_keyword(name: str) -> bool:
-    import inspect
-
     return name in inspect.signature(fit).parameters
 
 
@@ -280,15 +281,6 @@ def _target(target: Any, data: Any, sdim: str, n: int) -> xr.DataArray | None:
         raise ValueError(f"target must have one value per sample of data: dims ({sdim!r},) of "
                          f"length {n}; got dims {target.dims} of shape {target.shape}")
     return target
-
-
-def _builder(model: Model | Ensemble, factory: Any) -> Any:
-    """``build(bench, seeds, **fit_kwargs) -> Ensemble``: fresh networks of the user's
-    architecture trained on ``bench`` (the refusal names the fix)."""
-    from .surrogates import surrogate_builder
-
-    return surrogate_builder(model.members[0] if isinstance(model, Ensemble) else model,
-                             factory)
 
 
 def _on_benchmark(response: str, i: int, inputs: xr.Dataset, sdim: str, build: Any,
